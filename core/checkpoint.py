@@ -1,0 +1,111 @@
+"""Checkpoints: a plain dict written with torch.save, loadable with torch.load(weights_only=True).
+
+    format     "ffnn-tui/1"
+    config     RunConfig as a dict
+    params     {"W1": (fan_in, fan_out), "b1": (fan_out,), ...}
+    step       updates taken so far
+    history    {"step": [...], "train_loss": [...], ...} plain lists
+    optimizer  the optimizer's state (lr, weight decay, moments)
+    rng        the batch-order generator's state
+
+Writes go to a temporary file in the same folder, are fsynced, then renamed over the target,
+so a crash (even kill -9) mid-save leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+FORMAT = "ffnn-tui/1"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint; str() is one line naming the file."""
+
+
+def save_atomic(obj: dict, path: str | Path) -> None:
+    """torch.save to a temp file beside path, fsync, rename; the folder is fsynced too."""
+    target = Path(path).expanduser()
+    folder = target.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read(path: str | Path, what: str) -> dict:
+    """torch.load(weights_only=True) with every failure turned into a CheckpointError."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise CheckpointError(f"{what} {path}: no such file")
+    if p.is_dir():
+        raise CheckpointError(f"{what} {path}: is a folder, expected a checkpoint file")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,
+            AttributeError, TypeError, IndexError, OSError) as e:
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{what} {path}: not a readable ffnn-tui checkpoint ({reason})") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{what} {path}: expected a dict, found {type(obj).__name__}")
+    return obj
+
+
+def _check_params(params, path: str, what: str) -> dict[str, torch.Tensor]:
+    """W1, b1, ..., WL, bL with chained shapes and finite values."""
+    if not isinstance(params, dict) or not params:
+        raise CheckpointError(f"{what} {path}: 'params' must be a dict of tensors W1, b1, W2, b2, ...")
+    L = len(params) // 2
+    expected = [f"{p}{k}" for k in range(1, L + 1) for p in "Wb"]
+    if len(params) < 4 or sorted(params) != sorted(expected):
+        raise CheckpointError(f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 2; found {', '.join(sorted(map(str, params)))}")
+    fan_in = 2
+    for k in range(1, L + 1):
+        W, b = params[f"W{k}"], params[f"b{k}"]
+        if not (isinstance(W, torch.Tensor) and isinstance(b, torch.Tensor)):
+            raise CheckpointError(f"{what} {path}: W{k} and b{k} must be tensors")
+        if W.dim() != 2 or W.shape[0] != fan_in or b.shape != (W.shape[1],):
+            raise CheckpointError(f"{what} {path}: W{k} {tuple(W.shape)} / b{k} {tuple(b.shape)} do not chain from width {fan_in}")
+        if not (W.is_floating_point() and torch.isfinite(W).all() and torch.isfinite(b).all()):
+            raise CheckpointError(f"{what} {path}: W{k}/b{k} must hold finite floating-point numbers")
+        fan_in = W.shape[1]
+    return {name: params[name] for name in expected}
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A full checkpoint for --resume, checked for format and shape."""
+    obj = _read(path, "--resume")
+    if obj.get("format") != FORMAT:
+        raise CheckpointError(f"--resume {path}: not an ffnn-tui checkpoint (format {obj.get('format')!r}, expected {FORMAT!r})")
+    for key in ("config", "params", "step", "history", "optimizer", "rng"):
+        if key not in obj:
+            raise CheckpointError(f"--resume {path}: checkpoint is missing {key!r}")
+    if not isinstance(obj["config"], dict) or not isinstance(obj["step"], int) or obj["step"] < 0:
+        raise CheckpointError(f"--resume {path}: 'config' must be a dict and 'step' a count")
+    obj["params"] = _check_params(obj["params"], path, "--resume")
+    return obj
+
+
+def load_params(path: str | Path) -> dict[str, torch.Tensor]:
+    """Parameters for --init-params: a checkpoint, or a dict holding just 'params'."""
+    obj = _read(path, "--init-params")
+    if "params" not in obj:
+        raise CheckpointError(f"--init-params {path}: no 'params' entry (expected a checkpoint or {{'params': {{...}}}})")
+    return _check_params(obj["params"], path, "--init-params")

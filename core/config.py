@@ -1,0 +1,364 @@
+"""RunConfig: every option of a run, from defaults < --config file.toml < flags, validated once.
+
+A bad value raises ConfigError with one line naming the option, the value and what is allowed.
+`to_command_line()` prints the exact command that reproduces the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import shlex
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import torch
+
+from .backprop import BACKPROPS
+from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
+from .network import ACTIVATIONS, INITS
+from .optim import OPTIMIZERS
+
+DTYPES = ("float32", "float64")
+MAX_SAMPLES = 50_000_000
+MAX_WIDTH = 4096
+MAX_LAYERS = 8
+DEFAULT_UI_HZ = 5.0  # chosen by measurement: see the README's Performance section
+
+
+class ConfigError(ValueError):
+    """A bad option; str() is the one line shown to the user."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every option of a run. Field names are the TOML keys; flags are the same with '-' for '_'."""
+
+    dataset: str = "linear"
+    """Generated dataset (ignored when `data` is set)."""
+    data: str | None = None
+    """CSV file of rows x1,x2,label."""
+    samples: int = 80
+    """Number of generated points (train + test)."""
+    noise: float = 0.0
+    """Std-dev of Gaussian jitter added to generated points."""
+    classes: int = 2
+    """Number of classes for spiral, blobs and circles."""
+    test_fraction: float = 0.2
+    """Fraction of points held out for testing."""
+    hidden: tuple[int, ...] = (8,)
+    """Hidden layer widths."""
+    activation: str = "relu"
+    init: str = "normal"
+    lr: float = 0.07
+    optimizer: str = "sgd"
+    weight_decay: float = 0.0
+    batch_size: int = 0
+    """0 = full batch, as in the tutorial."""
+    backprop: str = "manual"
+    epochs: int = 0
+    """Stop after this many epochs; 0 = until paused or quit."""
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    headless: bool = False
+    metrics: str | None = None
+    save: str | None = None
+    save_every: int = 0
+    """Save a checkpoint every N steps (needs --save); 0 = only at the end and on signals."""
+    resume: str | None = None
+    init_params: str | None = None
+    paused: bool = False
+    ui_hz: float = DEFAULT_UI_HZ
+    config: str | None = field(default=None, compare=False)
+    """The TOML file the options came from, if any (not part of the run's identity)."""
+
+    # ----- derived -----
+    def arch(self, classes: int | None = None) -> str:
+        """'2-8-2 relu'."""
+        widths = [2, *self.hidden, classes or self.classes]
+        return "-".join(map(str, widths)) + f" {self.activation}"
+
+    def to_command_line(self) -> str:
+        """The command that reproduces this run (options that differ from the defaults, plus the seed)."""
+        parts = ["ffnn-tui"]
+        default = RunConfig()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "config" or (value == getattr(default, f.name) and f.name != "seed"):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                parts.append(flag)
+            else:
+                parts += [flag, _format(value)]
+        return shlex.join(parts)
+
+    def to_dict(self) -> dict:
+        """Plain types only (for checkpoints and TOML)."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def _format(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e16 else str(value)
+    return str(value)
+
+
+CHOICES = {
+    "dataset": DATASETS,
+    "activation": ACTIVATIONS,
+    "init": INITS,
+    "optimizer": OPTIMIZERS,
+    "backprop": BACKPROPS,
+    "dtype": DTYPES,
+}
+_TYPES = {f.name: f.type for f in fields(RunConfig)}
+
+
+def _fail(name: str, value, allowed: str) -> ConfigError:
+    return ConfigError(f"--{name.replace('_', '-')} {_shown(value)}: {allowed}")
+
+
+def _shown(value) -> str:
+    text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+    return text if text else "''"
+
+
+def parse_hidden(value) -> tuple[int, ...]:
+    """'16,16', 16, [16, 16] -> (16, 16); raises ConfigError."""
+    allowed = f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers)"
+    if isinstance(value, bool):
+        raise _fail("hidden", value, allowed)
+    if isinstance(value, int):
+        items = [value]
+    elif isinstance(value, str):
+        try:
+            items = [int(v) for v in value.split(",")]
+        except ValueError:
+            raise _fail("hidden", value, allowed) from None
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        items = list(value)
+    else:
+        raise _fail("hidden", value, allowed)
+    if not 1 <= len(items) <= MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in items):
+        raise _fail("hidden", value, allowed)
+    return tuple(items)
+
+
+def _coerce(name: str, value):
+    """Check a TOML value's type against the field's; ints are accepted for floats."""
+    kind = _TYPES[name]
+    if name == "hidden":
+        return parse_hidden(value)
+    if "bool" in kind:
+        if isinstance(value, bool):
+            return value
+        raise _fail(name, value, "expected true or false")
+    if "int" in kind:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _fail(name, value, "expected an integer")
+    if "float" in kind:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _fail(name, value, "expected a number")
+    if isinstance(value, str):
+        return value
+    raise _fail(name, value, "expected a string")
+
+
+def _check_range(name: str, value: float, lo: float, hi: float, what: str) -> None:
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise _fail(name, value, what)
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Raise ConfigError for the first bad option; return cfg unchanged otherwise."""
+    for name, choices in CHOICES.items():
+        if getattr(cfg, name) not in choices:
+            raise _fail(name, getattr(cfg, name), "expected one of " + ", ".join(choices))
+    parse_hidden(cfg.hidden)
+    _check_range("samples", cfg.samples, 2, MAX_SAMPLES, f"expected an integer 2..{MAX_SAMPLES:,}")
+    _check_range("noise", cfg.noise, 0, 100, "expected a number 0..100")
+    _check_range("classes", cfg.classes, 2, MAX_CLASSES, f"expected an integer 2..{MAX_CLASSES}")
+    if cfg.data is None and cfg.dataset in TWO_CLASS_ONLY and cfg.classes != 2:
+        raise _fail("classes", cfg.classes, f"dataset {cfg.dataset} has 2 classes; use spiral, blobs or circles for more")
+    _check_range("test_fraction", cfg.test_fraction, 0, 0.9, "expected a number 0..0.9")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise _fail("lr", cfg.lr, "expected a finite number > 0")
+    _check_range("weight_decay", cfg.weight_decay, 0, 1e6, "expected a finite number >= 0")
+    _check_range("batch_size", cfg.batch_size, 0, MAX_SAMPLES, "expected an integer >= 0 (0 = full batch)")
+    _check_range("epochs", cfg.epochs, 0, 10**12, "expected an integer >= 0 (0 = until stopped)")
+    _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")
+    _check_range("save_every", cfg.save_every, 0, 10**12, "expected an integer >= 0")
+    _check_range("ui_hz", cfg.ui_hz, 0.5, 60, "expected a number of redraws per second, 0.5..60")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", cfg.device):
+        raise _fail("device", cfg.device, "expected auto, cpu, cuda, cuda:N or mps")
+    if cfg.metrics is not None and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
+        raise _fail("metrics", cfg.metrics, "expected a file name ending in .csv or .jsonl")
+    if cfg.save_every and not cfg.save:
+        raise _fail("save_every", cfg.save_every, "needs --save PATH to know where to write")
+    if cfg.resume and cfg.init_params:
+        raise _fail("init_params", cfg.init_params, "cannot be combined with --resume (resume restores the parameters)")
+    for name in ("save", "metrics"):
+        path = getattr(cfg, name)
+        if path is not None:
+            parent = Path(path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise _fail(name, path, f"folder {parent} does not exist")
+            if Path(path).is_dir():
+                raise _fail(name, path, "is a folder; expected a file path")
+    return cfg
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a ConfigError."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= count:
+            found = f"{count} CUDA device(s) found" if count else "no CUDA device found"
+            raise _fail("device", name, f"not available here ({found}); try --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise _fail("device", name, "not available here (no Apple GPU); try --device cpu or auto")
+    return torch.device(name)
+
+
+def load_toml(path: str) -> dict:
+    """Read a TOML file of RunConfig keys; unknown keys and wrong types are ConfigErrors."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path}: is a folder, expected a .toml file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config {path}: not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--config {path}: cannot read ({e})") from None
+    known = {f.name for f in fields(RunConfig)} - {"config"}
+    values = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"--config {path}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        try:
+            values[name] = _coerce(name, value)
+        except ConfigError as e:
+            raise ConfigError(f"--config {path}: key {key}: {str(e).split(': ', 1)[1]}") from None
+    return values
+
+
+# ----- the command line -----
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises ConfigError (one line) instead of printing usage and exiting."""
+
+    def error(self, message: str):
+        raise ConfigError(message)
+
+
+def _number(kind):
+    def convert(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {'an integer' if kind is int else 'a number'}") from None
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _hidden_arg(text: str) -> tuple[int, ...]:
+    try:
+        return parse_hidden(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(f"{text}: {str(e).split(': ', 1)[1]}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them."""
+    p = _Parser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True,
+                description="Watch a from-scratch feed-forward network learn, live in your terminal.")
+    add = p.add_argument
+    add("--dataset", choices=DATASETS, metavar="NAME", help=f"one of {', '.join(DATASETS)} (default linear)")
+    add("--data", metavar="FILE.csv", help="your own points: rows x1,x2,label")
+    add("--samples", type=_number(int), metavar="N", help="points to generate (default 80)")
+    add("--noise", type=_number(float), metavar="F", help="Gaussian jitter (default 0)")
+    add("--classes", type=_number(int), metavar="K", help="classes for spiral/blobs/circles (default 2)")
+    add("--test-fraction", type=_number(float), metavar="F", help="held-out fraction (default 0.2)")
+    add("--hidden", type=_hidden_arg, metavar="W[,W...]", help="hidden widths, e.g. 8 or 16,16 (default 8)")
+    add("--activation", choices=ACTIVATIONS, metavar="NAME", help=f"one of {', '.join(ACTIVATIONS)}")
+    add("--init", choices=INITS, metavar="NAME", help=f"one of {', '.join(INITS)} (default normal)")
+    add("--lr", type=_number(float), metavar="F", help="learning rate (default 0.07)")
+    add("--optimizer", choices=OPTIMIZERS, metavar="NAME", help=f"one of {', '.join(OPTIMIZERS)}")
+    add("--weight-decay", type=_number(float), metavar="F", help="L2 weight decay (default 0)")
+    add("--batch-size", type=_number(int), metavar="N", help="mini-batch size; 0 = full batch")
+    add("--backprop", choices=BACKPROPS, metavar="MODE", help="manual (default) or autograd")
+    add("--epochs", type=_number(int), metavar="N", help="stop after N epochs; 0 = never")
+    add("--seed", type=_number(int), metavar="N", help="random seed (default 0)")
+    add("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps")
+    add("--dtype", choices=DTYPES, metavar="T", help="float32 (default) or float64")
+    add("--headless", action="store_true", help="no UI: progress on stderr, summary on stdout")
+    add("--metrics", metavar="FILE", help="write one row per step to FILE.csv or FILE.jsonl")
+    add("--save", metavar="PATH", help="checkpoint to write at the end (and on c / signals)")
+    add("--save-every", type=_number(int), metavar="N", help="also save every N steps")
+    add("--resume", metavar="PATH", help="continue a saved run")
+    add("--init-params", metavar="PATH", help="start from these parameters")
+    add("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
+    add("--paused", action="store_true", help="start the dashboard paused at step 0")
+    add("--ui-hz", type=_number(float), metavar="HZ", help=f"dashboard redraws per second (default {DEFAULT_UI_HZ:g})")
+    return p
+
+
+def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    try:
+        return parser.parse_args(argv)
+    except ConfigError as e:
+        msg = str(e)
+        m = re.match(r"argument (--[\w-]+): (?:invalid choice: (.*?) \(choose from (.*)\)|(.*))$", msg)
+        if m and m.group(2) is not None:
+            raise ConfigError(f"{m.group(1)} {m.group(2).strip(chr(39))}: expected one of {m.group(3).replace(chr(39), '')}") from None
+        if m:
+            raise ConfigError(f"{m.group(1)} {m.group(4)}") from None
+        raise ConfigError(f"{msg} (see ffnn-tui --help)") from None
+
+
+def parse_flags(argv: list[str]) -> dict:
+    """Only the flags given on the command line, as {field: value}."""
+    return vars(_with_choice_errors(build_parser(), argv))
+
+
+RUNTIME_ONLY = ("headless", "metrics", "save", "save_every", "resume", "init_params", "paused", "ui_hz", "config")
+"""Options that say how to run, not what to train; a resumed run does not inherit them."""
+
+
+def config_from_dict(saved: dict) -> dict:
+    """The training options of a saved config (a checkpoint's), type-checked like TOML values."""
+    known = {f.name for f in fields(RunConfig)} - set(RUNTIME_ONLY)
+    return {k: _coerce(k, v) for k, v in saved.items() if k in known and v is not None}
+
+
+def config_from_args(argv: list[str], base: dict | None = None) -> RunConfig:
+    """defaults < base (a resumed checkpoint's config) < --config file < flags, validated."""
+    flags = parse_flags(argv)
+    values = dict(base or {})
+    if "config" in flags:
+        values.update(load_toml(flags["config"]))
+    values.update(flags)
+    return validate(replace(RunConfig(), **values))

@@ -1,0 +1,166 @@
+"""Datasets: 2-D points with integer class labels, generated from a seed or read from CSV.
+
+Every generator draws from the `torch.Generator` it is given, so one seed gives one dataset.
+`linear` draws exactly as the tutorial does: `X = torch.randn(N, 2)`, `y = (x1 + x2 > 0)`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DATASETS = ("linear", "diagonal", "xor", "circles", "moons", "spiral", "blobs")
+TWO_CLASS_ONLY = ("linear", "diagonal", "xor", "moons")
+MAX_CLASSES = 10
+
+
+class DataError(ValueError):
+    """Bad user data; the message is one line that names the file and line."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test points on one device."""
+
+    X_train: torch.Tensor  # (N, 2)
+    y_train: torch.Tensor  # (N,) int64
+    X_test: torch.Tensor  # (M, 2)
+    y_test: torch.Tensor  # (M,) int64
+    classes: int
+    """Number of classes K; labels are 0..K-1."""
+
+
+def _linear(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    X = torch.randn(N, 2, generator=g)  # (N, 2) the tutorial's data
+    y = ((X[:, 0] + X[:, 1]) > 0).long()  # (N,)
+    return X, y
+
+
+def _diagonal(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    X = torch.randn(N, 2, generator=g)  # (N, 2) the tutorial's exercise
+    y = ((X[:, 0] - X[:, 1]) > 0).long()  # (N,)
+    return X, y
+
+
+def _xor(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    X = torch.rand(N, 2, generator=g) * 4 - 2  # (N, 2) uniform in [-2, 2]^2
+    y = ((X[:, 0] * X[:, 1]) > 0).long()  # (N,) quadrants 1 and 3
+    return X, y
+
+
+def _circles(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.randint(0, K, (N,), generator=g)  # (N,) one ring per class
+    r = (y.double() + torch.rand(N, generator=g, dtype=torch.float64) * 0.8) * (2.0 / K)  # (N,)
+    a = torch.rand(N, generator=g, dtype=torch.float64) * 2 * math.pi  # (N,)
+    X = torch.stack([r * torch.cos(a), r * torch.sin(a)], dim=1).float()  # (N, 2)
+    return X, y
+
+
+def _moons(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.randint(0, 2, (N,), generator=g)  # (N,)
+    t = torch.rand(N, generator=g) * math.pi  # (N,) angle along the arc
+    upper = torch.stack([torch.cos(t), torch.sin(t)], dim=1)  # (N, 2)
+    lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], dim=1)  # (N, 2)
+    X = torch.where(y[:, None] == 0, upper, lower) - torch.tensor([0.5, 0.25])  # (N, 2) centred
+    return X * 1.5, y
+
+
+def _spiral(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.randint(0, K, (N,), generator=g)  # (N,) one arm per class
+    t = torch.rand(N, generator=g)  # (N,) position along the arm, 0 = centre
+    a = t * 1.75 * 2 * math.pi + y * (2 * math.pi / K)  # (N,) angle
+    X = torch.stack([t * torch.cos(a), t * torch.sin(a)], dim=1) * 2  # (N, 2)
+    return X, y
+
+
+def _blobs(N: int, K: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.randint(0, K, (N,), generator=g)  # (N,)
+    a = torch.arange(K) * (2 * math.pi / K) + 0.3  # (K,) centres on a circle
+    centres = torch.stack([torch.cos(a), torch.sin(a)], dim=1) * 1.6  # (K, 2)
+    X = centres[y] + torch.randn(N, 2, generator=g) * 0.45  # (N, 2)
+    return X, y
+
+
+_MAKERS = {
+    "linear": _linear,
+    "diagonal": _diagonal,
+    "xor": _xor,
+    "circles": _circles,
+    "moons": _moons,
+    "spiral": _spiral,
+    "blobs": _blobs,
+}
+
+
+def make_points(name: str, N: int, K: int, noise: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw N labelled points of a named dataset; noise adds N(0, noise²) jitter after labelling."""
+    X, y = _MAKERS[name](N, K, g)  # (N, 2), (N,)
+    if noise > 0:  # drawn only when asked, so noise 0 keeps the tutorial's random stream
+        X = X + noise * torch.randn(N, 2, generator=g)  # (N, 2)
+    return X.float(), y.long()
+
+
+def split(X: torch.Tensor, y: torch.Tensor, test_fraction: float, seed: int) -> tuple[torch.Tensor, ...]:
+    """Seeded shuffle-split into (X_train, y_train, X_test, y_test); test_fraction 0 keeps the order."""
+    N = X.shape[0]
+    M = int(round(N * test_fraction))
+    if M == 0:
+        return X, y, X[:0], y[:0]
+    g = torch.Generator().manual_seed(seed + 7919)  # its own stream: the split never shifts init
+    perm = torch.randperm(N, generator=g)  # (N,)
+    test, train = perm[:M], perm[M:]
+    return X[train], y[train], X[test], y[test]
+
+
+def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read rows `x1,x2,label` (header optional); raise DataError naming file and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"--data {path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"--data {path}: is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise DataError(f"--data {path}: not a text file (expected UTF-8 CSV rows x1,x2,label)") from None
+    except OSError as e:
+        raise DataError(f"--data {path}: cannot read ({e.strerror})") from None
+    xs: list[tuple[float, float]] = []
+    labels: list[int] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        row = line.strip()
+        if not row or row.startswith("#"):
+            continue
+        cells = [c.strip() for c in row.split(",")]
+        if len(cells) != 3:
+            raise DataError(f"{path}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}: {row[:60]!r}")
+        try:
+            x1, x2 = float(cells[0]), float(cells[1])
+        except ValueError:
+            if not xs and not labels:  # the first row may be a header
+                continue
+            raise DataError(f"{path}:{lineno}: x1,x2 must be numbers, got {cells[0]!r},{cells[1]!r}") from None
+        if not (math.isfinite(x1) and math.isfinite(x2)):
+            raise DataError(f"{path}:{lineno}: coordinates must be finite, got {cells[0]},{cells[1]}")
+        try:
+            label = int(cells[2])
+        except ValueError:
+            raise DataError(f"{path}:{lineno}: label must be an integer 0..K-1, got {cells[2]!r}") from None
+        if not 0 <= label < MAX_CLASSES:
+            raise DataError(f"{path}:{lineno}: label must be in 0..{MAX_CLASSES - 1}, got {label}")
+        xs.append((x1, x2))
+        labels.append(label)
+    if not labels:
+        raise DataError(f"--data {path}: no data rows (expected x1,x2,label)")
+    y = torch.tensor(labels, dtype=torch.long)  # (N,)
+    K = int(y.max()) + 1
+    present = torch.bincount(y, minlength=K)  # (K,)
+    if K < 2:
+        raise DataError(f"--data {path}: only one class (label 0); need at least 2")
+    missing = [str(k) for k in range(K) if present[k] == 0]
+    if missing:
+        raise DataError(f"--data {path}: labels must be 0..K-1 with every class present; missing {','.join(missing)}")
+    return torch.tensor(xs, dtype=torch.float32), y  # (N, 2), (N,)

@@ -1,0 +1,108 @@
+"""The network: plain tensors W1, b1, W2, b2, ... and a forward pass that keeps its activations.
+
+Layer k computes `z_k = a_{k-1} @ W_k + b_k` with `W_k` shaped (fan_in, fan_out), as in the
+tutorial; hidden layers apply an activation, the last layer's z is the logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+INITS = ("normal", "he", "xavier")
+LEAKY_SLOPE = 0.01
+
+Params = dict[str, torch.Tensor]
+
+
+def layer_sizes(inputs: int, hidden: tuple[int, ...], classes: int) -> list[int]:
+    """[2, 8, 2] for the tutorial's network."""
+    return [inputs, *hidden, classes]
+
+
+def depth(params: Params) -> int:
+    """Number of weight matrices."""
+    return len(params) // 2
+
+
+def init_params(sizes: list[int], init: str, g: torch.Generator, dtype: torch.dtype, device: torch.device) -> Params:
+    """Weights drawn from g in layer order (W1 first, as the tutorial draws them); biases zero."""
+    params: Params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        W = torch.randn(fan_in, fan_out, generator=g)  # (fan_in, fan_out) drawn on CPU: same numbers on any device
+        if init == "he":
+            W = W * math.sqrt(2.0 / fan_in)
+        elif init == "xavier":
+            W = W * math.sqrt(2.0 / (fan_in + fan_out))
+        params[f"W{k}"] = W.to(device=device, dtype=dtype)  # (fan_in, fan_out)
+        params[f"b{k}"] = torch.zeros(fan_out, device=device, dtype=dtype)  # (fan_out,)
+    return params
+
+
+def activate(z: torch.Tensor, activation: str) -> torch.Tensor:
+    """phi(z), elementwise."""
+    if activation == "relu":
+        return torch.relu(z)  # = the tutorial's torch.clamp(z, min=0.0), one cheaper op
+    if activation == "tanh":
+        return torch.tanh(z)
+    if activation == "sigmoid":
+        return torch.sigmoid(z)
+    return torch.where(z > 0, z, z * LEAKY_SLOPE)  # leaky_relu
+
+
+def activation_grad(z: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
+    """phi'(z), written with the cached output h = phi(z) where that is cheaper."""
+    if activation == "relu":
+        return (z > 0).to(z.dtype)
+    if activation == "tanh":
+        return 1 - h * h
+    if activation == "sigmoid":
+        return h * (1 - h)
+    return torch.where(z > 0, 1.0, LEAKY_SLOPE).to(z.dtype)  # leaky_relu
+
+
+def forward(params: Params, X: torch.Tensor, activation: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Logits and the cache [X, z1, h1, z2, h2, ..., logits] the backward pass needs."""
+    L = depth(params)
+    a = X  # (N, D)
+    cache = [X]
+    for k in range(1, L):
+        z = torch.addmm(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k) a @ W + b in one op
+        a = activate(z, activation)  # (N, H_k)
+        cache += [z, a]
+    logits = torch.addmm(params[f"b{L}"], a, params[f"W{L}"])  # (N, K)
+    cache.append(logits)
+    return logits, cache
+
+
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Row-wise log of softmax, shifted by the row max for stability."""
+    shifted = logits - logits.max(dim=1, keepdim=True).values  # (N, K)
+    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()  # (N, K)
+
+
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """The tutorial's softmax."""
+    shifted = logits - logits.max(dim=1, keepdim=True).values  # (N, K)
+    e = torch.exp(shifted)  # (N, K)
+    return e / e.sum(dim=1, keepdim=True)  # (N, K)
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean of -log p(y_i | x_i), the same value as F.cross_entropy."""
+    logp = log_softmax(logits)  # (N, K)
+    return -logp.gather(1, y[:, None]).mean()  # ()
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows whose largest logit is the label (a 0-d tensor, no device sync)."""
+    return (logits.argmax(dim=1) == y).to(logits.dtype).mean()  # ()
+
+
+def activation_names(L: int) -> list[str]:
+    """Names for the forward cache: X, z1, h1, ..., logits."""
+    if L == 2:
+        return ["X", "z1", "h", "logits"]  # the tutorial's names
+    return ["X", *[f"{v}{k}" for k in range(1, L) for v in ("z", "h")], "logits"]

@@ -1,0 +1,127 @@
+"""Optimizers written from scratch: sgd (the tutorial's update), momentum and adam, each with L2 weight decay.
+
+Each works on a list of parameter tensors in place. The `torch._foreach_*` calls apply one
+elementwise operation to every tensor in a single dispatch, which is the same arithmetic as a
+Python loop over `p -= lr * g` with a fraction of the per-step overhead on tiny networks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MOMENTUM = 0.9
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
+class Optimizer:
+    """Base: holds lr and weight decay; `update(params, grads)` changes params in place."""
+
+    name = "sgd"
+
+    def __init__(self, lr: float, weight_decay: float = 0.0):
+        self.lr = lr
+        self.weight_decay = weight_decay
+
+    def _decayed(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """g + wd * p (L2 penalty wd/2 ||p||^2); the grads themselves when wd is 0."""
+        if self.weight_decay == 0:
+            return grads
+        return torch._foreach_add(grads, params, alpha=self.weight_decay)
+
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        """p <- p - lr * g, the tutorial's `W1 -= lr * W1.grad`, for all tensors in one call."""
+        torch._foreach_add_(params, self._decayed(params, grads), alpha=-self.lr)
+
+    def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
+        """‖update‖ of the last step per tensor (for the shapes pane; not used while training)."""
+        return [self.lr * float(g.norm()) for g in self._decayed(params, grads)]
+
+    def state_dict(self) -> dict:
+        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay}
+
+    def load_state_dict(self, state: dict, params: list[torch.Tensor]) -> None:
+        self.lr = float(state["lr"])
+        self.weight_decay = float(state["weight_decay"])
+
+
+class Momentum(Optimizer):
+    """Heavy-ball: v <- mu v + g;  p <- p - lr v."""
+
+    name = "momentum"
+
+    def __init__(self, lr: float, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        self.velocity: list[torch.Tensor] | None = None
+
+    def update(self, params, grads):
+        g = self._decayed(params, grads)
+        if self.velocity is None:
+            self.velocity = [torch.zeros_like(p) for p in params]
+        torch._foreach_mul_(self.velocity, MOMENTUM)
+        torch._foreach_add_(self.velocity, g)
+        torch._foreach_add_(params, self.velocity, alpha=-self.lr)
+
+    def update_norms(self, params, grads):
+        return [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
+
+    def state_dict(self):
+        return {**super().state_dict(), "velocity": self.velocity}
+
+    def load_state_dict(self, state, params):
+        super().load_state_dict(state, params)
+        v = state.get("velocity")
+        self.velocity = None if v is None else [t.to(p) for t, p in zip(v, params)]
+
+
+class Adam(Optimizer):
+    """m, v running moments of g and g^2, bias-corrected;  p <- p - lr m_hat / (sqrt(v_hat) + eps)."""
+
+    name = "adam"
+
+    def __init__(self, lr: float, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        self.t = 0
+        self.m: list[torch.Tensor] | None = None
+        self.v: list[torch.Tensor] | None = None
+
+    def update(self, params, grads):
+        b1, b2 = ADAM_BETAS
+        g = self._decayed(params, grads)
+        if self.m is None:
+            self.m = [torch.zeros_like(p) for p in params]
+            self.v = [torch.zeros_like(p) for p in params]
+        self.t += 1
+        torch._foreach_lerp_(self.m, g, 1 - b1)  # m <- b1 m + (1 - b1) g
+        torch._foreach_mul_(self.v, b2)
+        torch._foreach_addcmul_(self.v, g, g, 1 - b2)  # v <- b2 v + (1 - b2) g^2
+        step = self.lr / (1 - b1**self.t)
+        denom = torch._foreach_sqrt(self.v)
+        torch._foreach_div_(denom, math.sqrt(1 - b2**self.t))
+        torch._foreach_add_(denom, ADAM_EPS)
+        torch._foreach_addcdiv_(params, self.m, denom, -step)
+
+    def update_norms(self, params, grads):
+        if not self.m:
+            return super().update_norms(params, grads)
+        b1, b2 = ADAM_BETAS
+        scale = self.lr / (1 - b1**self.t)
+        return [scale * float((m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS)).norm()) for m, v in zip(self.m, self.v)]
+
+    def state_dict(self):
+        return {**super().state_dict(), "t": self.t, "m": self.m, "v": self.v}
+
+    def load_state_dict(self, state, params):
+        super().load_state_dict(state, params)
+        self.t = int(state.get("t", 0))
+        m, v = state.get("m"), state.get("v")
+        self.m = None if m is None else [t.to(p) for t, p in zip(m, params)]
+        self.v = None if v is None else [t.to(p) for t, p in zip(v, params)]
+
+
+def make_optimizer(name: str, lr: float, weight_decay: float) -> Optimizer:
+    """sgd, momentum or adam."""
+    return {"sgd": Optimizer, "momentum": Momentum, "adam": Adam}[name](lr, weight_decay)

@@ -1,0 +1,396 @@
+"""The Trainer: data, parameters, optimizer state and history on one device; `step()` does one update.
+
+It never touches a UI. The headless runner, the dashboard's worker and the benchmark all drive
+it the same way: call `step()` in a loop, call `snapshot()` when a picture is wanted.
+
+Losses stay on the device as 0-d tensors and are copied out in chunks (`flush()`), because a
+`.item()` per step forces a device sync on a GPU. Divergence (a non-finite loss or parameter)
+is found at each flush and puts the trainer in the `diverged` state; it never raises for it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+
+from . import boundary as bd
+from .backprop import STEPS, GradCheck, gradient_check, loss_and_dlogits, targets
+from .checkpoint import FORMAT, save_atomic
+from .config import RunConfig, resolve_device
+from .data import Dataset, make_points, read_csv, split
+from .history import History
+from .network import Params, accuracy, activation_names, forward, init_params, layer_sizes
+from .optim import make_optimizer
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+FLUSH_EVERY = 64
+"""Steps between copies of the loss from device to host (and divergence checks)."""
+EVAL_SAMPLE = 4096
+"""Snapshot accuracies and test loss use at most this many points, so a million-point run stays live."""
+SMALL_WORK = 200_000
+"""Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
+DEFAULT_THREADS = torch.get_num_threads()
+PLOT_POINTS = 2000
+"""The boundary pane draws at most this many data points (a fixed sample)."""
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One row of the shapes pane."""
+
+    name: str
+    shape: tuple[int, ...]
+    grad_shape: tuple[int, ...] | None
+    norm: float
+    grad_norm: float
+    update_ratio: float
+    """‖last update‖ / ‖param‖ (nan before the first step)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the panes show, as plain immutable data (no live tensors)."""
+
+    run_id: int
+    step: int
+    epoch: int
+    state: str
+    """'ok', 'diverged', 'failed' or 'done' (running/paused is the UI's business)."""
+    reason: str
+    """Why the run diverged, failed or ended; '' when ok."""
+    dataset: str
+    arch: str
+    device: str
+    lr: float
+    optimizer: str
+    train_loss: float
+    test_loss: float
+    train_acc: float
+    test_acc: float
+    steps_per_sec: float
+    params: tuple[ParamRow, ...]
+    activations: tuple[tuple[str, tuple[int, ...]], ...]
+    curve_steps: tuple[int, ...]
+    curve_train: tuple[float, ...]
+    curve_test: tuple[float, ...]
+    boundary: tuple[tuple[bd.Cell, ...], ...]
+    """Rows of cells at the size asked for (empty if none was asked)."""
+    command: str
+    """The command line that reproduces the run."""
+
+
+def build_dataset(cfg: RunConfig, device: torch.device, dtype: torch.dtype, g: torch.Generator) -> Dataset:
+    """Generate (or read) the points, split them with the seed, put them on the device."""
+    if cfg.data:
+        X, y = read_csv(cfg.data)  # (N, 2), (N,)
+    else:
+        X, y = make_points(cfg.dataset, cfg.samples, cfg.classes, cfg.noise, g)  # (N, 2), (N,)
+    K = int(y.max()) + 1
+    Xtr, ytr, Xte, yte = split(X, y, cfg.test_fraction, cfg.seed)
+    put = lambda t, dt=None: t.to(device=device, dtype=dt or t.dtype)
+    return Dataset(put(Xtr, dtype), put(ytr), put(Xte, dtype), put(yte), K)
+
+
+class Trainer:
+    """One run: call step() to update, snapshot() to look."""
+
+    def __init__(self, cfg: RunConfig, *, data: Dataset | None = None, params: Params | None = None):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.dtype = DTYPES[cfg.dtype]
+        self.fault_hook: Callable[["Trainer"], None] | None = None
+        """Called at the start of every step; tests use it to inject failures."""
+        self.run_id = 0
+        self._build(data, params)
+
+    # ----- building -----
+    def _build(self, data: Dataset | None = None, params: Params | None = None) -> None:
+        """Fresh data, parameters, optimizer and history from self.cfg (same seed, same numbers)."""
+        cfg = self.cfg
+        g = torch.Generator().manual_seed(cfg.seed)  # data first, then weights: the tutorial's order
+        self.data = data or build_dataset(cfg, self.device, self.dtype, g)
+        sizes = layer_sizes(2, cfg.hidden, self.data.classes)
+        if params is None:
+            params = init_params(sizes, cfg.init, g, self.dtype, self.device)
+        self.restore_params(params)
+        self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
+        self.Y_train = torch.nn.functional.one_hot(self.data.y_train, self.data.classes).to(self.dtype)  # (N, K)
+        self.Y_test = torch.nn.functional.one_hot(self.data.y_test, self.data.classes).to(self.dtype)  # (M, K)
+        self.G_train = targets(self.Y_train)  # (N, K) -onehot / N, reused by every full-batch step
+        N = self.data.X_train.shape[0]
+        self.batch = N if cfg.batch_size in (0, None) or cfg.batch_size >= N else cfg.batch_size
+        self.steps_per_epoch = math.ceil(N / self.batch)
+        self.batch_gen = torch.Generator().manual_seed(cfg.seed + 104729)  # its own stream: batch order only
+        self._epoch_rng = self.batch_gen.get_state()
+        self._perm: torch.Tensor | None = None
+        self.step_count = 0
+        self.history = History()
+        self.state = "ok"
+        self.reason = ""
+        self.last_loss = math.nan
+        self._pending: list[tuple[int, torch.Tensor]] = []
+        self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
+        self.track_metrics = False
+        """When True every step also records train accuracy, test loss and test accuracy (for --metrics)."""
+        self.on_rows: Callable[[list[tuple]], None] | None = None
+        """Receives flushed rows (step, epoch, train_loss, test_loss, train_acc, test_acc)."""
+        self._last_grads: list[torch.Tensor] = []
+        self._last_cache: list[torch.Tensor] = []
+        self._rate = (time.perf_counter(), 0, 0.0)
+        self._plot_idx: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._extent = bd.extent_of(torch.cat([self.data.X_train, self.data.X_test]).float().cpu())
+        self.run_id += 1
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)."""
+        if seed is not None:
+            self.cfg = replace(self.cfg, seed=seed)
+        self.cfg = replace(self.cfg, resume=None, init_params=None)
+        self._build()
+
+    def set_dataset(self, name: str) -> None:
+        """Switch dataset (class count may change, so the weights start over with the same seed)."""
+        classes = self.cfg.classes if name in ("spiral", "blobs", "circles") else 2
+        self.cfg = replace(self.cfg, dataset=name, data=None, classes=classes, resume=None, init_params=None)
+        self._build()
+
+    def set_lr(self, lr: float) -> None:
+        self.cfg = replace(self.cfg, lr=lr)
+        self.optimizer.lr = lr
+
+    def set_activation(self, name: str) -> None:
+        """Swap the activation live: the weights stay, the next step uses the new function."""
+        self.cfg = replace(self.cfg, activation=name)
+
+    # ----- training -----
+    def threads_wanted(self) -> int:
+        """Intra-op threads for this problem: 1 for tiny steps, where waking a second thread
+        costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's default."""
+        sizes = layer_sizes(2, self.cfg.hidden, self.data.classes)
+        work = self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # multiply-adds per forward
+        return 1 if work < SMALL_WORK else DEFAULT_THREADS
+
+    def claim_threads(self) -> None:
+        """Set torch's intra-op threads for the calling thread; call it from the thread that runs step()."""
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.threads_wanted())
+
+    @property
+    def epoch(self) -> int:
+        """Completed epochs."""
+        return self.step_count // self.steps_per_epoch
+
+    @property
+    def done(self) -> bool:
+        return self.cfg.epochs > 0 and self.step_count >= self.cfg.epochs * self.steps_per_epoch
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(X, y, G) of the whole training set, or of the next mini-batch of this epoch's seeded shuffle."""
+        d = self.data
+        if self.batch == d.X_train.shape[0]:
+            return d.X_train, d.y_train, self.G_train
+        i = self.step_count % self.steps_per_epoch
+        if i == 0 or self._perm is None:
+            if i == 0:
+                self._epoch_rng = self.batch_gen.get_state()
+            else:  # resumed mid-epoch: replay this epoch's shuffle
+                self.batch_gen.set_state(self._epoch_rng)
+            self._perm = torch.randperm(d.X_train.shape[0], generator=self.batch_gen).to(self.device)  # (N,)
+        idx = self._perm[i * self.batch:(i + 1) * self.batch]  # (B,)
+        return d.X_train[idx], d.y_train[idx], targets(self.Y_train[idx])
+
+    def step(self) -> None:
+        """One update: forward, loss, gradients, optimizer. No host sync."""
+        if self.fault_hook is not None:
+            self.fault_hook(self)
+        X, y, G = self._next_batch()  # (B, 2), (B,), (B, K)
+        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation)
+        self.optimizer.update(self._plist, grads)
+        self.step_count += 1
+        self._last_grads, self._last_cache = grads, cache
+        self._pending.append((self.step_count, loss))
+        if self.track_metrics:
+            self._pending_metrics.append(self._step_metrics(logits, y))
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
+
+    def _step_metrics(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Train accuracy of this step's forward pass, and test loss/accuracy of the same parameters."""
+        train_acc = accuracy(logits, y)  # ()
+        if self.data.X_test.shape[0] == 0:
+            nan = torch.full((), math.nan, device=self.device)
+            return nan, train_acc, nan
+        test_loss, test_acc = self._evaluate(self.data.X_test, self.data.y_test, self.Y_test)
+        return test_loss, train_acc, test_acc
+
+    @torch.no_grad()
+    def _evaluate(self, X: torch.Tensor, y: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, accuracy) of the current parameters on X, as 0-d tensors."""
+        logits, _ = forward(self.params, X, self.cfg.activation)  # (N, K)
+        acc = accuracy(logits, y)  # ()
+        loss, _ = loss_and_dlogits(logits, targets(Y))  # ()
+        return loss, acc
+
+    def flush(self) -> None:
+        """Copy pending losses to the host (one sync), record history, check for divergence."""
+        if not self._pending:
+            return
+        steps = [s for s, _ in self._pending]
+        losses = torch.stack([l for _, l in self._pending]).double().cpu().tolist()  # one device sync
+        if self._pending_metrics:
+            extra = torch.stack([torch.stack(m) for m in self._pending_metrics]).double().cpu().tolist()  # (S, 3)
+        else:
+            extra = [(math.nan, math.nan, math.nan)] * len(steps)
+        self._pending, self._pending_metrics = [], []
+        rows = []
+        for s, loss, (test_loss, train_acc, test_acc) in zip(steps, losses, extra):
+            if not math.isfinite(loss) and self.state == "ok":
+                self._diverge(f"loss became {loss} at step {s} (lr {self.cfg.lr:g})")
+            self.history.add(s, loss, test_loss, train_acc, test_acc)
+            rows.append((s, (s - 1) // self.steps_per_epoch, loss, test_loss, train_acc, test_acc))
+        self.last_loss = losses[-1]
+        if self.state == "ok" and not all(bool(torch.isfinite(p).all()) for p in self._plist):
+            self._diverge(f"a parameter became non-finite by step {steps[-1]} (lr {self.cfg.lr:g})")
+        if self.on_rows is not None:
+            self.on_rows(rows)
+
+    def _diverge(self, reason: str) -> None:
+        self.state, self.reason = "diverged", reason
+
+    def fail(self, reason: str) -> None:
+        """Record an engine failure (an exception, a hang) as a state the UI can show."""
+        self._pending, self._pending_metrics = [], []
+        self.state, self.reason = "failed", reason
+
+    # ----- looking -----
+    def gradient_check(self) -> list[GradCheck]:
+        """Manual vs autograd gradients on the current batch (float64)."""
+        X, Y = self.data.X_train[:EVAL_SAMPLE], self.Y_train[:EVAL_SAMPLE]
+        return gradient_check(self.params, X, Y, self.cfg.activation)
+
+    def steps_per_sec(self) -> float:
+        """Rate since the last call (smoothed)."""
+        t0, s0, rate = self._rate
+        now = time.perf_counter()
+        if now - t0 >= 0.25 or rate == 0.0:
+            if now > t0 and self.step_count >= s0:
+                rate = (self.step_count - s0) / (now - t0)
+            self._rate = (now, self.step_count, rate)
+        return rate
+
+    def _param_rows(self) -> tuple[ParamRow, ...]:
+        grads = self._last_grads
+        upd = self.optimizer.update_norms(self._plist, grads) if grads else None
+        rows = []
+        for i, (name, p) in enumerate(self.params.items()):
+            g = grads[i] if grads else None
+            norm = float(p.norm())
+            ratio = upd[i] / norm if upd is not None and norm > 0 else math.nan
+            rows.append(ParamRow(name, tuple(p.shape), tuple(g.shape) if g is not None else None, norm,
+                                 float(g.norm()) if g is not None else math.nan, ratio))
+        return tuple(rows)
+
+    def _activation_shapes(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        cache = self._last_cache
+        names = activation_names(len(self.params) // 2)
+        if not cache:  # before the first step: shapes of a full-batch forward
+            B = self.batch
+            widths = [2] + [w for w in self.cfg.hidden for _ in (0, 1)] + [self.data.classes]
+            shapes = [(B, w) for w in widths]
+        else:
+            shapes = [tuple(t.shape) for t in cache]
+        K = shapes[-1][1]
+        return tuple(zip(names, shapes)) + (("probs", (shapes[-1][0], K)),)
+
+    def _boundary(self, cols: int, rows: int) -> tuple[tuple[bd.Cell, ...], ...]:
+        if cols < 2 or rows < 2:
+            return ()
+        klass, conf = bd.predict_grid(self.params, self.cfg.activation, self._extent, cols, rows)
+        d = self.data
+        if self._plot_idx is None:  # a fixed sample of the points, chosen once per dataset
+            g = torch.Generator().manual_seed(self.cfg.seed)
+            pick = lambda n: torch.randperm(n, generator=g)[:PLOT_POINTS] if n > PLOT_POINTS else torch.arange(n)
+            self._plot_idx = (pick(d.X_train.shape[0]), pick(d.X_test.shape[0]))
+        points = []
+        for kind, X, y, idx in (("train", d.X_train, d.y_train, self._plot_idx[0]), ("test", d.X_test, d.y_test, self._plot_idx[1])):
+            if len(idx):
+                Xs, ys = X[idx.to(X.device)].float().cpu(), y[idx.to(X.device)].cpu()  # (P, 2), (P,)
+                points += [(r, c, k, kind) for (r, c), k in zip(bd.place_points(Xs, self._extent, cols, rows), ys.tolist())]
+        return tuple(tuple(row) for row in bd.render_cells(klass, conf, points))
+
+    @torch.no_grad()
+    def evaluate_sample(self) -> tuple[float, float, float]:
+        """(test_loss, train_acc, test_acc) of the current parameters on a bounded sample."""
+        d = self.data
+        S = EVAL_SAMPLE
+        _, train_acc = self._evaluate(d.X_train[:S], d.y_train[:S], self.Y_train[:S])
+        if d.X_test.shape[0] == 0:
+            return math.nan, float(train_acc), math.nan
+        test_loss, test_acc = self._evaluate(d.X_test[:S], d.y_test[:S], self.Y_test[:S])
+        return float(test_loss), float(train_acc), float(test_acc)
+
+    def snapshot(self, cols: int = 0, rows: int = 0) -> Snapshot:
+        """Flush, evaluate on a sample, draw the boundary at cols x rows; plain data only."""
+        self.flush()
+        test_loss, train_acc, test_acc = self.evaluate_sample()
+        steps, series = self.history.downsampled(500)
+        cfg = self.cfg
+        return Snapshot(
+            run_id=self.run_id, step=self.step_count, epoch=self.epoch,
+            state="done" if self.state == "ok" and self.done else self.state, reason=self.reason,
+            dataset=cfg.data or cfg.dataset, arch=cfg.arch(self.data.classes), device=str(self.device),
+            lr=cfg.lr, optimizer=cfg.optimizer, train_loss=self.last_loss, test_loss=test_loss,
+            train_acc=train_acc, test_acc=test_acc, steps_per_sec=self.steps_per_sec(),
+            params=self._param_rows(), activations=self._activation_shapes(),
+            curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]), curve_test=tuple(series["test_loss"]),
+            boundary=self._boundary(cols, rows), command=cfg.to_command_line(),
+        )
+
+    # ----- checkpoints -----
+    def checkpoint(self) -> dict:
+        """The checkpoint dict (see checkpoint.py for the format)."""
+        self.flush()
+        return {
+            "format": FORMAT,
+            "config": self.cfg.to_dict(),
+            "params": {k: v.detach().cpu().clone() for k, v in self.params.items()},
+            "step": self.step_count,
+            "history": self.history.to_dict(),
+            "optimizer": _to_cpu(self.optimizer.state_dict()),
+            "rng": {"epoch_start": self._epoch_rng.clone(), "batch_gen": self.batch_gen.get_state()},
+        }
+
+    def save(self, path: str) -> None:
+        save_atomic(self.checkpoint(), path)
+
+    def restore_params(self, params: Params) -> None:
+        """Replace the parameters (same shapes), e.g. from --init-params."""
+        self.params = {k: v.detach().to(device=self.device, dtype=self.dtype).clone() for k, v in params.items()}
+        self._plist = list(self.params.values())
+
+    def restore(self, ckpt: dict) -> None:
+        """Continue a saved run exactly: parameters, optimizer moments, step, history, batch order."""
+        self.restore_params(ckpt["params"])
+        self.optimizer.load_state_dict(ckpt["optimizer"], self._plist)
+        self.step_count = int(ckpt["step"])
+        self.history = History.from_dict(ckpt["history"])
+        self.last_loss = self.history.last("train_loss")
+        rng = ckpt["rng"]
+        self._epoch_rng = rng["epoch_start"]
+        self.batch_gen.set_state(rng["batch_gen"])
+        self._perm = None  # rebuilt from epoch_start on the next mid-epoch step
+
+
+def _to_cpu(obj):
+    """Optimizer state with every tensor moved to the CPU (checkpoints load anywhere)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    return obj

@@ -1,0 +1,1 @@
+"""The Textual dashboard, its widgets and the `ffnn-tui` command line."""

@@ -1,0 +1,100 @@
+"""`ffnn-tui --headless`: the same Trainer with no UI. Progress lines on stderr about twice a
+second, a final summary on stdout, metrics rows to a file, checkpoints at the end and on signals.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+
+from ..core.metrics import MetricsWriter
+from ..core.trainer import Trainer
+
+PROGRESS_EVERY = 0.5  # seconds between progress lines
+EXIT_DIVERGED = 3
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGHUP/SIGINT; the loop checks it between steps and exits 128+N."""
+
+    def __init__(self):
+        self.signum = 0
+
+    def __call__(self, signum, frame):
+        self.signum = signum
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, self)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%" if math.isfinite(v) else "-"
+
+
+def progress_line(tr: Trainer, rate: float) -> str:
+    """step 1200  epoch 1200  loss 0.1234  acc 96.2%/95.0%  12,345 steps/s"""
+    test_loss, train_acc, test_acc = tr.evaluate_sample()
+    return (f"step {tr.step_count}  epoch {tr.epoch}  loss {tr.last_loss:.4f}  "
+            f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
+
+
+def summary(tr: Trainer, seconds: float, steps: int) -> str:
+    """The final summary on stdout: what was trained, how it ended, and how to reproduce it.
+
+    steps/s counts only the `steps` taken in this process (a resumed run's earlier ones are not timed).
+    """
+    test_loss, train_acc, test_acc = tr.evaluate_sample()
+    rate = steps / seconds if seconds > 0 else 0.0
+    lines = [
+        f"ffnn-tui: {tr.cfg.data or tr.cfg.dataset} {tr.cfg.arch(tr.data.classes)} on {tr.device}, "
+        f"{tr.cfg.optimizer} lr {tr.cfg.lr:g}, backprop {tr.cfg.backprop}",
+        f"steps {tr.step_count}  epochs {tr.epoch}  time {seconds:.2f}s  {rate:,.0f} steps/s",
+        f"train loss {tr.last_loss:.6f}  test loss {test_loss:.6f}" if math.isfinite(test_loss)
+        else f"train loss {tr.last_loss:.6f}",
+        f"train acc {_pct(train_acc)}  test acc {_pct(test_acc)}",
+        f"reproduce: {tr.cfg.to_command_line()}",
+    ]
+    return "\n".join(lines)
+
+
+def run_headless(tr: Trainer, stop: StopFlag) -> int:
+    """Train until done, diverged or signalled; return the exit code."""
+    cfg = tr.cfg
+    writer = None
+    if cfg.metrics:
+        writer = MetricsWriter(cfg.metrics, append=bool(cfg.resume))
+        tr.track_metrics = True
+        tr.on_rows = writer.write
+    tr.claim_threads()
+    t0 = last = time.perf_counter()
+    s_last = tr.step_count
+    s0 = tr.step_count
+    try:
+        while not tr.done and tr.state == "ok" and not stop.signum:
+            tr.step()
+            if cfg.save_every and tr.step_count % cfg.save_every == 0:
+                tr.save(cfg.save)
+            if tr.step_count % 32 == 0 and (now := time.perf_counter()) - last >= PROGRESS_EVERY:
+                tr.flush()
+                print(progress_line(tr, (tr.step_count - s_last) / (now - last)), file=sys.stderr, flush=True)
+                last, s_last = now, tr.step_count
+        tr.flush()
+    finally:
+        if writer is not None:
+            writer.close()
+    elapsed = time.perf_counter() - t0
+    if cfg.save:
+        tr.save(cfg.save)
+    print(summary(tr, elapsed, tr.step_count - s0))
+    if stop.signum:
+        print(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
+              + (f"; checkpoint saved to {cfg.save}" if cfg.save else ""), file=sys.stderr)
+        return 128 + stop.signum
+    if tr.state == "diverged":
+        print(f"ffnn-tui: the run diverged: {tr.reason}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+

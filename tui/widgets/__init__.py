@@ -1,0 +1,1 @@
+"""One module per pane: status line, shapes table, loss plot, decision boundary."""
