@@ -76,9 +76,15 @@ class Snapshot:
     activations: tuple[tuple[str, tuple[int, ...]], ...]
     curve_steps: tuple[int, ...]
     curve_train: tuple[float, ...]
+    curve_test_steps: tuple[int, ...]
     curve_test: tuple[float, ...]
-    boundary: tuple[tuple[bd.Cell, ...], ...]
-    """Rows of cells at the size asked for (empty if none was asked)."""
+    """Test loss, measured at snapshot times (its own steps)."""
+    grid_class: tuple[tuple[int, ...], ...]
+    """Predicted class of each boundary cell, rows x cols at the size asked for (empty if none)."""
+    grid_conf: tuple[tuple[float, ...], ...]
+    """Confidence of each boundary cell, 0 = uniform guess, 1 = certain."""
+    points: tuple[tuple[int, int, int, str], ...]
+    """A fixed sample of data points as (row, col, class, 'train' | 'test') on that grid."""
     command: str
     """The command line that reproduces the run."""
 
@@ -129,6 +135,8 @@ class Trainer:
         self._perm: torch.Tensor | None = None
         self.step_count = 0
         self.history = History()
+        self.test_history = History(cap=500)
+        """Test loss at each snapshot (the dashboard's test curve)."""
         self.state = "ok"
         self.reason = ""
         self.last_loss = math.nan
@@ -306,9 +314,10 @@ class Trainer:
         K = shapes[-1][1]
         return tuple(zip(names, shapes)) + (("probs", (shapes[-1][0], K)),)
 
-    def _boundary(self, cols: int, rows: int) -> tuple[tuple[bd.Cell, ...], ...]:
+    def _boundary(self, cols: int, rows: int) -> tuple[tuple, tuple, tuple]:
+        """(grid_class, grid_conf, points) at cols x rows; empty when no size was asked for."""
         if cols < 2 or rows < 2:
-            return ()
+            return (), (), ()
         klass, conf = bd.predict_grid(self.params, self.cfg.activation, self._extent, cols, rows)
         d = self.data
         if self._plot_idx is None:  # a fixed sample of the points, chosen once per dataset
@@ -320,7 +329,7 @@ class Trainer:
             if len(idx):
                 Xs, ys = X[idx.to(X.device)].float().cpu(), y[idx.to(X.device)].cpu()  # (P, 2), (P,)
                 points += [(r, c, k, kind) for (r, c), k in zip(bd.place_points(Xs, self._extent, cols, rows), ys.tolist())]
-        return tuple(tuple(row) for row in bd.render_cells(klass, conf, points))
+        return tuple(map(tuple, klass)), tuple(map(tuple, conf)), tuple(points)
 
     @torch.no_grad()
     def evaluate_sample(self) -> tuple[float, float, float]:
@@ -337,7 +346,11 @@ class Trainer:
         """Flush, evaluate on a sample, draw the boundary at cols x rows; plain data only."""
         self.flush()
         test_loss, train_acc, test_acc = self.evaluate_sample()
+        if math.isfinite(test_loss) and (not len(self.test_history) or self.test_history.step[-1] < self.step_count):
+            self.test_history.add(self.step_count, test_loss)  # kept in its "train_loss" column
         steps, series = self.history.downsampled(500)
+        test_steps, test_series = self.test_history.downsampled(500)
+        grid_class, grid_conf, points = self._boundary(cols, rows)
         cfg = self.cfg
         return Snapshot(
             run_id=self.run_id, step=self.step_count, epoch=self.epoch,
@@ -346,8 +359,9 @@ class Trainer:
             lr=cfg.lr, optimizer=cfg.optimizer, train_loss=self.last_loss, test_loss=test_loss,
             train_acc=train_acc, test_acc=test_acc, steps_per_sec=self.steps_per_sec(),
             params=self._param_rows(), activations=self._activation_shapes(),
-            curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]), curve_test=tuple(series["test_loss"]),
-            boundary=self._boundary(cols, rows), command=cfg.to_command_line(),
+            curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]),
+            curve_test_steps=tuple(test_steps), curve_test=tuple(test_series["train_loss"]),
+            grid_class=grid_class, grid_conf=grid_conf, points=points, command=cfg.to_command_line(),
         )
 
     # ----- checkpoints -----

@@ -1,0 +1,316 @@
+"""The dashboard: a Textual app that shows Snapshots from the training worker and sends it commands.
+
+The UI thread never calls torch. Training, snapshots (boundary grid included), resets, gradient
+checks and saves all run in one thread worker (`tui/worker.py`); keys become `Control` commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..core.trainer import Snapshot, Trainer
+from .messages import GradCheckDone, Notice, SnapshotReady
+from .widgets.boundary import BoundaryPane
+from .widgets.loss_plot import LossPlot
+from .widgets.shapes import CHECK_OK, ShapesPane
+from .widgets.status import StatusLine
+from .worker import Control, train_loop
+
+MIN_SIZE = (40, 12)
+"""Below this the panes are replaced by a short 'too small' message."""
+FULL_SIZE = (110, 30)
+"""From this size on the shapes pane is shown too."""
+QUIT_WAIT = 5.0
+"""Seconds quitting waits for the worker to stop (and save) before leaving without it."""
+STALL_AFTER = 3.0
+"""Seconds without a snapshot while running before the status says STALLED."""
+
+HELP = """\
+[b]ffnn-tui[/b] - a from-scratch feed-forward network, learning live
+
+  [b]space[/b]  pause / resume          [b]n[/b]  one step (while paused)
+  [b]r[/b]      reset weights (same seed) [b]R[/b]  start over with a new seed
+  [b]+ / -[/b]  learning rate x2 / /2    [b]a[/b]  next activation (live, no reset)
+  [b]d[/b]      next dataset             [b]g[/b]  gradient check (manual vs autograd)
+  [b]l[/b]      log-scale loss           [b]t[/b]  show / hide test points
+  [b]c[/b]      save a checkpoint        [b]?[/b]  this help
+  [b]q[/b]      quit (also ctrl+c)
+
+Boundary pane: background = predicted class ([b].:[/b] class 0, [b]-=[/b] class 1, ...),
+denser glyph = more confident, blank = unsure. Points: [b]o[/b] class 0, [b]x[/b] class 1,
+[b]+[/b] 2, [b]*[/b] 3 ...; test points are underlined/reversed.
+
+Reproduce this run:
+  {command}
+
+[dim]press any key to close[/dim]"""
+
+
+class HelpScreen(ModalScreen):
+    """Keys, glyph legend and the command that reproduces the run."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Static { width: auto; max-width: 100%; height: auto; padding: 1 2; border: round $accent; background: $surface; }
+    """
+
+    def __init__(self, command: str):
+        super().__init__()
+        self.command = command
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP.format(command=self.command.replace("[", "\\[")))
+
+    def on_key(self, event) -> None:
+        event.stop()
+        self.dismiss()
+
+
+class FfnnApp(App):
+    """Status line, loss plot, shapes table and decision boundary of one live training run."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ffnn-tui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
+        Binding("n", "step", "Step", id="step", tooltip="Take one training step (while paused)"),
+        Binding("r", "reset", "Reset", id="reset", tooltip="Reset the weights with the same seed"),
+        Binding("R", "reseed", "Seed", id="reseed", tooltip="Start over with a new random seed"),
+        Binding("plus,equals_sign", "lr(2.0)", "lr×2", key_display="+", id="lr_up", tooltip="Double the learning rate"),
+        Binding("minus", "lr(0.5)", "lr÷2", key_display="-", id="lr_down", tooltip="Halve the learning rate"),
+        Binding("a", "activation", "Act", id="activation", tooltip="Next activation, live (no reset)"),
+        Binding("d", "dataset", "Data", id="dataset", tooltip="Next dataset (starts over)"),
+        Binding("g", "gradcheck", "Check", id="gradcheck", tooltip="Compare manual and autograd gradients"),
+        Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
+        Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
+        Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Keys and legend"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    running: reactive[bool] = reactive(True, bindings=True)
+    log_scale: reactive[bool] = reactive(False)
+    show_test: reactive[bool] = reactive(False)
+
+    def __init__(self, trainer: Trainer, *, paused: bool = False, ui_hz: float | None = None, show_rate: bool = True):
+        super().__init__()
+        self.trainer = trainer
+        self.control = Control(paused)
+        self.ui_hz = ui_hz or trainer.cfg.ui_hz
+        self.show_rate = show_rate
+        self.snapshot: Snapshot | None = None
+        self.check: tuple[tuple[str, float, float], ...] = ()
+        self.exit_code = 0
+        self._last_snapshot_at = time.monotonic()
+        self._drawn: dict[str, object] = {}
+        self.set_reactive(FfnnApp.running, not paused)
+
+    # ----- layout -----
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="body"):
+            yield LossPlot(id="loss")
+            yield BoundaryPane(id="boundary")
+        yield ShapesPane(id="shapes")
+        yield Static("", id="too-small")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
+                pass
+        self.query_one(StatusLine).show(None, "STARTING", self.show_rate)
+        self._fit(self.size.width, self.size.height)
+        self.query_one("#loss").border_title = "loss"
+        self.query_one("#shapes").border_title = "shapes"
+        self.query_one("#boundary").border_title = "decision boundary"
+        self.set_interval(1.0, self._watchdog)
+        self.train()
+
+    def on_resize(self, event) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Hide the shapes pane when cramped; replace everything by a message when too small."""
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        self.set_class(width < FULL_SIZE[0] or height < FULL_SIZE[1], "-compact")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"Terminal too small ({width}x{height}); need at least {MIN_SIZE[0]}x{MIN_SIZE[1]}. q quits.")
+
+    def on_boundary_pane_resized(self, event: BoundaryPane.Resized) -> None:
+        self.control.send("grid", (event.cols, event.rows))
+
+    # ----- the worker -----
+    @work(thread=True, exclusive=True, exit_on_error=False, group="trainer")
+    def train(self) -> None:
+        worker = get_current_worker()
+        train_loop(self.trainer, self.control, self.post_message, lambda: worker.is_cancelled, self.ui_hz)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(f"training worker stopped: {event.worker.error}", severity="error", timeout=10)
+
+    # ----- messages from the worker -----
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        s = message.snapshot
+        self.snapshot = s
+        self._last_snapshot_at = time.monotonic()
+        if s.state != "ok" and self.running:
+            self.running = False
+        self._draw()
+
+    def _draw(self, force: bool = False) -> None:
+        """Redraw only the panes whose inputs changed since they were last drawn."""
+        s = self.snapshot
+        if s is None:
+            return
+        self.query_one(StatusLine).show(s, self.state_word(), self.show_rate)
+        if force or self._changed("loss", (s.run_id, s.step, len(s.curve_steps), self.log_scale)):
+            self.query_one(LossPlot).show(s, self.log_scale)
+        if not self.has_class("-compact") and (force or self._changed("shapes", (s.run_id, s.step, self.check))):
+            self.query_one(ShapesPane).show(s, self.check)
+        if force or self._changed("boundary", (s.grid_class, s.grid_conf, s.points, self.show_test)):
+            self.query_one(BoundaryPane).show(s, self.show_test)
+
+    def _changed(self, pane: str, key) -> bool:
+        if self._drawn.get(pane) == key:
+            return False
+        self._drawn[pane] = key
+        return True
+
+    def state_word(self) -> str:
+        s = self.snapshot
+        if s is None:
+            return "STARTING"
+        if s.state in ("diverged", "failed", "done"):
+            return s.state.upper()
+        if self.running and time.monotonic() - self._last_snapshot_at > STALL_AFTER:
+            return "STALLED"
+        return "RUNNING" if self.running else "PAUSED"
+
+    def _watchdog(self) -> None:
+        """Once a second: show STALLED if a running step has not come back for a while."""
+        if self.running and self.snapshot and time.monotonic() - self._last_snapshot_at > STALL_AFTER:
+            waited = time.monotonic() - self._last_snapshot_at
+            self.query_one(StatusLine).show(self.snapshot, "STALLED", self.show_rate,
+                                            note=f"no step has finished for {waited:.0f}s")
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity)
+
+    def on_grad_check_done(self, message: GradCheckDone) -> None:
+        self.check = message.rows
+        worst = max(r for _, _, r in message.rows)
+        verdict = "PASS" if worst <= CHECK_OK else "FAIL"
+        self.notify(f"manual vs autograd, float64: max rel error {worst:.1e} ({verdict})",
+                    title="gradient check", severity="information" if verdict == "PASS" else "error")
+        self._draw()
+
+    # ----- keys -----
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "step" and self.running:
+            return None  # shown greyed out: stepping only makes sense while paused
+        return True
+
+    def watch_running(self, running: bool) -> None:
+        if self.snapshot is not None:
+            self.query_one(StatusLine).show(self.snapshot, self.state_word(), self.show_rate)
+
+    def action_toggle_pause(self) -> None:
+        s = self.snapshot
+        if not self.running and s is not None and s.state != "ok":
+            self.notify(f"the run is {s.state.upper()}; press r to reset", severity="warning")
+            return
+        self.running = not self.running
+        self._last_snapshot_at = time.monotonic()
+        self.control.send("resume" if self.running else "pause")
+
+    def action_step(self) -> None:
+        if not self.running:
+            self.control.send("step")
+
+    def action_reset(self) -> None:
+        self.check = ()
+        self.control.send("reset")
+
+    def action_reseed(self) -> None:
+        self.check = ()
+        self.control.send("reseed", random.randrange(2**31))
+
+    def action_lr(self, factor: float) -> None:
+        self.control.send("lr", factor)
+
+    def action_activation(self) -> None:
+        self.control.send("activation")
+
+    def action_dataset(self) -> None:
+        self.check = ()
+        self.control.send("dataset")
+
+    def action_gradcheck(self) -> None:
+        self.control.send("gradcheck")
+
+    def action_log_scale(self) -> None:
+        self.log_scale = not self.log_scale
+        self._draw()
+
+    def action_test_points(self) -> None:
+        self.show_test = not self.show_test
+        self._draw()
+
+    def action_save(self) -> None:
+        self.control.send("save", self.trainer.cfg.save)
+
+    def action_help(self) -> None:
+        command = self.snapshot.command if self.snapshot else self.trainer.cfg.to_command_line()
+        self.push_screen(HelpScreen(command))
+
+    async def action_quit(self) -> None:
+        await self.shutdown(0)
+
+    # ----- ending -----
+    def on_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP, SIGINT: stop the worker, save if --save, restore the terminal, exit 128+N."""
+        self.run_worker(self.shutdown(128 + signum), group="shutdown")
+
+    async def shutdown(self, code: int) -> None:
+        """Stop the worker (it saves the checkpoint when --save is set) and exit with `code`."""
+        self.exit_code = code
+        self.control.stop()
+        for worker in list(self.workers):
+            if worker.group == "trainer":
+                try:
+                    await asyncio.wait_for(worker.wait(), timeout=QUIT_WAIT)
+                except Exception:  # a hung or failed worker must not block quitting
+                    pass
+        self.exit(return_code=code)
+
+
+def run_dashboard(trainer: Trainer) -> int:
+    """Run the app in this terminal; return its exit code."""
+    import torch
+
+    torch.set_num_threads(1)  # this (UI) thread ran torch only to build the run; keep its pool small
+    app = FfnnApp(trainer, paused=trainer.cfg.paused)
+    app.run()
+    return app.return_code if app.return_code is not None else app.exit_code

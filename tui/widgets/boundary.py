@@ -1,0 +1,80 @@
+"""The decision-boundary pane: the plane shaded by predicted class and confidence, points on top.
+
+The glyphs come from core.boundary (readable without colour); this widget only adds colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widget import Widget
+
+from ...core import boundary as bd
+from ...core.trainer import Snapshot
+
+PALETTE = ("#4e9bff", "#ff7a45", "#3ecf6a", "#d65cff", "#ffd23f", "#38d6d6", "#ff5c8a", "#a0a0ff", "#b8e05a", "#c8a070")
+BG_DIM = ("#0f2340", "#3a1a0c", "#0d2e18", "#2e1038", "#3a3008", "#0a3030", "#3a0f1e", "#22224a", "#2a3410", "#302818")
+BG_STRONG = ("#1d4a8a", "#7a3314", "#1a6634", "#5e2172", "#7a640f", "#146262", "#7a1e3e", "#44449a", "#56701e", "#645030")
+
+
+def cell_style(cell: bd.Cell) -> Style:
+    k = cell.klass % len(PALETTE)
+    bg = (None, BG_DIM[k], BG_STRONG[k])[cell.level] if not cell.point else None
+    if cell.point == "train":
+        return Style(color=PALETTE[k], bold=True)
+    if cell.point == "test":
+        return Style(color=PALETTE[k], bold=True, underline=True, reverse=True)
+    return Style(color=PALETTE[k], bgcolor=bg, dim=True)
+
+
+def boundary_text(s: Snapshot, show_test: bool) -> Text:
+    """Rows of styled glyphs; consecutive cells of one style become one span."""
+    points = [p for p in s.points if show_test or p[3] == "train"]
+    cells = bd.render_cells([list(r) for r in s.grid_class], [list(r) for r in s.grid_conf], points)
+    text = Text(no_wrap=True, overflow="crop")
+    for i, row in enumerate(cells):
+        if i:
+            text.append("\n")
+        run, key = [], None
+        for cell in row:
+            k = (cell.klass, cell.level, cell.point)
+            if k != key and run:
+                text.append("".join(run), cell_style(prev))
+                run = []
+            run.append(cell.glyph)
+            key, prev = k, cell
+        if run:
+            text.append("".join(run), cell_style(prev))
+    return text
+
+
+class BoundaryPane(Widget):
+    """Shaded plane plus points, sized to the pane (the worker evaluates the grid at this size)."""
+
+    DEFAULT_CSS = "BoundaryPane { width: 1fr; height: 1fr; }"
+
+    @dataclass
+    class Resized(Message):
+        """The pane's content size changed; the worker evaluates the grid at this size."""
+
+        cols: int
+        rows: int
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._text = Text("waiting for the first snapshot...")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized(self.content_size.width, self.content_size.height))
+
+    def show(self, s: Snapshot, show_test: bool) -> None:
+        if s.grid_class:
+            self._text = boundary_text(s, show_test)
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text

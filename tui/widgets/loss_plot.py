@@ -1,0 +1,36 @@
+"""The loss pane: train (and test) loss against step, from an already-downsampled history."""
+
+from __future__ import annotations
+
+import math
+
+from textual_plotext import PlotextPlot
+
+from ...core.trainer import Snapshot
+
+
+def finite_series(steps, values, log: bool) -> tuple[list[int], list[float]]:
+    """Drop nan/inf points (plotext's build raises on them); log10 on a linear axis when asked,
+    because plotext's own log scale raises on repeated builds."""
+    xs, ys = [], []
+    for s, v in zip(steps, values):
+        if math.isfinite(v) and (not log or v > 0):
+            xs.append(s)
+            ys.append(math.log10(v) if log else v)
+    return xs, ys
+
+
+class LossPlot(PlotextPlot):
+    """textual-plotext curve of the loss; `l` toggles log10."""
+
+    def show(self, s: Snapshot, log: bool) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.title("log10 loss" if log else "loss")
+        plt.xlabel("step")
+        for name, steps, values, color in (("train", s.curve_steps, s.curve_train, "cyan"),
+                                           ("test", s.curve_test_steps, s.curve_test, "orange")):
+            xs, ys = finite_series(steps, values, log)
+            if xs:
+                plt.plot(xs, ys, label=name, color=color, marker="braille")
+        self.refresh()

@@ -1,0 +1,55 @@
+"""The status line: state word, run description, progress and metrics."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...core.trainer import Snapshot
+
+STATE_STYLE = {"RUNNING": "bold black on green", "PAUSED": "bold black on yellow",
+               "DIVERGED": "bold white on red", "FAILED": "bold white on red", "DONE": "bold black on cyan",
+               "STALLED": "bold white on magenta", "STARTING": "bold black on grey70"}
+
+
+def _num(v: float, fmt: str = ".4f") -> str:
+    return format(v, fmt) if math.isfinite(v) else "-"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%" if math.isfinite(v) else "-"
+
+
+def status_text(s: Snapshot | None, state: str, show_rate: bool = True, note: str = "") -> Text:
+    """Two lines: what runs and how far it is; then losses, accuracies and any reason."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
+    if s is None:
+        t.append("  building the run...")
+        return t
+    rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state == "RUNNING" else ""
+    t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.optimizer} lr {s.lr:.4g}  ")
+    t.append(f"step {s.step}  epoch {s.epoch}", style="bold")
+    t.append(rate)
+    t.append("\n loss ")
+    t.append(f"train {_num(s.train_loss)}", style="bold")
+    t.append(f" test {_num(s.test_loss)}   acc ")
+    t.append(f"train {_pct(s.train_acc)}", style="bold")
+    t.append(f" test {_pct(s.test_acc)}")
+    reason = note or (s.reason if s.state in ("diverged", "failed") else "")
+    if reason:
+        t.append(f"   {reason}", style="bold red")
+        if s.state in ("diverged", "failed"):
+            t.append(" - press r to reset", style="bold")
+    return t
+
+
+class StatusLine(Static):
+    """Dataset, architecture, device, lr, optimizer, step, epoch, losses, accuracies, steps/s, state."""
+
+    DEFAULT_CSS = "StatusLine { height: 2; }"
+
+    def show(self, s: Snapshot | None, state: str, show_rate: bool, note: str = "") -> None:
+        self.update(status_text(s, state, show_rate, note))

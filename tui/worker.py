@@ -1,0 +1,131 @@
+"""The training loop that runs in the dashboard's thread worker.
+
+The UI sends commands through `Control` (thread-safe); the loop applies them between steps,
+trains while running, and posts a `SnapshotReady` at most `ui_hz` times a second (and at once
+after a command). While paused it blocks on an Event, so it costs no CPU.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from typing import Callable
+
+from ..core.data import DATASETS
+from ..core.network import ACTIVATIONS
+from ..core.trainer import Trainer
+from .messages import GradCheckDone, Notice, SnapshotReady
+
+PAUSED_WAIT = 0.5
+"""Seconds a paused loop sleeps between checks of cancellation (commands wake it at once)."""
+MAX_LR = 1e6
+
+
+class Control:
+    """Commands from the UI thread to the worker: a queue plus an Event that wakes the loop."""
+
+    def __init__(self, paused: bool):
+        self.running = not paused
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+        self.grid = (0, 0)
+        """(cols, rows) of the boundary pane."""
+
+    def send(self, command: str, arg=None) -> None:
+        self._queue.put((command, arg))
+        self.wake.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
+
+    def drain(self) -> list[tuple[str, object]]:
+        self.wake.clear()
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
+
+
+def _next(items: tuple[str, ...], current: str) -> str:
+    return items[(items.index(current) + 1) % len(items)] if current in items else items[0]
+
+
+def apply(trainer: Trainer, control: Control, command: str, arg, post: Callable) -> None:
+    """One command from the UI, applied between steps on the worker thread."""
+    if command == "pause":
+        control.running = False
+    elif command == "resume":
+        control.running = True
+    elif command == "step":
+        if trainer.state == "ok" and not trainer.done:
+            trainer.step()
+            trainer.flush()
+    elif command == "reset":
+        trainer.reset()
+    elif command == "reseed":
+        trainer.reset(seed=arg)
+    elif command == "lr":
+        trainer.set_lr(min(max(trainer.cfg.lr * arg, 1e-12), MAX_LR))
+    elif command == "activation":
+        trainer.set_activation(_next(ACTIVATIONS, trainer.cfg.activation))
+    elif command == "dataset":
+        trainer.set_dataset(_next(DATASETS, "" if trainer.cfg.data else trainer.cfg.dataset))
+    elif command == "grid":
+        control.grid = arg
+    elif command == "gradcheck":
+        checks = trainer.gradient_check()
+        post(GradCheckDone(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
+    elif command == "save":
+        path = arg or f"ffnn-tui-{trainer.cfg.data and 'data' or trainer.cfg.dataset}-step{trainer.step_count}.pt"
+        trainer.save(path)
+        post(Notice(f"checkpoint saved: {path} (step {trainer.step_count})", title="saved"))
+
+
+def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Callable[[], bool], ui_hz: float) -> None:
+    """Train while running, apply commands between steps, post snapshots; return when stopped."""
+    trainer.claim_threads()
+    period = 1.0 / ui_hz
+    next_post = 0.0
+    dirty = True
+    was_running = False
+    while not control.stopped.is_set() and not cancelled():
+        if control.wake.is_set():
+            for command, arg in control.drain():
+                try:
+                    apply(trainer, control, command, arg, post)
+                except Exception as e:  # a failing command must not end the loop
+                    post(Notice(f"{command} failed: {type(e).__name__}: {e}", severity="error"))
+                    if command in ("step",):
+                        trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")
+                        control.running = False
+            dirty = True
+        running = control.running and trainer.state == "ok" and not trainer.done
+        if running:
+            try:
+                trainer.step()
+            except Exception as e:  # an engine failure is a state with a reason, never a dead UI
+                trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")
+                traceback.clear_frames(e.__traceback__)
+                running = False
+        if running != was_running:
+            dirty, was_running = True, running
+            if not running:
+                control.running = False  # diverged, failed or done: the UI shows it paused
+        now = time.perf_counter()
+        if dirty or (running and now >= next_post):
+            cols, rows = control.grid
+            post(SnapshotReady(trainer.snapshot(cols, rows)))
+            next_post, dirty = now + period, False
+        if not running:
+            control.wake.wait(PAUSED_WAIT)
+    if trainer.cfg.save:
+        try:
+            trainer.save(trainer.cfg.save)
+        except Exception as e:  # report, but let the app exit
+            post(Notice(f"could not save {trainer.cfg.save}: {e}", severity="error"))
