@@ -1,0 +1,203 @@
+"""`ffnn-tui bench`: steps/s of (a) the tutorial's loop, (b) the engine headless and (c) the engine
+inside the dashboard, on this machine and device, side by side in one run, with the ratios.
+
+    ffnn-tui bench [--seconds S] [--repeat R] [--problems tutorial,10k,1m] [--device DEV] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..core.config import ConfigError, RunConfig, resolve_device
+from ..core.trainer import Trainer
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    samples: int
+    hidden: tuple[int, ...]
+    batch: int  # 0 = full batch
+
+
+PROBLEMS = {
+    "tutorial": Problem("tutorial: 80 pts, 2-8-2, full batch", 80, (8,), 0),
+    "10k": Problem("10,000 pts, 2-64-2, full batch", 10_000, (64,), 0),
+    "1m": Problem("1,000,000 pts, 2-256-256-2, batch 4096", 1_000_000, (256, 256), 4096),
+}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
+    """The tutorial's Demo 4 loop as written (autograd, F.cross_entropy, four updates, zero_, .item()),
+    sized to the problem; with a batch size it runs on consecutive slices of a shuffled copy."""
+    g = torch.Generator().manual_seed(0)
+    X_data = torch.randn(p.samples, 2, generator=g).to(device)
+    y_data = ((X_data[:, 0] + X_data[:, 1]) > 0).long()
+    sizes = [2, *p.hidden, 2]
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params += [torch.randn(fan_in, fan_out, generator=g).to(device).requires_grad_(True),
+                   torch.zeros(fan_out, device=device, requires_grad=True)]
+
+    def forward(X):
+        a = X
+        for k in range(0, len(params) - 2, 2):
+            a = torch.clamp(a @ params[k] + params[k + 1], min=0.0)
+        return a @ params[-2] + params[-1]
+
+    lr, losses = 0.07, []
+    B = p.batch or p.samples
+    steps, start = 0, None
+    deadline = None
+    while True:
+        for i in range(0, p.samples, B):
+            X, y = X_data[i:i + B], y_data[i:i + B]
+            logits = forward(X)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            with torch.no_grad():
+                for param in params:
+                    param -= lr * param.grad
+            for param in params:
+                param.grad.zero_()
+            losses.append(loss.item())
+            steps += 1
+            if start is None and steps == 20:  # warm-up done
+                _sync(device)
+                start, steps = time.perf_counter(), 0
+                deadline = start + seconds
+            elif deadline is not None and steps % 8 == 0 and time.perf_counter() >= deadline:
+                _sync(device)
+                return steps / (time.perf_counter() - start)
+
+
+def _config(p: Problem, device: str) -> RunConfig:
+    return RunConfig(samples=p.samples, hidden=p.hidden, batch_size=p.batch, device=device, test_fraction=0.0)
+
+
+def engine_headless(p: Problem, device: str, seconds: float) -> float:
+    """Trainer.step() in a loop, as `--headless` runs it."""
+    tr = Trainer(_config(p, device))
+    threads = torch.get_num_threads()
+    tr.claim_threads()
+    try:
+        for _ in range(20):
+            tr.step()
+        tr.flush()
+        _sync(tr.device)
+        s0, t0 = tr.step_count, time.perf_counter()
+        deadline = t0 + seconds
+        while True:
+            for _ in range(8):
+                tr.step()
+            if time.perf_counter() >= deadline:
+                break
+        tr.flush()
+        _sync(tr.device)
+        return (tr.step_count - s0) / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def engine_dashboard(p: Problem, device: str, seconds: float, size=(120, 36)) -> float:
+    """The full app (worker, snapshots, every pane redrawing) under Textual's headless test driver."""
+    from .app import FfnnApp
+
+    tr = Trainer(_config(p, device))
+
+    async def drive() -> float:
+        app = FfnnApp(tr)
+        async with app.run_test(size=size) as pilot:
+            while app.snapshot is None or app.snapshot.step < 20:
+                await pilot.pause(0.05)
+            s0, t0 = tr.step_count, time.perf_counter()
+            await asyncio.sleep(seconds)  # the dashboard runs on its own meanwhile
+            rate = (tr.step_count - s0) / (time.perf_counter() - t0)
+            await app.shutdown(0)
+        return rate
+
+    threads = torch.get_num_threads()
+    try:
+        return asyncio.run(drive())
+    finally:
+        torch.set_num_threads(threads)
+
+
+def machine() -> dict:
+    dev = "cpu"
+    if torch.cuda.is_available():
+        dev = torch.cuda.get_device_name(0)
+    import textual
+
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": platform.processor() or platform.machine(),
+            "cores": __import__("os").cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "textual": textual.__version__, "gpu": dev}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="ffnn-tui bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
+    ap.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
+    ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m")
+    ap.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
+    ap.add_argument("--no-dashboard", action="store_true", help="skip (c), e.g. on a box without a terminal")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    try:
+        a = ap.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    names = [n.strip() for n in a.problems.split(",") if n.strip()]
+    bad = [n for n in names if n not in PROBLEMS]
+    if bad or not names:
+        print(f"ffnn-tui: error: --problems {a.problems}: expected a comma list of {', '.join(PROBLEMS)}", file=sys.stderr)
+        return 2
+    if not (0.2 <= a.seconds <= 600) or not (1 <= a.repeat <= 20):
+        print("ffnn-tui: error: --seconds must be 0.2..600 and --repeat 1..20", file=sys.stderr)
+        return 2
+    try:
+        device = resolve_device(a.device)
+    except ConfigError as e:
+        print(f"ffnn-tui: error: {e}", file=sys.stderr)
+        return 2
+    info = machine()
+    print(f"ffnn-tui bench  {info['date']}  {info['cpu']} x{info['cores']}  {info['gpu']}  device {device}  "
+          f"torch {info['torch']}  python {info['python']}  textual {info['textual']}", flush=True)
+    header = f"{'problem':42} {'(a) tutorial':>13} {'(b) headless':>13} {'(c) dashboard':>14} {'b/a':>6} {'c/b':>6} {'c/a':>6}"
+    print(header)
+    results = []
+    for n in names:
+        p = PROBLEMS[n]
+        best = {"tutorial": 0.0, "headless": 0.0, "dashboard": 0.0}
+        for _ in range(a.repeat):  # interleaved, so a noisy moment hits all three alike
+            best["tutorial"] = max(best["tutorial"], tutorial_loop(p, device, a.seconds))
+            best["headless"] = max(best["headless"], engine_headless(p, str(device), a.seconds))
+            if not a.no_dashboard:
+                best["dashboard"] = max(best["dashboard"], engine_dashboard(p, str(device), a.seconds))
+        t, h, d = best["tutorial"], best["headless"], best["dashboard"]
+        row = {"problem": n, "description": p.name, "tutorial_steps_per_s": t, "headless_steps_per_s": h,
+               "dashboard_steps_per_s": d or None, "headless_over_tutorial": h / t,
+               "dashboard_over_headless": d / h if d else None, "dashboard_over_tutorial": d / t if d else None}
+        results.append(row)
+        fmt = lambda v: f"{v:,.0f}" if v else "-"
+        ratio = lambda v: f"{v:.2f}" if v else "-"
+        print(f"{p.name:42} {fmt(t):>13} {fmt(h):>13} {fmt(d):>14} {ratio(h / t):>6} "
+              f"{ratio(d / h if d else 0):>6} {ratio(d / t if d else 0):>6}", flush=True)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"machine": info, "device": str(device), "seconds": a.seconds, "repeat": a.repeat,
+                       "results": results}, fh, indent=2)
+    return 0
