@@ -32,6 +32,8 @@ class Cell:
     """0 unsure, 1 sure, 2 very sure: background confidence band."""
     point: str = ""
     """'' for background, 'train' or 'test' for a data point."""
+    background: int = -1
+    """For a point: the predicted class of the cell under it (its shading); -1 for background cells."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def render_cells(klass: list[list[int]], conf: list[list[float]], points: list[t
     ]
     for r, c, k, kind in points:
         under = rows[r][c]
-        rows[r][c] = Cell(POINT_GLYPHS[k % len(POINT_GLYPHS)], k, under.level, kind)
+        rows[r][c] = Cell(POINT_GLYPHS[k % len(POINT_GLYPHS)], k, under.level, kind,
+                          under.klass if under.background < 0 else under.background)
     return rows
 
 

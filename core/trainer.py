@@ -346,8 +346,10 @@ class Trainer:
         """Flush, evaluate on a sample, draw the boundary at cols x rows; plain data only."""
         self.flush()
         test_loss, train_acc, test_acc = self.evaluate_sample()
-        if math.isfinite(test_loss) and (not len(self.test_history) or self.test_history.step[-1] < self.step_count):
-            self.test_history.add(self.step_count, test_loss)  # kept in its "train_loss" column
+        if math.isfinite(test_loss) and (not len(self.test_history) or self.test_history.step[-1] <= self.step_count):
+            # kept in its "train_loss" column, at step S + 1: like the train loss of step k, it is the
+            # loss of the parameters that the next update starts from
+            self.test_history.add(self.step_count + 1, test_loss)
         steps, series = self.history.downsampled(500)
         test_steps, test_series = self.test_history.downsampled(500)
         grid_class, grid_conf, points = self._boundary(cols, rows)

@@ -22,10 +22,13 @@ BG_STRONG = ("#1d4a8a", "#7a3314", "#1a6634", "#5e2172", "#7a640f", "#146262", "
 
 
 def cell_style(cell: bd.Cell) -> Style:
+    """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
+    their class colour over the shading of the cell they sit on; test points reversed."""
     k = cell.klass % len(PALETTE)
-    bg = (None, BG_DIM[k], BG_STRONG[k])[cell.level] if not cell.point else None
+    shade = (cell.background if cell.point else cell.klass) % len(PALETTE)
+    bg = (None, BG_DIM[shade], BG_STRONG[shade])[cell.level]
     if cell.point == "train":
-        return Style(color=PALETTE[k], bold=True)
+        return Style(color=PALETTE[k], bgcolor=bg, bold=True)
     if cell.point == "test":
         return Style(color=PALETTE[k], bold=True, underline=True, reverse=True)
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
@@ -41,7 +44,7 @@ def boundary_text(s: Snapshot, show_test: bool) -> Text:
             text.append("\n")
         run, key = [], None
         for cell in row:
-            k = (cell.klass, cell.level, cell.point)
+            k = (cell.klass, cell.level, cell.point, cell.background)
             if k != key and run:
                 text.append("".join(run), cell_style(prev))
                 run = []

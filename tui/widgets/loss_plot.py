@@ -20,17 +20,27 @@ def finite_series(steps, values, log: bool) -> tuple[list[int], list[float]]:
     return xs, ys
 
 
+def compact(v: float) -> str:
+    """A short axis label: 0.693, 12.5, 1.2e+33 (a diverging run must not widen the axis)."""
+    return f"{v:.3g}"
+
+
 class LossPlot(PlotextPlot):
     """textual-plotext curve of the loss; `l` toggles log10."""
 
     def show(self, s: Snapshot, log: bool) -> None:
         plt = self.plt
         plt.clear_data()
-        plt.title("log10 loss" if log else "loss")
+        self.border_title = "log10 loss" if log else "loss"
         plt.xlabel("step")
-        for name, steps, values, color in (("train", s.curve_steps, s.curve_train, "cyan"),
-                                           ("test", s.curve_test_steps, s.curve_test, "orange")):
+        lo, hi = math.inf, -math.inf
+        for name, steps, values, color in (("test", s.curve_test_steps, s.curve_test, "orange"),
+                                           ("train", s.curve_steps, s.curve_train, "cyan")):  # train on top
             xs, ys = finite_series(steps, values, log)
             if xs:
                 plt.plot(xs, ys, label=name, color=color, marker="braille")
+                lo, hi = min(lo, *ys), max(hi, *ys)
+        if lo < hi:
+            ticks = [lo + (hi - lo) * i / 4 for i in range(5)]
+            plt.yticks(ticks, [compact(v) for v in ticks])
         self.refresh()
