@@ -7,8 +7,11 @@ checks and saves all run in one thread worker (`tui/worker.py`); keys become `Co
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
+import sys
+import threading
 import time
 
 from textual import on, work
@@ -34,6 +37,8 @@ FULL_SIZE = (110, 30)
 """From this size on the shapes pane is shown too."""
 QUIT_WAIT = 5.0
 """Seconds quitting waits for the worker to stop (and save) before leaving without it."""
+FORCE_EXIT_AFTER = 2.0
+"""Seconds after quitting with a stuck worker before the process ends itself."""
 STALL_AFTER = 3.0
 """Seconds without a snapshot while running before the status says STALLED."""
 
@@ -115,6 +120,10 @@ class FfnnApp(App):
         self.snapshot: Snapshot | None = None
         self.check: tuple[tuple[str, float, float], ...] = ()
         self.exit_code = 0
+        self.abandoned = 0
+        self.exit_guard = None
+        """Called with the exit code when a worker thread may outlive the app (see run_dashboard)."""
+        """Stalled workers left behind; their threads may still be alive at exit."""
         self._last_snapshot_at = time.monotonic()
         self._drawn: dict[str, object] = {}
         self.set_reactive(FfnnApp.running, not paused)
@@ -142,7 +151,7 @@ class FfnnApp(App):
         self.query_one("#shapes").border_title = "shapes"
         self.query_one("#boundary").border_title = "decision boundary"
         self.set_interval(1.0, self._watchdog)
-        self.train()
+        self.train(self.control, self.trainer)
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
@@ -161,9 +170,30 @@ class FfnnApp(App):
 
     # ----- the worker -----
     @work(thread=True, exclusive=True, exit_on_error=False, group="trainer")
-    def train(self) -> None:
+    def train(self, control: Control, trainer: Trainer | None = None) -> None:
+        """The worker: builds a fresh Trainer if none is given (after a stall), then trains."""
         worker = get_current_worker()
-        train_loop(self.trainer, self.control, self.post_message, lambda: worker.is_cancelled, self.ui_hz)
+
+        def post(message) -> None:  # a worker that was abandoned (stalled) posts nothing any more
+            if control is self.control:
+                self.post_message(message)
+
+        if trainer is None:
+            trainer = Trainer(self.trainer.cfg)
+            self.trainer = trainer  # a plain attribute, not a widget or reactive
+        train_loop(trainer, control, post, lambda: worker.is_cancelled, self.ui_hz)
+
+    def restart_worker(self) -> None:
+        """Abandon a stalled worker (threads cannot be killed) and start over in a new one."""
+        old = self.control
+        old.stop()
+        self.abandoned += 1
+        self.control = Control(paused=True)
+        self.control.grid = old.grid
+        self.running = False
+        self._last_snapshot_at = time.monotonic()
+        self.notify("the stalled step was abandoned; starting over with a fresh run", severity="warning")
+        self.train(self.control)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -251,7 +281,10 @@ class FfnnApp(App):
 
     def action_reset(self) -> None:
         self.check = ()
-        self.control.send("reset")
+        if self.state_word() == "STALLED":
+            self.restart_worker()
+        else:
+            self.control.send("reset")
 
     def action_reseed(self) -> None:
         self.check = ()
@@ -303,6 +336,9 @@ class FfnnApp(App):
                     await asyncio.wait_for(worker.wait(), timeout=QUIT_WAIT)
                 except Exception:  # a hung or failed worker must not block quitting
                     pass
+        if self.abandoned or any(w.group == "trainer" and w.state == WorkerState.RUNNING for w in self.workers):
+            if self.exit_guard is not None:
+                self.exit_guard(code)
         self.exit(return_code=code)
 
 
@@ -312,5 +348,19 @@ def run_dashboard(trainer: Trainer) -> int:
 
     torch.set_num_threads(1)  # this (UI) thread ran torch only to build the run; keep its pool small
     app = FfnnApp(trainer, paused=trainer.cfg.paused)
+    app.exit_guard = _exit_guard
     app.run()
     return app.return_code if app.return_code is not None else app.exit_code
+
+
+def _exit_guard(code: int) -> None:
+    """A worker stuck in a step would block interpreter exit (executor threads are joined):
+    once the app has restored the terminal, end the process anyway."""
+    def force() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(FORCE_EXIT_AFTER, force)
+    timer.daemon = True
+    timer.start()

@@ -87,9 +87,22 @@ def apply(trainer: Trainer, control: Control, command: str, arg, post: Callable)
         post(Notice(f"checkpoint saved: {path} (step {trainer.step_count})", title="saved"))
 
 
+def snapshot_message(trainer: Trainer, control: Control, post: Callable) -> SnapshotReady:
+    """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
+    cols, rows = control.grid
+    try:
+        return SnapshotReady(trainer.snapshot(cols, rows))
+    except Exception as e:
+        trainer.fail(f"{type(e).__name__} while drawing step {trainer.step_count}: {e}")
+        control.running = False
+        post(Notice(trainer.reason, severity="error", title="snapshot failed"))
+        return SnapshotReady(trainer.snapshot(0, 0))
+
+
 def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Callable[[], bool], ui_hz: float) -> None:
     """Train while running, apply commands between steps, post snapshots; return when stopped."""
     trainer.claim_threads()
+    save_every = trainer.cfg.save_every
     period = 1.0 / ui_hz
     next_post = 0.0
     dirty = True
@@ -109,6 +122,8 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
         if running:
             try:
                 trainer.step()
+                if save_every and trainer.step_count % save_every == 0:
+                    trainer.save(trainer.cfg.save)
             except Exception as e:  # an engine failure is a state with a reason, never a dead UI
                 trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")
                 traceback.clear_frames(e.__traceback__)
@@ -119,8 +134,7 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
                 control.running = False  # diverged, failed or done: the UI shows it paused
         now = time.perf_counter()
         if dirty or (running and now >= next_post):
-            cols, rows = control.grid
-            post(SnapshotReady(trainer.snapshot(cols, rows)))
+            post(snapshot_message(trainer, control, post))
             next_post, dirty = now + period, False
         if not running:
             control.wake.wait(PAUSED_WAIT)
