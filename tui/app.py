@@ -107,6 +107,9 @@ class FfnnApp(App):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
+    stall_after = STALL_AFTER
+    """Seconds without a snapshot while running before the status says STALLED (tests lower it)."""
+
     running: reactive[bool] = reactive(True, bindings=True)
     log_scale: reactive[bool] = reactive(False)
     show_test: reactive[bool] = reactive(False)
@@ -150,7 +153,7 @@ class FfnnApp(App):
         self.query_one("#loss").border_title = "loss"
         self.query_one("#shapes").border_title = "shapes"
         self.query_one("#boundary").border_title = "decision boundary"
-        self.set_interval(1.0, self._watchdog)
+        self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.train(self.control, self.trainer)
 
     def on_resize(self, event) -> None:
@@ -234,13 +237,13 @@ class FfnnApp(App):
             return "STARTING"
         if s.state in ("diverged", "failed", "done"):
             return s.state.upper()
-        if self.running and time.monotonic() - self._last_snapshot_at > STALL_AFTER:
+        if self.running and time.monotonic() - self._last_snapshot_at > self.stall_after:
             return "STALLED"
         return "RUNNING" if self.running else "PAUSED"
 
     def _watchdog(self) -> None:
         """Once a second: show STALLED if a running step has not come back for a while."""
-        if self.running and self.snapshot and time.monotonic() - self._last_snapshot_at > STALL_AFTER:
+        if self.running and self.snapshot and time.monotonic() - self._last_snapshot_at > self.stall_after:
             waited = time.monotonic() - self._last_snapshot_at
             self.query_one(StatusLine).show(self.snapshot, "STALLED", self.show_rate,
                                             note=f"no step has finished for {waited:.0f}s")

@@ -31,7 +31,10 @@ class Terminal:
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "sh", "-c", wrapped)
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10).stdout
+        # COLUMNS/LINES (set by some test harnesses) would override the real terminal's size
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10,
+                              env=env).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")

@@ -1,0 +1,104 @@
+"""Signals, resizing and colour modes in a real terminal (tmux), against the installed ffnn-tui."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from .tmux import ffnn_tui_command
+
+pytestmark = pytest.mark.terminal
+
+CLEAN = {"alternate": "0", "mouse": "0", "cursor": "1"}
+
+
+@pytest.mark.parametrize("name,sig", [("TERM", signal.SIGTERM), ("HUP", signal.SIGHUP), ("INT", signal.SIGINT)])
+def test_signal_saves_a_loadable_checkpoint_and_restores_the_terminal(terminal, tmp_path, name, sig):
+    ckpt = tmp_path / f"run-{name}.pt"
+    t = terminal("--save", str(ckpt))
+    t.wait_for("RUNNING")
+    t.wait_for("steps/s")
+    t.kill(sig)
+    assert t.wait_exit() == 128 + sig
+    assert t.terminal_state() == CLEAN
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["format"] == "ffnn-tui/1" and saved["step"] > 0
+
+
+def test_resizing_while_training_never_crashes(terminal):
+    t = terminal("--hidden", "16,16", "--dataset", "moons", size=(160, 50))
+    t.wait_for("RUNNING")
+    for cols, rows in [(120, 36), (80, 24), (60, 16), (40, 12), (30, 8), (40, 12), (100, 30), (160, 50)]:
+        t.resize(cols, rows)
+        time.sleep(0.15)  # let a few redraws happen at this size (there is no condition to wait on)
+        assert t.exit_code() is None, f"exited at {cols}x{rows}:\n{t.screen()}"
+    t.resize(36, 10)
+    t.wait_for("too small")
+    t.resize(160, 50)
+    t.wait_for("decision boundary")
+    t.wait_for("shapes")
+    t.keys("q")
+    assert t.wait_exit() == 0
+    assert t.terminal_state() == CLEAN
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TEXTUAL_COLOR_SYSTEM": "standard"}])
+def test_colour_modes_stay_readable(terminal, env):
+    t = terminal("--paused", "--samples", "200", env=env)
+    t.wait_for("PAUSED")
+    t.keys("n")
+    screen = t.wait_for("step 1 ")
+    assert "2-8-2 relu" in screen and "W1" in screen and "(2, 8)" in screen
+    boundary = screen.split("decision boundary", 1)[1]
+    assert "o" in boundary and "x" in boundary  # class glyphs, not colour, tell the classes apart
+    assert any(g in boundary for g in ".:") and any(g in boundary for g in "-=")
+    t.keys("q")
+    assert t.wait_exit() == 0
+
+
+def test_headless_sigterm_saves_and_exits_143(tmp_path):
+    exe = ffnn_tui_command()
+    if exe is None:
+        pytest.skip("ffnn-tui is not installed")
+    ckpt = tmp_path / "headless.pt"
+    proc = subprocess.Popen([exe, "--headless", "--save", str(ckpt)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()  # the first progress line: it is training
+    assert line.startswith("step "), line
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    assert "stopped by signal SIGTERM" in err and "Traceback" not in err
+    assert "reproduce: ffnn-tui" in out
+    assert torch.load(ckpt, weights_only=True)["step"] > 0
+
+
+def test_kill_9_during_saves_leaves_a_whole_checkpoint(tmp_path):
+    """A process saving a 16 MB checkpoint over and over is killed at random moments: the file on
+    disk always loads (the old or the new version, never a torn one)."""
+    path = tmp_path / "big.pt"
+    script = (
+        "import sys, torch\n"
+        "from ffnn_tui.core.checkpoint import save_atomic\n"
+        "i = 0\n"
+        "while True:\n"
+        "    save_atomic({'format': 'ffnn-tui/1', 'i': i, 'big': torch.full((4_000_000,), float(i))}, sys.argv[1])\n"
+        "    i += 1\n"
+        "    print(i, flush=True)\n"
+    )
+    for delay in (0.05, 0.13, 0.21, 0.34, 0.5):
+        proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True)
+        proc.stdout.readline()  # one save has completed
+        time.sleep(delay)  # kill at an arbitrary moment, most likely in the middle of a write
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        saved = torch.load(path, weights_only=True)
+        assert bool((saved["big"] == float(saved["i"])).all())
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.pt"]
+    assert all(name.endswith(".tmp") for name in leftovers)  # only temp files of the killed writes

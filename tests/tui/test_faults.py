@@ -1,0 +1,121 @@
+"""Failures inside the engine never kill or freeze the UI: each shows as a state with its reason,
+and `r` recovers. Faults are injected through Trainer.fault_hook (called at the start of a step)."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import torch
+
+from ffnn_tui.tui.widgets.status import StatusLine
+
+from .conftest import make_app, settled, wait_for
+
+SIZE = (120, 36)
+
+
+def status(app) -> str:
+    return str(app.query_one(StatusLine).render())
+
+
+def at_step(n: int, action):
+    """A hook that runs action(trainer) when the trainer is about to take step n."""
+    def hook(trainer):
+        if trainer.step_count + 1 == n:
+            action(trainer)
+    return hook
+
+
+def boom(trainer):
+    raise RuntimeError("injected failure")
+
+
+async def test_an_exception_in_a_step_shows_failed_and_r_recovers():
+    app = make_app(paused=False)
+    app.trainer.fault_hook = at_step(40, boom)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "failed", what="FAILED")
+        await pilot.pause()
+        text = status(app)
+        assert "FAILED" in text and "RuntimeError in step 40: injected failure" in text
+        assert app.trainer.step_count == 39 and not app.running
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.snapshot.state == "ok" and app.snapshot.step == 0, what="reset")
+        app.trainer.fault_hook = None
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        assert "PAUSED" in status(app)
+
+
+async def test_an_exception_on_the_step_key_shows_failed():
+    app = make_app()
+    app.trainer.fault_hook = at_step(2, boom)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: app.snapshot.state == "failed", what="FAILED")
+        assert "injected failure" in app.snapshot.reason
+
+
+def poison(value: float):
+    def action(trainer):
+        trainer.params["W1"].fill_(value)
+    return action
+
+
+async def test_nan_parameters_show_diverged():
+    app = make_app(paused=False)
+    app.trainer.fault_hook = at_step(10, poison(math.nan))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged", what="DIVERGED")
+        await pilot.pause()
+        assert "DIVERGED" in status(app) and "nan" in app.snapshot.reason
+        app.trainer.fault_hook = None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.snapshot.state == "ok", what="recovery")
+        assert torch.isfinite(app.trainer.params["W1"]).all()
+
+
+async def test_inf_parameters_show_diverged():
+    app = make_app(paused=False)
+    app.trainer.fault_hook = at_step(10, poison(math.inf))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged", what="DIVERGED")
+        assert "DIVERGED" in status(app)
+
+
+async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
+    release = threading.Event()
+    app = make_app(paused=False)
+    app.stall_after = 0.5
+    app.trainer.fault_hook = at_step(30, lambda tr: release.wait(60))
+    async with app.run_test(size=SIZE) as pilot:
+        try:
+            await wait_for(pilot, lambda: "STALLED" in status(app), what="STALLED")
+            assert "no step has finished" in status(app)
+            await pilot.press("l")  # the UI still answers keys
+            assert app.log_scale
+            stuck = app.trainer
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.trainer is not stuck and app.snapshot.step == 0
+                           and app.snapshot.state == "ok", what="a fresh run")
+            assert "PAUSED" in status(app)
+            await pilot.press("n")
+            await settled(pilot, app, 1)
+        finally:
+            release.set()  # let the abandoned thread finish
+
+
+async def test_a_slow_step_keeps_the_ui_responsive():
+    release = threading.Event()
+    app = make_app(paused=False)
+    app.trainer.fault_hook = lambda tr: release.wait(0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step >= 2, what="slow steps")
+        await pilot.press("t")
+        assert app.show_test
+        await pilot.press("space")
+        assert not app.running
+        await wait_for(pilot, lambda: not app.control.running)
+        assert "STALLED" not in status(app)
