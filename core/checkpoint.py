@@ -35,6 +35,7 @@ def save_atomic(obj: dict, path: str | Path) -> None:
     folder = target.resolve().parent
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
             fh.flush()
@@ -50,6 +51,12 @@ def save_atomic(obj: dict, path: str | Path) -> None:
         os.close(dir_fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _read(path: str | Path, what: str) -> dict:
     """torch.load(weights_only=True) with every failure turned into a CheckpointError."""
     p = Path(path).expanduser()
@@ -59,10 +66,12 @@ def _read(path: str | Path, what: str) -> dict:
         raise CheckpointError(f"{what} {path}: is a folder, expected a checkpoint file")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,
+    except pickle.UnpicklingError:  # torch's weights-only loader refused it: not a plain torch.save dict
+        raise CheckpointError(f"{what} {path}: not an ffnn-tui checkpoint (not a plain torch.save file)") from None
+    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,
             AttributeError, TypeError, IndexError, OSError) as e:
-        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{what} {path}: not a readable ffnn-tui checkpoint ({reason})") from None
+        reason = " ".join(str(e).split())[:80] or type(e).__name__
+        raise CheckpointError(f"{what} {path}: not a readable ffnn-tui checkpoint, truncated or corrupt ({reason})") from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"{what} {path}: expected a dict, found {type(obj).__name__}")
     return obj

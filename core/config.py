@@ -354,11 +354,13 @@ def config_from_dict(saved: dict) -> dict:
     return {k: _coerce(k, v) for k, v in saved.items() if k in known and v is not None}
 
 
-def config_from_args(argv: list[str], base: dict | None = None) -> RunConfig:
+def merge(flags: dict, toml: dict, base: dict | None = None) -> RunConfig:
     """defaults < base (a resumed checkpoint's config) < --config file < flags, validated."""
-    flags = parse_flags(argv)
-    values = dict(base or {})
-    if "config" in flags:
-        values.update(load_toml(flags["config"]))
-    values.update(flags)
+    values = {**(base or {}), **toml, **flags}
     return validate(replace(RunConfig(), **values))
+
+
+def config_from_args(argv: list[str], base: dict | None = None) -> RunConfig:
+    """RunConfig from a command line (reading its --config file, if any)."""
+    flags = parse_flags(argv)
+    return merge(flags, load_toml(flags["config"]) if "config" in flags else {}, base)

@@ -119,7 +119,7 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Read rows `x1,x2,label` (header optional); raise DataError naming file and line."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # -sig: Excel writes a byte-order mark
     except FileNotFoundError:
         raise DataError(f"--data {path}: no such file") from None
     except IsADirectoryError:
@@ -130,17 +130,20 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise DataError(f"--data {path}: cannot read ({e.strerror})") from None
     xs: list[tuple[float, float]] = []
     labels: list[int] = []
+    seen_header = False
     for lineno, line in enumerate(text.splitlines(), start=1):
         row = line.strip()
         if not row or row.startswith("#"):
             continue
+        first_row = not xs and not seen_header
         cells = [c.strip() for c in row.split(",")]
         if len(cells) != 3:
             raise DataError(f"{path}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}: {row[:60]!r}")
         try:
             x1, x2 = float(cells[0]), float(cells[1])
         except ValueError:
-            if not xs and not labels:  # the first row may be a header
+            if first_row:  # only the first row may be a header
+                seen_header = True
                 continue
             raise DataError(f"{path}:{lineno}: x1,x2 must be numbers, got {cells[0]!r},{cells[1]!r}") from None
         if not (math.isfinite(x1) and math.isfinite(x2)):

@@ -24,7 +24,7 @@ class MetricsWriter:
     """Appends rows to a .csv or .jsonl file; `append=True` continues a resumed run's file."""
 
     def __init__(self, path: str | Path, append: bool = False):
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         fresh = not append or not self.path.exists() or self.path.stat().st_size == 0
         self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8", buffering=1 << 16)

@@ -52,25 +52,43 @@ def activate(z: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.where(z > 0, z, z * LEAKY_SLOPE)  # leaky_relu
 
 
-def activation_grad(z: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
-    """phi'(z), written with the cached output h = phi(z) where that is cheaper."""
+def activate_(z: torch.Tensor, activation: str) -> torch.Tensor:
+    """phi(z) written over z (no new (N, H) tensor): for the manual backward, which needs only h."""
     if activation == "relu":
-        return (z > 0).to(z.dtype)
+        return z.relu_()
+    if activation == "tanh":
+        return z.tanh_()
+    if activation == "sigmoid":
+        return z.sigmoid_()
+    return torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
+
+
+def activation_grad(h: torch.Tensor, activation: str) -> torch.Tensor:
+    """phi'(z) written with the output h = phi(z) alone (z > 0 exactly where h > 0 for relu and leaky_relu)."""
+    if activation == "relu":
+        return (h > 0).to(h.dtype)
     if activation == "tanh":
         return 1 - h * h
     if activation == "sigmoid":
         return h * (1 - h)
-    return torch.where(z > 0, 1.0, LEAKY_SLOPE).to(z.dtype)  # leaky_relu
+    return torch.where(h > 0, 1.0, LEAKY_SLOPE).to(h.dtype)  # leaky_relu
 
 
-def forward(params: Params, X: torch.Tensor, activation: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Logits and the cache [X, z1, h1, z2, h2, ..., logits] the backward pass needs."""
+def forward(params: Params, X: torch.Tensor, activation: str, inplace: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Logits and the cache [X, z1, h1, z2, h2, ..., logits] the backward pass needs.
+
+    With inplace=True each h_k overwrites z_k (the cache then holds h_k in both places): the
+    manual backward needs only h, and a big batch saves one (N, H) tensor per layer.
+    """
     L = depth(params)
     a = X  # (N, D)
     cache = [X]
     for k in range(1, L):
-        z = torch.addmm(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k) a @ W + b in one op
-        a = activate(z, activation)  # (N, H_k)
+        if inplace and activation == "relu":  # bias and relu fused into the matmul's epilogue
+            z = a = torch._addmm_activation(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k)
+        else:
+            z = torch.addmm(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k) a @ W + b in one op
+            a = activate_(z, activation) if inplace else activate(z, activation)  # (N, H_k)
         cache += [z, a]
     logits = torch.addmm(params[f"b{L}"], a, params[f"W{L}"])  # (N, K)
     cache.append(logits)

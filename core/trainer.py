@@ -21,7 +21,7 @@ from . import boundary as bd
 from .backprop import STEPS, GradCheck, gradient_check, loss_and_dlogits, targets
 from .checkpoint import FORMAT, save_atomic
 from .config import RunConfig, resolve_device
-from .data import Dataset, make_points, read_csv, split
+from .data import DataError, Dataset, make_points, read_csv, split
 from .history import History
 from .network import Params, accuracy, activation_names, forward, init_params, layer_sizes
 from .optim import make_optimizer
@@ -95,8 +95,10 @@ def build_dataset(cfg: RunConfig, device: torch.device, dtype: torch.dtype, g: t
         X, y = read_csv(cfg.data)  # (N, 2), (N,)
     else:
         X, y = make_points(cfg.dataset, cfg.samples, cfg.classes, cfg.noise, g)  # (N, 2), (N,)
-    K = int(y.max()) + 1
+    K = int(y.max()) + 1 if cfg.data else cfg.classes  # a small sample may miss a class; the net still has K outputs
     Xtr, ytr, Xte, yte = split(X, y, cfg.test_fraction, cfg.seed)
+    if Xtr.shape[0] == 0:
+        raise DataError(f"--test-fraction {cfg.test_fraction}: leaves no training points out of {X.shape[0]}")
     put = lambda t, dt=None: t.to(device=device, dtype=dt or t.dtype)
     return Dataset(put(Xtr, dtype), put(ytr), put(Xte, dtype), put(yte), K)
 
@@ -141,6 +143,8 @@ class Trainer:
         self.reason = ""
         self.last_loss = math.nan
         self._pending: list[tuple[int, torch.Tensor]] = []
+        """(first step, losses): a 0-d loss per eager step, or a (GRAPH_STEPS,) chunk per graph replay."""
+        self._graph: CudaGraphSteps | None = None
         self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
         self.track_metrics = False
         """When True every step also records train accuracy, test loss and test accuracy (for --metrics)."""
@@ -217,13 +221,55 @@ class Trainer:
             self.fault_hook(self)
         X, y, G = self._next_batch()  # (B, 2), (B,), (B, K)
         loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation)
+        if self.track_metrics:  # before the update: row k describes the parameters update k started from
+            self._pending_metrics.append(self._step_metrics(logits, y))
         self.optimizer.update(self._plist, grads)
         self.step_count += 1
         self._last_grads, self._last_cache = grads, cache
         self._pending.append((self.step_count, loss))
-        if self.track_metrics:
-            self._pending_metrics.append(self._step_metrics(logits, y))
         if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
+
+    def advance(self, n: int) -> int:
+        """Take up to n steps (fewer if the run ends); on CUDA, whole chunks replay one captured
+        graph of GRAPH_STEPS updates, so the only per-step cost is the kernels. Returns steps taken."""
+        taken = 0
+        while taken < n and self.state == "ok" and not self.done:
+            if self._graph_usable(n - taken):
+                self._replay_graph()
+                taken += GRAPH_STEPS
+            else:
+                self.step()
+                taken += 1
+        return taken
+
+    def preferred_chunk(self) -> int:
+        """How many steps a driver should ask advance() for at a time."""
+        return GRAPH_STEPS if self._graphs_possible() else 1
+
+    def _graphs_possible(self) -> bool:
+        cfg = self.cfg
+        return (self.device.type == "cuda" and cfg.backprop == "manual" and cfg.optimizer in ("sgd", "momentum")
+                and self.batch == self.data.X_train.shape[0] and not self.track_metrics and self.fault_hook is None
+                and not _GRAPHS_DISABLED)
+
+    def _graph_usable(self, wanted: int) -> bool:
+        if wanted < GRAPH_STEPS or not self._graphs_possible():
+            return False
+        if self.cfg.epochs and self.cfg.epochs * self.steps_per_epoch - self.step_count < GRAPH_STEPS:
+            return False
+        key = (self.run_id, self.cfg.activation, self.cfg.lr, self.cfg.weight_decay, self.cfg.optimizer, self._params_version)
+        if self._graph is None or self._graph.key != key:
+            self._graph = CudaGraphSteps.capture(self, key)
+        return self._graph is not None
+
+    def _replay_graph(self) -> None:
+        g = self._graph
+        g.graph.replay()
+        self._pending.append((self.step_count + 1, g.losses.clone()))  # the buffer is rewritten next replay
+        self.step_count += GRAPH_STEPS
+        self._last_grads, self._last_cache = g.grads, g.cache
+        if sum(l.numel() for _, l in self._pending) >= FLUSH_EVERY:
             self.flush()
 
     def _step_metrics(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -247,8 +293,12 @@ class Trainer:
         """Copy pending losses to the host (one sync), record history, check for divergence."""
         if not self._pending:
             return
-        steps = [s for s, _ in self._pending]
-        losses = torch.stack([l for _, l in self._pending]).double().cpu().tolist()  # one device sync
+        if any(l.dim() for _, l in self._pending):  # graph chunks among them
+            steps = [s + i for s, l in self._pending for i in range(l.numel())]
+            losses = torch.cat([l.reshape(-1) for _, l in self._pending]).double().cpu().tolist()  # one sync
+        else:
+            steps = [s for s, _ in self._pending]
+            losses = torch.stack([l for _, l in self._pending]).double().cpu().tolist()  # one device sync
         if self._pending_metrics:
             extra = torch.stack([torch.stack(m) for m in self._pending_metrics]).double().cpu().tolist()  # (S, 3)
         else:
@@ -385,6 +435,7 @@ class Trainer:
 
     def restore_params(self, params: Params) -> None:
         """Replace the parameters (same shapes), e.g. from --init-params."""
+        self._params_version = getattr(self, "_params_version", 0) + 1  # a captured graph holds the old ones
         self.params = {k: v.detach().to(device=self.device, dtype=self.dtype).clone() for k, v in params.items()}
         self._plist = list(self.params.values())
 
@@ -392,6 +443,7 @@ class Trainer:
         """Continue a saved run exactly: parameters, optimizer moments, step, history, batch order."""
         self.restore_params(ckpt["params"])
         self.optimizer.load_state_dict(ckpt["optimizer"], self._plist)
+        self.optimizer.lr, self.optimizer.weight_decay = self.cfg.lr, self.cfg.weight_decay  # flags may override
         self.step_count = int(ckpt["step"])
         self.history = History.from_dict(ckpt["history"])
         self.last_loss = self.history.last("train_loss")
@@ -399,6 +451,61 @@ class Trainer:
         self._epoch_rng = rng["epoch_start"]
         self.batch_gen.set_state(rng["batch_gen"])
         self._perm = None  # rebuilt from epoch_start on the next mid-epoch step
+
+
+GRAPH_STEPS = 64
+"""Updates captured in one CUDA graph (small nets are launch-bound: one replay replaces 64 x ~25 launches)."""
+_GRAPHS_DISABLED = False
+"""Set once a capture fails on this machine; everything then runs eagerly."""
+
+
+@dataclass
+class CudaGraphSteps:
+    """GRAPH_STEPS full-batch manual sgd/momentum updates, captured once and replayed."""
+
+    key: tuple
+    graph: "torch.cuda.CUDAGraph"
+    losses: torch.Tensor  # (GRAPH_STEPS,) written by each replay
+    grads: list[torch.Tensor]  # the last captured step's gradients (valid after a replay)
+    cache: list[torch.Tensor]  # the last captured step's activations
+
+    @staticmethod
+    def capture(tr: "Trainer", key: tuple) -> "CudaGraphSteps | None":
+        """Warm up on a side stream, then record the steps; params and optimizer state are restored
+        after the warm-up, so capturing changes no number. Returns None (and stops trying) on failure."""
+        global _GRAPHS_DISABLED
+        X, G, act = tr.data.X_train, tr.G_train, tr.cfg.activation
+        saved = [p.clone() for p in tr._plist]
+        velocity = getattr(tr.optimizer, "velocity", None)
+        velocity = [v.clone() for v in velocity] if velocity else None
+        try:
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(3):  # warm-up: lets cuBLAS and the allocator settle outside the capture
+                    _, grads, _, _ = STEPS["manual"](tr.params, X, G, act)
+                    tr.optimizer.update(tr._plist, grads)
+            torch.cuda.current_stream().wait_stream(stream)
+            for p, s in zip(tr._plist, saved):
+                p.copy_(s)
+            if hasattr(tr.optimizer, "velocity"):
+                if velocity is None:
+                    torch._foreach_zero_(tr.optimizer.velocity)  # created by the warm-up; starts at zero
+                else:
+                    torch._foreach_copy_(tr.optimizer.velocity, velocity)
+            losses = torch.empty(GRAPH_STEPS, device=tr.device, dtype=tr.dtype)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                for i in range(GRAPH_STEPS):
+                    loss, grads, cache, _ = STEPS["manual"](tr.params, X, G, act)
+                    tr.optimizer.update(tr._plist, grads)
+                    losses[i].copy_(loss)
+            return CudaGraphSteps(key, graph, losses, grads, cache)
+        except Exception:  # a driver or capture limitation: fall back to eager steps for good
+            _GRAPHS_DISABLED = True
+            for p, s in zip(tr._plist, saved):
+                p.copy_(s)
+            return None
 
 
 def _to_cpu(obj):

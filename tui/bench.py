@@ -33,6 +33,7 @@ PROBLEMS = {
     "tutorial": Problem("tutorial: 80 pts, 2-8-2, full batch", 80, (8,), 0),
     "10k": Problem("10,000 pts, 2-64-2, full batch", 10_000, (64,), 0),
     "1m": Problem("1,000,000 pts, 2-256-256-2, batch 4096", 1_000_000, (256, 256), 4096),
+    "2m": Problem("2,000,000 pts, 2-256-2, full batch (GPU)", 2_000_000, (256,), 0),
 }
 
 
@@ -90,22 +91,19 @@ def _config(p: Problem, device: str) -> RunConfig:
 
 
 def engine_headless(p: Problem, device: str, seconds: float) -> float:
-    """Trainer.step() in a loop, as `--headless` runs it."""
+    """Trainer.advance() in a loop, exactly as `--headless` runs it (CUDA graphs included)."""
     tr = Trainer(_config(p, device))
     threads = torch.get_num_threads()
     tr.claim_threads()
+    chunk = max(tr.preferred_chunk(), 8)
     try:
-        for _ in range(20):
-            tr.step()
+        tr.advance(chunk)  # warm-up (and the graph capture, where there is one)
         tr.flush()
         _sync(tr.device)
         s0, t0 = tr.step_count, time.perf_counter()
         deadline = t0 + seconds
-        while True:
-            for _ in range(8):
-                tr.step()
-            if time.perf_counter() >= deadline:
-                break
+        while time.perf_counter() < deadline:
+            tr.advance(chunk)
         tr.flush()
         _sync(tr.device)
         return (tr.step_count - s0) / (time.perf_counter() - t0)
@@ -152,7 +150,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="ffnn-tui bench", description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
     ap.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
-    ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m")
+    ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m, 2m (default tutorial,10k,1m)")
     ap.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     ap.add_argument("--no-dashboard", action="store_true", help="skip (c), e.g. on a box without a terminal")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")

@@ -20,32 +20,32 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
 def build_trainer(argv: list[str]):
     """Parse flags (with --config and --resume), build the Trainer; raises the core's one-line errors."""
     from ..core.checkpoint import CheckpointError, load_checkpoint, load_params
-    from ..core.config import config_from_args, config_from_dict, parse_flags
+    from ..core.config import config_from_dict, load_toml, merge, parse_flags
     from ..core.trainer import Trainer
 
     flags = parse_flags(argv)
-    ckpt = load_checkpoint(flags["resume"]) if "resume" in flags else None
+    toml = load_toml(flags["config"]) if "config" in flags else {}
+    resume = flags.get("resume", toml.get("resume"))
+    ckpt = load_checkpoint(resume) if resume else None
     base = {}
     if ckpt is not None:
         try:
             base = config_from_dict(ckpt["config"])
         except ValueError as e:
-            raise CheckpointError(f"--resume {flags['resume']}: its config is unusable ({e})") from None
-    cfg = config_from_args(argv, base)
-    params = load_params(cfg.init_params) if cfg.init_params else None
-    tr = Trainer(cfg, params=params) if params is None else _trainer_with_params(cfg, params, "--init-params")
+            raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
+    cfg = merge(flags, toml, base)
+    tr = Trainer(cfg)
+    if cfg.init_params:
+        params = load_params(cfg.init_params)
+        _check_shapes(tr, params, f"--init-params {cfg.init_params}")
+        tr.restore_params(params)
     if ckpt is not None:
         _check_shapes(tr, ckpt["params"], f"--resume {cfg.resume}")
-        tr.restore(ckpt)
-    return tr
-
-
-def _trainer_with_params(cfg, params, what):
-    from ..core.trainer import Trainer
-
-    tr = Trainer(cfg)
-    _check_shapes(tr, params, f"{what} {cfg.init_params}")
-    tr.restore_params(params)
+        try:
+            tr.restore(ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+            raise CheckpointError(f"--resume {cfg.resume}: damaged history, optimizer or rng section "
+                                  f"({type(e).__name__}: {' '.join(str(e).split())[:80]})") from None
     return tr
 
 

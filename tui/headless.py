@@ -69,15 +69,17 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
         tr.track_metrics = True
         tr.on_rows = writer.write
     tr.claim_threads()
+    chunk = tr.preferred_chunk()
     t0 = last = time.perf_counter()
     s_last = tr.step_count
     s0 = tr.step_count
     try:
         while not tr.done and tr.state == "ok" and not stop.signum:
-            tr.step()
-            if cfg.save_every and tr.step_count % cfg.save_every == 0:
+            before = tr.step_count
+            tr.advance(chunk)
+            if cfg.save_every and tr.step_count // cfg.save_every > before // cfg.save_every:
                 tr.save(cfg.save)
-            if tr.step_count % 32 == 0 and (now := time.perf_counter()) - last >= PROGRESS_EVERY:
+            if (now := time.perf_counter()) - last >= PROGRESS_EVERY:
                 tr.flush()
                 print(progress_line(tr, (tr.step_count - s_last) / (now - last)), file=sys.stderr, flush=True)
                 last, s_last = now, tr.step_count

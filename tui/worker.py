@@ -121,8 +121,9 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
         running = control.running and trainer.state == "ok" and not trainer.done
         if running:
             try:
-                trainer.step()
-                if save_every and trainer.step_count % save_every == 0:
+                before = trainer.step_count
+                trainer.advance(trainer.preferred_chunk())
+                if save_every and trainer.step_count // save_every > before // save_every:
                     trainer.save(trainer.cfg.save)
             except Exception as e:  # an engine failure is a state with a reason, never a dead UI
                 trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")

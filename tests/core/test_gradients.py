@@ -100,7 +100,8 @@ def test_the_comparison_fails_for_a_wrong_derivative(monkeypatch):
     """The test above can fail: a wrong tanh derivative (1 - h instead of 1 - h^2) is caught."""
     params, X, y = make_problem(DEPTHS[2])
     _, ref = torch_reference(params, X, y, "tanh")
-    monkeypatch.setattr(backprop, "activation_grad", lambda z, h, act: 1 - h)
+    # wrong: 1 - h instead of 1 - h^2 (h is the second-to-last argument, whatever comes before it)
+    monkeypatch.setattr(backprop, "activation_grad", lambda *args: 1 - args[-2])
     _, got = manual(params, X, y, "tanh")
     assert max_diff(got, ref) > 1e-3
     # Only the layers behind an activation are wrong; the last layer's gradients are still right.

@@ -214,8 +214,6 @@ def test_first_train_loss_is_the_initial_forward_pass():
     assert losses(tr)[0] == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.xfail(reason="BUG: trainer.step() measures test loss/acc after optimizer.update, i.e. on the "
-                          "parameters of step k+1, while train_loss/train_acc are of step k", strict=True)
 def test_metric_row_test_columns_use_the_same_parameters_as_train_loss():
     tr = Trainer(RunConfig(device="cpu", dtype="float64"))
     rows: list[tuple] = []
@@ -283,3 +281,106 @@ def test_huge_lr_diverges_without_raising(optimizer, lr):
 def test_a_sane_lr_stays_ok():
     tr, _ = train(RunConfig(device="cpu"), 300)
     assert tr.state == "ok" and tr.reason == ""
+
+
+# ----- CUDA (skipped without a GPU): the same numbers on the device, CUDA-graph chunks = eager steps -----
+
+cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
+
+
+def advance(tr: Trainer, n: int) -> int:
+    """Trainer.advance where it exists (it replays CUDA graphs on a GPU), else n plain steps."""
+    if hasattr(tr, "advance"):
+        return tr.advance(n)
+    for _ in range(n):
+        tr.step()
+    return n
+
+
+def assert_close_runs(a: Trainer, b: Trainer, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    a.flush()
+    b.flush()
+    assert list(a.history.step) == list(b.history.step)
+    La, Lb = torch.tensor(losses(a), dtype=torch.float64), torch.tensor(losses(b), dtype=torch.float64)
+    assert torch.allclose(La, Lb, rtol=rtol, atol=atol), float((La - Lb).abs().max())
+    for k in a.params:
+        assert torch.allclose(a.params[k].cpu(), b.params[k].cpu(), rtol=rtol, atol=atol), k
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_float64_device_matches_the_cpu_numbers(device):
+    cfg = dict(dtype="float64", hidden=(16, 16), activation="tanh", optimizer="momentum", lr=0.05)
+    ref, _ = train(RunConfig(device="cpu", **cfg), 60)
+    tr = Trainer(RunConfig(device=device, **cfg))
+    assert advance(tr, 60) == 60
+    assert tr.params["W1"].device.type == device
+    assert_close_runs(ref, tr, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer,weight_decay", [("sgd", 0.0), ("momentum", 0.0), ("momentum", 1e-3), ("sgd", 1e-3)])
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_advance_equals_step_by_step(device, optimizer, weight_decay):
+    """200 = 3 graph chunks of 64 + 8 eager steps on CUDA; the numbers are those of 200 step() calls."""
+    cfg = RunConfig(device=device, hidden=(16,), optimizer=optimizer, lr=0.05, weight_decay=weight_decay)
+    eager = Trainer(cfg)
+    for _ in range(200):
+        eager.step()
+    fast = Trainer(cfg)
+    assert advance(fast, 200) == 200
+    assert fast.step_count == 200 and fast.state == "ok"
+    assert_close_runs(eager, fast)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_advance_after_eager_steps_keeps_momentum(device):
+    cfg = RunConfig(device=device, hidden=(16,), optimizer="momentum", lr=0.05)
+    eager = Trainer(cfg)
+    for _ in range(133):
+        eager.step()
+    fast = Trainer(cfg)
+    for _ in range(5):
+        fast.step()  # velocity exists before the first graph is captured
+    assert advance(fast, 128) == 128
+    assert_close_runs(eager, fast)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_advance_follows_live_changes(device):
+    """A new lr, activation or parameter set between chunks must not replay a stale graph."""
+    cfg = RunConfig(device=device, hidden=(16,), optimizer="sgd", lr=0.05)
+    a, b = Trainer(cfg), Trainer(cfg)
+    p0 = {k: v.clone() for k, v in a.params.items()}
+    for t in (a, b):
+        for change in (None, "lr", "activation", "params"):
+            if change == "lr":
+                t.set_lr(0.01)
+            elif change == "activation":
+                t.set_activation("tanh")
+            elif change == "params":
+                t.restore_params(p0)
+            if t is a:
+                advance(t, 64)
+            else:
+                for _ in range(64):
+                    t.step()
+    assert a.step_count == 256
+    assert_close_runs(a, b)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_advance_stops_at_the_last_epoch(device):
+    tr = Trainer(RunConfig(device=device, epochs=100))
+    if not hasattr(tr, "advance"):
+        pytest.skip("Trainer.advance does not exist")
+    assert tr.advance(1000) == 100
+    tr.flush()
+    assert tr.step_count == 100 and tr.done
+    assert list(tr.history.step) == list(range(1, 101))
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_advance_detects_divergence(device):
+    tr = Trainer(RunConfig(device=device, lr=1e6))
+    advance(tr, 640)
+    tr.flush()
+    assert tr.state == "diverged" and "lr" in tr.reason
