@@ -25,7 +25,7 @@ DTYPES = ("float32", "float64")
 MAX_SAMPLES = 50_000_000
 MAX_WIDTH = 4096
 MAX_LAYERS = 8
-DEFAULT_UI_HZ = 5.0  # chosen by measurement: see the README's Performance section
+DEFAULT_UI_HZ = 4.0  # chosen by measurement: see the README's Performance section
 
 
 class ConfigError(ValueError):

@@ -19,7 +19,7 @@ import torch
 
 from . import boundary as bd
 from .backprop import STEPS, GradCheck, gradient_check, loss_and_dlogits, targets
-from .checkpoint import FORMAT, save_atomic
+from .checkpoint import FORMAT, CheckpointError, load_checkpoint, load_params, save_atomic
 from .config import RunConfig, resolve_device
 from .data import DataError, Dataset, make_points, read_csv, split
 from .history import History
@@ -87,6 +87,8 @@ class Snapshot:
     """A fixed sample of data points as (row, col, class, 'train' | 'test') on that grid."""
     command: str
     """The command line that reproduces the run."""
+    config: RunConfig
+    """The run's options as they are now (live lr, activation, dataset changes included)."""
 
 
 def build_dataset(cfg: RunConfig, device: torch.device, dtype: torch.dtype, g: torch.Generator) -> Dataset:
@@ -413,7 +415,7 @@ class Trainer:
             params=self._param_rows(), activations=self._activation_shapes(),
             curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]),
             curve_test_steps=tuple(test_steps), curve_test=tuple(test_series["train_loss"]),
-            grid_class=grid_class, grid_conf=grid_conf, points=points, command=cfg.to_command_line(),
+            grid_class=grid_class, grid_conf=grid_conf, points=points, command=cfg.to_command_line(), config=cfg,
         )
 
     # ----- checkpoints -----
@@ -506,6 +508,40 @@ class CudaGraphSteps:
             for p, s in zip(tr._plist, saved):
                 p.copy_(s)
             return None
+
+
+def trainer_for(cfg: RunConfig) -> Trainer:
+    """The Trainer a validated config describes, started from --init-params or continued from
+    --resume when given. Raises the core's one-line errors (DataError, CheckpointError)."""
+    tr = Trainer(cfg)
+    if cfg.init_params:
+        params = load_params(cfg.init_params)
+        _check_shapes(tr, params, f"--init-params {cfg.init_params}")
+        tr.restore_params(params)
+    if cfg.resume:
+        ckpt = load_checkpoint(cfg.resume)
+        _check_shapes(tr, ckpt["params"], f"--resume {cfg.resume}")
+        try:
+            tr.restore(ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+            raise CheckpointError(f"--resume {cfg.resume}: damaged history, optimizer or rng section "
+                                  f"({type(e).__name__}: {' '.join(str(e).split())[:80]})") from None
+    return tr
+
+
+def _check_shapes(tr: Trainer, params: dict, what: str) -> None:
+    """Loaded tensors must fit the network the options describe."""
+    want = {k: tuple(v.shape) for k, v in tr.params.items()}
+    got = {k: tuple(v.shape) for k, v in params.items()}
+    if want != got:
+        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
+        raise CheckpointError(f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
+                              f"pass --hidden {hidden} and matching data")
+
+
+def _arch(shapes: dict) -> str:
+    L = len(shapes) // 2
+    return "-".join([str(shapes["W1"][0])] + [str(shapes[f"W{k}"][1]) for k in range(1, L + 1)])
 
 
 def _to_cpu(obj):

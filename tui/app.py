@@ -1,7 +1,9 @@
-"""The dashboard: a Textual app that shows Snapshots from the training worker and sends it commands.
+"""The dashboard: a Textual app that shows Snapshots of the training loop and sends it commands.
 
-The UI thread never calls torch. Training, snapshots (boundary grid included), resets, gradient
-checks and saves all run in one thread worker (`tui/worker.py`); keys become `Control` commands.
+The UI never calls torch. Training, snapshots (boundary grid included), resets, gradient checks
+and saves all run in the training loop (`tui/worker.py`). By default that loop runs in a child
+process (`tui/process.py`) that one Textual thread worker starts and relays; given a Trainer
+(tests, `engine="thread"`), it runs in the thread worker itself. Keys become commands either way.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ..core.config import RunConfig
 from ..core.trainer import Snapshot, Trainer
-from .messages import GradCheckDone, Notice, SnapshotReady
+from .messages import EngineStopped, GradCheckDone, Notice, SnapshotReady, message_for
+from .process import STOP_WAIT, EngineProcess, fresh, prepare
 from .widgets.boundary import BoundaryPane
 from .widgets.loss_plot import LossPlot
 from .widgets.shapes import CHECK_OK, ShapesPane
@@ -35,7 +39,7 @@ MIN_SIZE = (40, 12)
 """Below this the panes are replaced by a short 'too small' message."""
 FULL_SIZE = (110, 30)
 """From this size on the shapes pane is shown too."""
-QUIT_WAIT = 5.0
+QUIT_WAIT = STOP_WAIT + 2.0
 """Seconds quitting waits for the worker to stop (and save) before leaving without it."""
 FORCE_EXIT_AFTER = 2.0
 """Seconds after quitting with a stuck worker before the process ends itself."""
@@ -114,20 +118,27 @@ class FfnnApp(App):
     log_scale: reactive[bool] = reactive(False)
     show_test: reactive[bool] = reactive(False)
 
-    def __init__(self, trainer: Trainer, *, paused: bool = False, ui_hz: float | None = None, show_rate: bool = True):
+    def __init__(self, cfg: RunConfig, *, trainer: Trainer | None = None, paused: bool | None = None,
+                 ui_hz: float | None = None, show_rate: bool = True):
         super().__init__()
+        self.cfg = cfg
+        """The run's options, kept up to date from each snapshot (live changes included)."""
         self.trainer = trainer
+        """The in-thread engine's Trainer (None when training runs in a child process)."""
+        paused = cfg.paused if paused is None else paused
         self.control = Control(paused)
-        self.ui_hz = ui_hz or trainer.cfg.ui_hz
+        self.ui_hz = ui_hz or cfg.ui_hz
         self.show_rate = show_rate
         self.snapshot: Snapshot | None = None
         self.check: tuple[tuple[str, float, float], ...] = ()
+        self.engine_failure = ""
+        """Why the training process ended on its own ('' while it runs)."""
         self.exit_code = 0
         self.abandoned = 0
+        """Stalled in-thread workers left behind; their threads may still be alive at exit."""
         self.exit_guard = None
         """Called with the exit code when a worker thread may outlive the app (see run_dashboard)."""
-        """Stalled workers left behind; their threads may still be alive at exit."""
-        self._last_snapshot_at = time.monotonic()
+        self.snapshot_arrived = time.monotonic()
         self._drawn: dict[str, object] = {}
         self.set_reactive(FfnnApp.running, not paused)
 
@@ -154,7 +165,7 @@ class FfnnApp(App):
         self.query_one("#shapes").border_title = "shapes"
         self.query_one("#boundary").border_title = "decision boundary"
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
-        self.train(self.control, self.trainer)
+        self.train(self.control, self.cfg, self.trainer)
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
@@ -173,30 +184,44 @@ class FfnnApp(App):
 
     # ----- the worker -----
     @work(thread=True, exclusive=True, exit_on_error=False, group="trainer")
-    def train(self, control: Control, trainer: Trainer | None = None) -> None:
-        """The worker: builds a fresh Trainer if none is given (after a stall), then trains."""
+    def train(self, control: Control, cfg: RunConfig, trainer: Trainer | None) -> None:
+        """The worker: runs the loop here (given a Trainer), or starts and relays a training process."""
         worker = get_current_worker()
 
-        def post(message) -> None:  # a worker that was abandoned (stalled) posts nothing any more
+        def emit(event) -> None:  # a worker that was abandoned (stalled) posts nothing any more
             if control is self.control:
-                self.post_message(message)
+                self.post_message(message_for(event))
 
-        if trainer is None:
-            trainer = Trainer(self.trainer.cfg)
-            self.trainer = trainer  # a plain attribute, not a widget or reactive
-        train_loop(trainer, control, post, lambda: worker.is_cancelled, self.ui_hz)
+        if trainer is not None:
+            train_loop(trainer, control, emit, lambda: worker.is_cancelled, self.ui_hz)
+            return
+        engine = EngineProcess(cfg, self.ui_hz)
+        control.attach(engine.send)
+        why = engine.relay(emit, lambda: control.stopped.is_set() or worker.is_cancelled)
+        if why and control is self.control:
+            self.post_message(EngineStopped(why))
+        engine.stop() if not why else engine.kill()
 
     def restart_worker(self) -> None:
-        """Abandon a stalled worker (threads cannot be killed) and start over in a new one."""
+        """Start over in a fresh engine: a stalled thread is abandoned (threads cannot be killed),
+        a stalled or dead training process is killed."""
         old = self.control
         old.stop()
-        self.abandoned += 1
         self.control = Control(paused=True)
         self.control.grid = old.grid
         self.running = False
-        self._last_snapshot_at = time.monotonic()
-        self.notify("the stalled step was abandoned; starting over with a fresh run", severity="warning")
-        self.train(self.control)
+        self.engine_failure = ""
+        self.snapshot_arrived = time.monotonic()
+        self.notify("starting over with a fresh run", severity="warning")
+        if self.trainer is not None:
+            self.abandoned += 1
+            self.trainer = Trainer(fresh(self.cfg))  # noqa: torch on the UI thread, only on this rare path
+        self.train(self.control, fresh(self.cfg), self.trainer)
+
+    def on_engine_stopped(self, message: EngineStopped) -> None:
+        self.engine_failure = message.reason
+        self.running = False
+        self.query_one(StatusLine).show(self.snapshot, "FAILED", self.show_rate, note=message.reason)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -207,7 +232,8 @@ class FfnnApp(App):
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         s = message.snapshot
         self.snapshot = s
-        self._last_snapshot_at = time.monotonic()
+        self.cfg = s.config
+        self.snapshot_arrived = time.monotonic()
         if s.state != "ok" and self.running:
             self.running = False
         self._draw()
@@ -233,23 +259,26 @@ class FfnnApp(App):
 
     def state_word(self) -> str:
         s = self.snapshot
+        if self.engine_failure:
+            return "FAILED"
         if s is None:
             return "STARTING"
         if s.state in ("diverged", "failed", "done"):
             return s.state.upper()
-        if self.running and time.monotonic() - self._last_snapshot_at > self.stall_after:
+        if self.running and time.monotonic() - self.snapshot_arrived > self.stall_after:
             return "STALLED"
         return "RUNNING" if self.running else "PAUSED"
 
     def _watchdog(self) -> None:
         """Once a second: show STALLED if a running step has not come back for a while."""
-        if self.running and self.snapshot and time.monotonic() - self._last_snapshot_at > self.stall_after:
-            waited = time.monotonic() - self._last_snapshot_at
+        if self.running and self.snapshot and time.monotonic() - self.snapshot_arrived > self.stall_after:
+            waited = time.monotonic() - self.snapshot_arrived
             self.query_one(StatusLine).show(self.snapshot, "STALLED", self.show_rate,
                                             note=f"no step has finished for {waited:.0f}s")
 
     def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity)
+        note = message.note
+        self.notify(note.text, title=note.title, severity=note.severity)
 
     def on_grad_check_done(self, message: GradCheckDone) -> None:
         self.check = message.rows
@@ -275,7 +304,7 @@ class FfnnApp(App):
             self.notify(f"the run is {s.state.upper()}; press r to reset", severity="warning")
             return
         self.running = not self.running
-        self._last_snapshot_at = time.monotonic()
+        self.snapshot_arrived = time.monotonic()
         self.control.send("resume" if self.running else "pause")
 
     def action_step(self) -> None:
@@ -284,7 +313,7 @@ class FfnnApp(App):
 
     def action_reset(self) -> None:
         self.check = ()
-        if self.state_word() == "STALLED":
+        if self.state_word() in ("STALLED",) or self.engine_failure:
             self.restart_worker()
         else:
             self.control.send("reset")
@@ -315,10 +344,10 @@ class FfnnApp(App):
         self._draw()
 
     def action_save(self) -> None:
-        self.control.send("save", self.trainer.cfg.save)
+        self.control.send("save", self.cfg.save)
 
     def action_help(self) -> None:
-        command = self.snapshot.command if self.snapshot else self.trainer.cfg.to_command_line()
+        command = self.cfg.to_command_line()
         self.push_screen(HelpScreen(command))
 
     async def action_quit(self) -> None:
@@ -326,8 +355,14 @@ class FfnnApp(App):
 
     # ----- ending -----
     def on_signal(self, signum: int) -> None:
-        """SIGTERM, SIGHUP, SIGINT: stop the worker, save if --save, restore the terminal, exit 128+N."""
-        self.run_worker(self.shutdown(128 + signum), group="shutdown")
+        """SIGTERM, SIGHUP, SIGINT: stop the worker, save if --save, restore the terminal, exit 128+N.
+        A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
+        code = 128 + signum
+        if self.exit_code:  # already shutting down: the user insists
+            _force_exit(self.exit_code)
+        if self.exit_guard is not None:
+            self.exit_guard(code, QUIT_WAIT + FORCE_EXIT_AFTER)
+        self.run_worker(self.shutdown(code), group="shutdown")
 
     async def shutdown(self, code: int) -> None:
         """Stop the worker (it saves the checkpoint when --save is set) and exit with `code`."""
@@ -341,29 +376,31 @@ class FfnnApp(App):
                     pass
         if self.abandoned or any(w.group == "trainer" and w.state == WorkerState.RUNNING for w in self.workers):
             if self.exit_guard is not None:
-                self.exit_guard(code)
+                self.exit_guard(code, FORCE_EXIT_AFTER)
         self.exit(return_code=code)
 
 
-def run_dashboard(trainer: Trainer) -> int:
-    """Run the app in this terminal; return its exit code."""
-    import torch
-
-    torch.set_num_threads(1)  # this (UI) thread ran torch only to build the run; keep its pool small
-    app = FfnnApp(trainer, paused=trainer.cfg.paused)
+def run_dashboard(cfg: RunConfig) -> int:
+    """Run the app in this terminal, training in a child process; return its exit code."""
+    prepare()
+    app = FfnnApp(cfg)
     app.exit_guard = _exit_guard
     app.run()
     return app.return_code if app.return_code is not None else app.exit_code
 
 
-def _exit_guard(code: int) -> None:
-    """A worker stuck in a step would block interpreter exit (executor threads are joined):
-    once the app has restored the terminal, end the process anyway."""
-    def force() -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-    timer = threading.Timer(FORCE_EXIT_AFTER, force)
+def _exit_guard(code: int, after: float) -> None:
+    """End the process with `code` after `after` seconds unless it has ended by then: a worker
+    stuck in a step blocks interpreter exit (executor threads are joined), and a terminal that
+    has gone away (SIGHUP) can leave Textual's shutdown waiting on its writer for ever."""
+    timer = threading.Timer(after, _force_exit, args=(code,))
     timer.daemon = True
     timer.start()
+
+
+def _force_exit(code: int) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

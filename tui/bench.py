@@ -114,17 +114,21 @@ def engine_headless(p: Problem, device: str, seconds: float) -> float:
 def engine_dashboard(p: Problem, device: str, seconds: float, size=(120, 36)) -> float:
     """The full app (worker, snapshots, every pane redrawing) under Textual's headless test driver."""
     from .app import FfnnApp
+    from .process import prepare
 
-    tr = Trainer(_config(p, device))
+    prepare()
 
     async def drive() -> float:
-        app = FfnnApp(tr)
+        app = FfnnApp(_config(p, device))  # as `ffnn-tui` runs it: training in a child process
         async with app.run_test(size=size) as pilot:
             while app.snapshot is None or app.snapshot.step < 20:
                 await pilot.pause(0.05)
-            s0, t0 = tr.step_count, time.perf_counter()
+            s0, t0 = app.snapshot.step, app.snapshot_arrived
             await asyncio.sleep(seconds)  # the dashboard runs on its own meanwhile
-            rate = (tr.step_count - s0) / (time.perf_counter() - t0)
+            mark = app.snapshot_arrived
+            while app.snapshot_arrived == mark:
+                await pilot.pause(0.001)  # end on the arrival of a fresh snapshot, as it started
+            rate = (app.snapshot.step - s0) / (app.snapshot_arrived - t0)
             await app.shutdown(0)
         return rate
 
@@ -133,6 +137,28 @@ def engine_dashboard(p: Problem, device: str, seconds: float, size=(120, 36)) ->
         return asyncio.run(drive())
     finally:
         torch.set_num_threads(threads)
+
+
+def _measure(conn, fn, args) -> None:
+    conn.send(fn(*args))
+
+
+def isolated(fn, *args) -> float:
+    """Run one measurement in a fresh process: torch's thread pools (and a thread-count change
+    made by an earlier measurement) then start from the same state for (a), (b) and (c)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_measure, args=(send, fn, args))
+    proc.start()
+    send.close()
+    try:
+        return recv.recv()
+    except EOFError:
+        raise RuntimeError(f"the {fn.__name__} measurement failed (exit code {proc.join() or proc.exitcode})") from None
+    finally:
+        proc.join()
 
 
 def machine() -> dict:
@@ -181,10 +207,10 @@ def main(argv: list[str]) -> int:
         p = PROBLEMS[n]
         best = {"tutorial": 0.0, "headless": 0.0, "dashboard": 0.0}
         for _ in range(a.repeat):  # interleaved, so a noisy moment hits all three alike
-            best["tutorial"] = max(best["tutorial"], tutorial_loop(p, device, a.seconds))
-            best["headless"] = max(best["headless"], engine_headless(p, str(device), a.seconds))
+            best["tutorial"] = max(best["tutorial"], isolated(tutorial_loop, p, device, a.seconds))
+            best["headless"] = max(best["headless"], isolated(engine_headless, p, str(device), a.seconds))
             if not a.no_dashboard:
-                best["dashboard"] = max(best["dashboard"], engine_dashboard(p, str(device), a.seconds))
+                best["dashboard"] = max(best["dashboard"], isolated(engine_dashboard, p, str(device), a.seconds))
         t, h, d = best["tutorial"], best["headless"], best["dashboard"]
         row = {"problem": n, "description": p.name, "tutorial_steps_per_s": t, "headless_steps_per_s": h,
                "dashboard_steps_per_s": d or None, "headless_over_tutorial": h / t,

@@ -17,53 +17,30 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def build_trainer(argv: list[str]):
-    """Parse flags (with --config and --resume), build the Trainer; raises the core's one-line errors."""
-    from ..core.checkpoint import CheckpointError, load_checkpoint, load_params
+def run_config(argv: list[str]):
+    """Flags < --config file < a resumed checkpoint's options < defaults, validated (one-line errors)."""
+    from ..core.checkpoint import CheckpointError, load_checkpoint
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
-    from ..core.trainer import Trainer
 
     flags = parse_flags(argv)
     toml = load_toml(flags["config"]) if "config" in flags else {}
     resume = flags.get("resume", toml.get("resume"))
-    ckpt = load_checkpoint(resume) if resume else None
     base = {}
-    if ckpt is not None:
+    if resume:
         try:
-            base = config_from_dict(ckpt["config"])
+            base = config_from_dict(load_checkpoint(resume)["config"])
         except ValueError as e:
+            if isinstance(e, CheckpointError):
+                raise
             raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
-    cfg = merge(flags, toml, base)
-    tr = Trainer(cfg)
-    if cfg.init_params:
-        params = load_params(cfg.init_params)
-        _check_shapes(tr, params, f"--init-params {cfg.init_params}")
-        tr.restore_params(params)
-    if ckpt is not None:
-        _check_shapes(tr, ckpt["params"], f"--resume {cfg.resume}")
-        try:
-            tr.restore(ckpt)
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
-            raise CheckpointError(f"--resume {cfg.resume}: damaged history, optimizer or rng section "
-                                  f"({type(e).__name__}: {' '.join(str(e).split())[:80]})") from None
-    return tr
+    return merge(flags, toml, base)
 
 
-def _check_shapes(tr, params: dict, what: str) -> None:
-    """The loaded tensors must fit the network the flags describe."""
-    from ..core.checkpoint import CheckpointError
+def build_trainer(argv: list[str]):
+    """The Trainer a command line describes (raises the core's one-line errors)."""
+    from ..core.trainer import trainer_for
 
-    want = {k: tuple(v.shape) for k, v in tr.params.items()}
-    got = {k: tuple(v.shape) for k, v in params.items()}
-    if want != got:
-        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
-        raise CheckpointError(f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
-                              f"pass --hidden {hidden} and matching data")
-
-
-def _arch(shapes: dict) -> str:
-    L = len(shapes) // 2
-    return "-".join([str(shapes["W1"][0])] + [str(shapes[f"W{k}"][1]) for k in range(1, L + 1)])
+    return trainer_for(run_config(argv))
 
 
 def run(argv: list[str]) -> int:
@@ -84,7 +61,7 @@ def run(argv: list[str]) -> int:
         return run_headless(tr, stop)
     from .app import run_dashboard
 
-    return run_dashboard(tr)
+    return run_dashboard(tr.cfg)
 
 
 def main(argv: list[str] | None = None) -> int:

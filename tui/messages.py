@@ -1,4 +1,4 @@
-"""Messages from the training worker to the app. All carry plain data, never live tensors."""
+"""Textual messages: how events from the training loop (tui/worker.py) reach the app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from ..core.trainer import Snapshot
+from .worker import Event, GradChecks, Note
 
 
 @dataclass
@@ -21,12 +22,9 @@ class SnapshotReady(Message):
 
 @dataclass
 class Notice(Message):
-    """A one-off result to show the user: a gradient check, a saved checkpoint, an error."""
+    """A one-off result to show the user: a saved checkpoint, an error."""
 
-    text: str
-    severity: str = "information"
-    """'information', 'warning' or 'error' (Textual's notify severities)."""
-    title: str = ""
+    note: Note
 
 
 @dataclass
@@ -34,3 +32,19 @@ class GradCheckDone(Message):
     """Per-tensor manual-vs-autograd errors: ((name, max_abs, max_rel), ...)."""
 
     rows: tuple[tuple[str, float, float], ...]
+
+
+@dataclass
+class EngineStopped(Message):
+    """The training process ended on its own (crashed or was killed): why, in one line."""
+
+    reason: str
+
+
+def message_for(event: Event) -> Message:
+    """Wrap a plain event from the training loop in the app's message for it."""
+    if isinstance(event, Snapshot):
+        return SnapshotReady(event)
+    if isinstance(event, GradChecks):
+        return GradCheckDone(event.rows)
+    return Notice(event)

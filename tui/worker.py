@@ -1,8 +1,10 @@
-"""The training loop that runs in the dashboard's thread worker.
+"""The dashboard's training loop: it runs in the training process (tui/process.py), or in the
+app's thread worker (tests, `engine="thread"`), and never imports textual.
 
 The UI sends commands through `Control` (thread-safe); the loop applies them between steps,
-trains while running, and posts a `SnapshotReady` at most `ui_hz` times a second (and at once
-after a command). While paused it blocks on an Event, so it costs no CPU.
+trains while running, and emits a Snapshot at most `ui_hz` times a second (and at once after a
+command). While paused it blocks on an Event, so it costs no CPU. Everything it emits is plain
+picklable data: Snapshot, Note, GradChecks.
 """
 
 from __future__ import annotations
@@ -11,16 +13,36 @@ import queue
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Callable
 
 from ..core.data import DATASETS
 from ..core.network import ACTIVATIONS
-from ..core.trainer import Trainer
-from .messages import GradCheckDone, Notice, SnapshotReady
+from ..core.trainer import Snapshot, Trainer
 
 PAUSED_WAIT = 0.5
 """Seconds a paused loop sleeps between checks of cancellation (commands wake it at once)."""
 MAX_LR = 1e6
+
+
+@dataclass(frozen=True)
+class Note:
+    """A one-off result to show the user: a saved checkpoint, a failed command."""
+
+    text: str
+    severity: str = "information"
+    """'information', 'warning' or 'error' (Textual's notify severities)."""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class GradChecks:
+    """Per-tensor manual-vs-autograd errors: ((name, max_abs, max_rel), ...)."""
+
+    rows: tuple[tuple[str, float, float], ...]
+
+
+Event = Snapshot | Note | GradChecks
 
 
 class Control:
@@ -33,10 +55,25 @@ class Control:
         self.stopped = threading.Event()
         self.grid = (0, 0)
         """(cols, rows) of the boundary pane."""
+        self._lock = threading.Lock()
+        self._forward: Callable[[str, object], None] | None = None
 
     def send(self, command: str, arg=None) -> None:
-        self._queue.put((command, arg))
+        if command == "grid":
+            self.grid = arg  # remembered here too, for a restart
+        with self._lock:
+            if self._forward is not None:  # the loop runs in a training process
+                self._forward(command, arg)
+                return
+            self._queue.put((command, arg))
         self.wake.set()
+
+    def attach(self, forward: Callable[[str, object], None]) -> None:
+        """From now on pass commands to forward() (the training process), queued ones first, in order."""
+        with self._lock:
+            for command, arg in self.drain():
+                forward(command, arg)
+            self._forward = forward
 
     def stop(self) -> None:
         self.stopped.set()
@@ -80,23 +117,23 @@ def apply(trainer: Trainer, control: Control, command: str, arg, post: Callable)
         control.grid = arg
     elif command == "gradcheck":
         checks = trainer.gradient_check()
-        post(GradCheckDone(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
+        post(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
     elif command == "save":
         path = arg or f"ffnn-tui-{trainer.cfg.data and 'data' or trainer.cfg.dataset}-step{trainer.step_count}.pt"
         trainer.save(path)
-        post(Notice(f"checkpoint saved: {path} (step {trainer.step_count})", title="saved"))
+        post(Note(f"checkpoint saved: {path} (step {trainer.step_count})", title="saved"))
 
 
-def snapshot_message(trainer: Trainer, control: Control, post: Callable) -> SnapshotReady:
+def safe_snapshot(trainer: Trainer, control: Control, post: Callable) -> Snapshot:
     """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
     cols, rows = control.grid
     try:
-        return SnapshotReady(trainer.snapshot(cols, rows))
+        return trainer.snapshot(cols, rows)
     except Exception as e:
         trainer.fail(f"{type(e).__name__} while drawing step {trainer.step_count}: {e}")
         control.running = False
-        post(Notice(trainer.reason, severity="error", title="snapshot failed"))
-        return SnapshotReady(trainer.snapshot(0, 0))
+        post(Note(trainer.reason, severity="error", title="snapshot failed"))
+        return trainer.snapshot(0, 0)
 
 
 def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Callable[[], bool], ui_hz: float) -> None:
@@ -113,7 +150,7 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
                 try:
                     apply(trainer, control, command, arg, post)
                 except Exception as e:  # a failing command must not end the loop
-                    post(Notice(f"{command} failed: {type(e).__name__}: {e}", severity="error"))
+                    post(Note(f"{command} failed: {type(e).__name__}: {e}", severity="error"))
                     if command in ("step",):
                         trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")
                         control.running = False
@@ -135,7 +172,7 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
                 control.running = False  # diverged, failed or done: the UI shows it paused
         now = time.perf_counter()
         if dirty or (running and now >= next_post):
-            post(snapshot_message(trainer, control, post))
+            post(safe_snapshot(trainer, control, post))
             next_post, dirty = now + period, False
         if not running:
             control.wake.wait(PAUSED_WAIT)
@@ -143,4 +180,4 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
         try:
             trainer.save(trainer.cfg.save)
         except Exception as e:  # report, but let the app exit
-            post(Notice(f"could not save {trainer.cfg.save}: {e}", severity="error"))
+            post(Note(f"could not save {trainer.cfg.save}: {e}", severity="error"))

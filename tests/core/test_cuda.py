@@ -82,9 +82,11 @@ async def test_dashboard_trains_on_cuda():
     from ffnn_tui.tui.app import FfnnApp
     from ffnn_tui.tui.cli import build_trainer
 
-    app = FfnnApp(build_trainer(["--device", "cuda"]), paused=False)
+    from ffnn_tui.tui.cli import run_config
+
+    app = FfnnApp(run_config(["--device", "cuda"]), paused=False)  # the real set-up: a training process
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.snapshot is None or app.snapshot.step < 2000:
+        while app.snapshot is None or app.snapshot.step < 2000:  # noqa: a condition, polled
             await pilot.pause(0.05)
         assert app.snapshot.device.startswith("cuda")
         await pilot.press("q")

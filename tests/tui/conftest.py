@@ -13,7 +13,7 @@ from ffnn_tui.tui.cli import build_trainer
 def make_app(*argv: str, paused: bool = True, show_rate: bool = False) -> FfnnApp:
     """The dashboard for these flags, paused at step 0 unless told otherwise."""
     trainer = build_trainer(["--device", "cpu", *argv])
-    return FfnnApp(trainer, paused=paused, show_rate=show_rate)
+    return FfnnApp(trainer.cfg, trainer=trainer, paused=paused, show_rate=show_rate)
 
 
 async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:

@@ -29,11 +29,15 @@ class TestFrames:
         assert snap_compare(app, run_before=_stepped(app, 3), terminal_size=(120, 36))
 
     def test_diverged_run(self, snap_compare):
-        """A huge lr: the run pauses in DIVERGED and says why."""
-        app = make_app("--lr", "1e6", paused=False)
+        """A huge lr, stepped with n until the loss is nan: DIVERGED, and why."""
+        app = make_app("--lr", "1e6")
 
         async def run_before(pilot):
-            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged")
+            await settled(pilot, app, 0)
+            while app.snapshot.state != "diverged":
+                step = app.snapshot.step
+                await pilot.press("n")
+                await wait_for(pilot, lambda: app.snapshot.step == step + 1 or app.snapshot.state == "diverged")
             await pilot.pause()
 
         assert snap_compare(app, run_before=run_before, terminal_size=(120, 36))

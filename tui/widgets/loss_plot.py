@@ -9,9 +9,12 @@ from textual_plotext import PlotextPlot
 from ...core.trainer import Snapshot
 
 
-def finite_series(steps, values, log: bool) -> tuple[list[int], list[float]]:
-    """Drop nan/inf points (plotext's build raises on them); log10 on a linear axis when asked,
-    because plotext's own log scale raises on repeated builds."""
+def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], list[float]]:
+    """At most `points` evenly spaced points without nan/inf (plotext's build raises on them);
+    log10 on a linear axis when asked, because plotext's own log scale raises on repeated builds."""
+    stride = max(1, len(steps) // max(points, 2))
+    if stride > 1:  # keep the newest point
+        steps, values = steps[::-1][::stride][::-1], values[::-1][::stride][::-1]
     xs, ys = [], []
     for s, v in zip(steps, values):
         if math.isfinite(v) and (not log or v > 0):
@@ -36,7 +39,7 @@ class LossPlot(PlotextPlot):
         lo, hi = math.inf, -math.inf
         for name, steps, values, color in (("test", s.curve_test_steps, s.curve_test, "orange"),
                                            ("train", s.curve_steps, s.curve_train, "cyan")):  # train on top
-            xs, ys = finite_series(steps, values, log)
+            xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             if xs:
                 plt.plot(xs, ys, label=name, color=color, marker="braille")
                 lo, hi = min(lo, *ys), max(hi, *ys)

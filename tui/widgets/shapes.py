@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -20,23 +18,28 @@ def _g(v: float) -> str:
     return f"{v:.3g}" if math.isfinite(v) else "-"
 
 
-def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = ()) -> Group:
-    table = Table(box=None, pad_edge=False, expand=False, header_style="bold")
-    for col in ("param", "shape", "grad", "‖param‖", "‖grad‖", "‖Δ‖/‖p‖"):
-        table.add_column(col, justify="right" if col.startswith("‖") else "left", no_wrap=True)
+COLUMNS = ("param", "shape", "grad", "‖param‖", "‖grad‖", "‖Δ‖/‖p‖")
+
+
+def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = ()) -> Text:
+    """A plain text table (cheap to redraw several times a second) and the activation shapes."""
     errors = {name: (a, r) for name, a, r in check}
+    rows = [[p.name, str(p.shape), str(p.grad_shape) if p.grad_shape else "-",
+             _g(p.norm), _g(p.grad_norm), _g(p.update_ratio)] for p in s.params]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(line(COLUMNS), style="bold")
     if check:
-        table.add_column("manual vs autograd", no_wrap=True)
-    for row in s.params:
-        cells = [row.name, str(row.shape), str(row.grad_shape) if row.grad_shape else "-",
-                 _g(row.norm), _g(row.grad_norm), _g(row.update_ratio)]
+        text.append("  manual vs autograd", style="bold")
+    for p, row in zip(s.params, rows):
+        text.append("\n" + line(row))
         if check:
-            a, r = errors.get(row.name, (math.nan, math.nan))
-            cells.append(Text(f"abs {a:.1e} rel {r:.1e}", style="green" if r <= CHECK_OK else "bold red"))
-        table.add_row(*cells)
-    acts = Text("activations: ", style="bold")
-    acts.append("  ".join(f"{name} {shape}" for name, shape in s.activations))
-    return Group(table, acts)
+            a, r = errors.get(p.name, (math.nan, math.nan))
+            text.append(f"  abs {a:.1e} rel {r:.1e}", style="green" if r <= CHECK_OK else "bold red")
+    text.append("\nactivations: ", style="bold")
+    text.append("  ".join(f"{name} {shape}" for name, shape in s.activations))
+    return text
 
 
 class ShapesPane(Static):
