@@ -45,8 +45,11 @@ def manual_backward(params: Params, cache: list[torch.Tensor], dlogits: torch.Te
     dz = dlogits  # (N, K)
     for k in range(L, 0, -1):
         a_prev = cache[2 * k - 2]  # (N, fan_in) X for k = 1, else h_{k-1}
-        grads[2 * k - 2] = outer_sum(a_prev, dz)  # (fan_in, fan_out) dW_k = a_prev^T @ dz
-        grads[2 * k - 1] = dz.sum(dim=0)  # (fan_out,) db_k
+        if k == 1 and dz.is_cuda:
+            grads[0], grads[1] = input_layer_grads(a_prev, dz)  # (2, fan_out), (fan_out,)
+        else:
+            grads[2 * k - 2] = outer_sum(a_prev, dz)  # (fan_in, fan_out) dW_k = a_prev^T @ dz
+            grads[2 * k - 1] = dz.sum(dim=0)  # (fan_out,) db_k
         if k > 1:
             da = dz @ params[f"W{k}"].T  # (N, fan_in)
             dz = phi_backward(da, cache[2 * k - 2], activation)  # (N, fan_in), from h_{k-1}
@@ -57,6 +60,14 @@ def outer_sum(a: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
     """a^T @ dz, a sum over the batch. On CUDA, cuBLAS runs this tall-skinny product much faster
     as (dz^T @ a)^T (H200, 2M x 256: 0.89 ms against 1.49 ms); on the CPU the plain form wins."""
     return (dz.T @ a).T if dz.is_cuda else a.T @ dz
+
+
+def input_layer_grads(X: torch.Tensor, dz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """dW1 and db1 from one pass over dz: [X, 1]^T @ dz stacks X^T @ dz on top of sum_rows(dz).
+    Appending a ones column to the (N, 2) input is cheap; a separate sum would read dz again."""
+    Xa = torch.cat([X, X.new_ones(X.shape[0], 1)], dim=1)  # (N, 3)
+    dWb = outer_sum(Xa, dz)  # (3, fan_out)
+    return dWb[:-1], dWb[-1]
 
 
 def phi_backward(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:

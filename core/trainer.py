@@ -33,6 +33,8 @@ EVAL_SAMPLE = 4096
 """Snapshot accuracies and test loss use at most this many points, so a million-point run stays live."""
 SMALL_WORK = 200_000
 """Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
+BARRIER_BOUND_WORK = 50_000_000
+"""Below this many multiply-adds per forward, a step is short enough that OpenMP barriers dominate."""
 DEFAULT_THREADS = torch.get_num_threads()
 PLOT_POINTS = 2000
 """The boundary pane draws at most this many data points (a fixed sample)."""
@@ -181,17 +183,28 @@ class Trainer:
         self.cfg = replace(self.cfg, activation=name)
 
     # ----- training -----
-    def threads_wanted(self) -> int:
-        """Intra-op threads for this problem: 1 for tiny steps, where waking a second thread
-        costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's default."""
+    def work(self) -> int:
+        """Multiply-adds of one forward pass over a batch."""
         sizes = layer_sizes(2, self.cfg.hidden, self.data.classes)
-        work = self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # multiply-adds per forward
-        return 1 if work < SMALL_WORK else DEFAULT_THREADS
+        return self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
-    def claim_threads(self) -> None:
-        """Set torch's intra-op threads for the calling thread; call it from the thread that runs step()."""
+    def threads_wanted(self, beside_ui: bool = False) -> int:
+        """Intra-op threads for this problem: 1 for tiny steps, where waking a second thread costs
+        more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's default. Beside
+        a dashboard, mid-sized steps leave one core to the renderer: their many short OpenMP
+        barriers stall whenever it takes a core (10k x 64: 0.33-0.86 of headless on all cores,
+        0.75 on one fewer), while big steps keep every core (1M x 256 x 256: 0.85 against 0.52)."""
+        work = self.work()
+        if work < SMALL_WORK:
+            return 1
+        if beside_ui and work < BARRIER_BOUND_WORK:
+            return max(1, DEFAULT_THREADS - 1)
+        return DEFAULT_THREADS
+
+    def claim_threads(self, beside_ui: bool = False) -> None:
+        """Set torch's intra-op threads; call it from the thread that runs step()."""
         if self.device.type == "cpu":
-            torch.set_num_threads(self.threads_wanted())
+            torch.set_num_threads(self.threads_wanted(beside_ui))
 
     @property
     def epoch(self) -> int:

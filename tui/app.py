@@ -138,6 +138,8 @@ class FfnnApp(App):
         """Stalled in-thread workers left behind; their threads may still be alive at exit."""
         self.exit_guard = None
         """Called with the exit code when a worker thread may outlive the app (see run_dashboard)."""
+        if trainer is None:
+            prepare()  # now, before Textual replaces sys.stderr (run() and run_test() both do)
         self.snapshot_arrived = time.monotonic()
         self._drawn: dict[str, object] = {}
         self.set_reactive(FfnnApp.running, not paused)
@@ -195,7 +197,11 @@ class FfnnApp(App):
         if trainer is not None:
             train_loop(trainer, control, emit, lambda: worker.is_cancelled, self.ui_hz)
             return
-        engine = EngineProcess(cfg, self.ui_hz)
+        try:
+            engine = EngineProcess(cfg, self.ui_hz)
+        except Exception as e:  # e.g. no way to start a process here: say so instead of STARTING for ever
+            self.post_message(EngineStopped(f"could not start the training process: {type(e).__name__}: {e}"))
+            return
         control.attach(engine.send)
         why = engine.relay(emit, lambda: control.stopped.is_set() or worker.is_cancelled)
         if why and control is self.control:
@@ -382,7 +388,6 @@ class FfnnApp(App):
 
 def run_dashboard(cfg: RunConfig) -> int:
     """Run the app in this terminal, training in a child process; return its exit code."""
-    prepare()
     app = FfnnApp(cfg)
     app.exit_guard = _exit_guard
     app.run()

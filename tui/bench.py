@@ -114,9 +114,6 @@ def engine_headless(p: Problem, device: str, seconds: float) -> float:
 def engine_dashboard(p: Problem, device: str, seconds: float, size=(120, 36)) -> float:
     """The full app (worker, snapshots, every pane redrawing) under Textual's headless test driver."""
     from .app import FfnnApp
-    from .process import prepare
-
-    prepare()
 
     async def drive() -> float:
         app = FfnnApp(_config(p, device))  # as `ffnn-tui` runs it: training in a child process

@@ -57,6 +57,8 @@ class Control:
         """(cols, rows) of the boundary pane."""
         self._lock = threading.Lock()
         self._forward: Callable[[str, object], None] | None = None
+        self.pending = 0
+        """Commands sent but not yet applied (in-thread loop only; tests wait for 0)."""
 
     def send(self, command: str, arg=None) -> None:
         if command == "grid":
@@ -65,6 +67,7 @@ class Control:
             if self._forward is not None:  # the loop runs in a training process
                 self._forward(command, arg)
                 return
+            self.pending += 1
             self._queue.put((command, arg))
         self.wake.set()
 
@@ -138,7 +141,7 @@ def safe_snapshot(trainer: Trainer, control: Control, post: Callable) -> Snapsho
 
 def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Callable[[], bool], ui_hz: float) -> None:
     """Train while running, apply commands between steps, post snapshots; return when stopped."""
-    trainer.claim_threads()
+    trainer.claim_threads(beside_ui=True)
     save_every = trainer.cfg.save_every
     period = 1.0 / ui_hz
     next_post = 0.0
@@ -151,9 +154,11 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
                     apply(trainer, control, command, arg, post)
                 except Exception as e:  # a failing command must not end the loop
                     post(Note(f"{command} failed: {type(e).__name__}: {e}", severity="error"))
-                    if command in ("step",):
+                    if command == "step":
                         trainer.fail(f"{type(e).__name__} in step {trainer.step_count + 1}: {e}")
                         control.running = False
+                finally:
+                    control.pending -= 1
             dirty = True
         running = control.running and trainer.state == "ok" and not trainer.done
         if running:

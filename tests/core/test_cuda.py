@@ -84,9 +84,11 @@ async def test_dashboard_trains_on_cuda():
 
     from ffnn_tui.tui.cli import run_config
 
+    from tests.tui.conftest import wait_for
+
     app = FfnnApp(run_config(["--device", "cuda"]), paused=False)  # the real set-up: a training process
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.snapshot is None or app.snapshot.step < 2000:  # noqa: a condition, polled
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step >= 2000, timeout=60,
+                       what="2000 steps on the GPU")
         assert app.snapshot.device.startswith("cuda")
         await pilot.press("q")

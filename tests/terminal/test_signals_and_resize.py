@@ -102,3 +102,29 @@ def test_kill_9_during_saves_leaves_a_whole_checkpoint(tmp_path):
         assert bool((saved["big"] == float(saved["i"])).all())
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.pt"]
     assert all(name.endswith(".tmp") for name in leftovers)  # only temp files of the killed writes
+
+
+def _trainer_pid(app_pid: int) -> int:
+    """The training process: the app's child started by multiprocessing's spawn."""
+    for pid in subprocess.run(["pgrep", "-P", str(app_pid)], capture_output=True, text=True).stdout.split():
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        if "spawn_main" in cmdline:
+            return int(pid)
+    raise AssertionError("no training process found")
+
+
+def test_a_killed_training_process_shows_failed_and_r_starts_over(terminal):
+    t = terminal()
+    t.wait_for("RUNNING")
+    t.wait_for("steps/s")
+    os.kill(_trainer_pid(t.program_pid()), signal.SIGKILL)
+    screen = t.wait_for("FAILED")
+    assert "training process ended unexpectedly" in screen
+    t.keys("r")
+    t.wait_for("PAUSED")
+    t.wait_for("step 0 ")
+    t.keys("n")
+    t.wait_for("step 1 ")
+    t.keys("q")
+    assert t.wait_exit() == 0
+    assert t.terminal_state() == CLEAN

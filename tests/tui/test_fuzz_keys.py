@@ -1,0 +1,51 @@
+"""Random key sequences (hypothesis), reset/quit races and presses during a divergence included.
+
+Invariants after every key: the step counter only grows, except on a reset (r, R, d); while
+paused no step is taken; nothing raises (the app keeps running, the worker keeps answering).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ffnn_tui.tui.app import HelpScreen
+
+from .conftest import make_app, wait_for
+
+KEYS = ["space", "n", "n", "n", "r", "R", "plus", "plus", "plus", "minus", "a", "d", "g", "l", "t", "c",
+        "question_mark", "escape"]
+RESETS = {"r", "R", "d"}
+
+
+async def drive(keys: list[str], tmp) -> None:
+    app = make_app("--save", str(tmp / "fuzz.pt"), "--lr", "2")  # a few + and it diverges
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        last = app.trainer.step_count
+        for key in keys:
+            modal = isinstance(app.screen, HelpScreen)
+            await pilot.press(key)
+            await wait_for(pilot, lambda: app.control.pending == 0, what=f"the worker to apply {key}")
+            steps = app.trainer.step_count
+            if key in RESETS and not modal:
+                last = 0
+            assert steps >= last, f"step went back from {last} to {steps} on {key}"
+            if not app.running:
+                await wait_for(pilot, lambda: not app.control.running, what="the loop to pause")
+                before = app.trainer.step_count
+                await pilot.pause(0.02)
+                assert app.trainer.step_count == before, f"stepped while paused (after {key})"
+            last = app.trainer.step_count
+            assert app.is_running
+        await pilot.press("r", "q")  # a reset racing a quit
+        await wait_for(pilot, lambda: not app.is_running, what="quit")
+    assert app.return_code == 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keys=st.lists(st.sampled_from(KEYS), min_size=1, max_size=20))
+def test_random_key_sequences_keep_the_invariants(keys, tmp_path):
+    asyncio.run(drive(keys, tmp_path))

@@ -1,0 +1,27 @@
+"""The real set-up under Pilot: training in a child process (tui/process.py), relayed to the app."""
+
+from __future__ import annotations
+
+from ffnn_tui.tui.app import FfnnApp
+from ffnn_tui.tui.cli import run_config
+
+from .conftest import wait_for
+
+
+async def test_the_training_process_steps_resets_and_stops(tmp_path):
+    ckpt = tmp_path / "proc.pt"
+    app = FfnnApp(run_config(["--paused", "--save", str(ckpt)]), show_rate=False)
+    assert app.trainer is None
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.grid_class != (), timeout=30,
+                       what="the first snapshot from the training process")
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: app.snapshot.step == 2, what="two steps")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.snapshot.step > 100, what="running")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.snapshot.step < 100 and app.snapshot.run_id == 2, what="reset")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="quit")
+    assert app.return_code == 0
+    assert ckpt.exists()  # the training process saved on the way out
