@@ -125,6 +125,8 @@ class FfnnApp(App):
         """The run's options, kept up to date from each snapshot (live changes included)."""
         self.trainer = trainer
         """The in-thread engine's Trainer (None when training runs in a child process)."""
+        self.in_thread = trainer is not None
+        """Train in the thread worker itself (tests) rather than in a child process."""
         paused = cfg.paused if paused is None else paused
         self.control = Control(paused)
         self.ui_hz = ui_hz or cfg.ui_hz
@@ -187,14 +189,16 @@ class FfnnApp(App):
     # ----- the worker -----
     @work(thread=True, exclusive=True, exit_on_error=False, group="trainer")
     def train(self, control: Control, cfg: RunConfig, trainer: Trainer | None) -> None:
-        """The worker: runs the loop here (given a Trainer), or starts and relays a training process."""
+        """The worker: runs the loop here (in-thread engine), or starts and relays a training process."""
         worker = get_current_worker()
 
         def emit(event) -> None:  # a worker that was abandoned (stalled) posts nothing any more
             if control is self.control:
                 self.post_message(message_for(event))
 
-        if trainer is not None:
+        if self.in_thread:
+            if trainer is None:  # starting over after a stall: build it here, off the UI thread
+                trainer = self.trainer = Trainer(cfg)  # a plain attribute, not a widget or reactive
             train_loop(trainer, control, emit, lambda: worker.is_cancelled, self.ui_hz)
             return
         try:
@@ -219,14 +223,14 @@ class FfnnApp(App):
         self.engine_failure = ""
         self.snapshot_arrived = time.monotonic()
         self.notify("starting over with a fresh run", severity="warning")
-        if self.trainer is not None:
+        if self.in_thread:
             self.abandoned += 1
-            self.trainer = Trainer(fresh(self.cfg))  # noqa: torch on the UI thread, only on this rare path
-        self.train(self.control, fresh(self.cfg), self.trainer)
+        self.train(self.control, fresh(self.cfg), None)
 
     def on_engine_stopped(self, message: EngineStopped) -> None:
         self.engine_failure = message.reason
         self.running = False
+        self.refresh_bindings()
         self.query_one(StatusLine).show(self.snapshot, "FAILED", self.show_rate, note=message.reason)
 
     @on(Worker.StateChanged)
@@ -237,6 +241,8 @@ class FfnnApp(App):
     # ----- messages from the worker -----
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         s = message.snapshot
+        if self.snapshot is None or s.state != self.snapshot.state:
+            self.refresh_bindings()  # the footer greys keys by the run's state
         self.snapshot = s
         self.cfg = s.config
         self.snapshot_arrived = time.monotonic()
@@ -296,8 +302,13 @@ class FfnnApp(App):
 
     # ----- keys -----
     def check_action(self, action: str, parameters) -> bool | None:
-        if action == "step" and self.running:
-            return None  # shown greyed out: stepping only makes sense while paused
+        """None greys a key out in the footer: step while running, and stepping or running a run
+        that has diverged, failed or finished (r is the way on)."""
+        ended = self.engine_failure or (self.snapshot is not None and self.snapshot.state != "ok")
+        if action == "step" and (self.running or ended):
+            return None
+        if action == "toggle_pause" and ended and not self.running:
+            return None
         return True
 
     def watch_running(self, running: bool) -> None:
