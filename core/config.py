@@ -294,7 +294,9 @@ def _hidden_arg(text: str) -> tuple[int, ...]:
 def build_parser() -> argparse.ArgumentParser:
     """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them."""
     p = _Parser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True,
-                description="Watch a from-scratch feed-forward network learn, live in your terminal.")
+                description="Watch a from-scratch feed-forward network learn, live in your terminal.",
+                epilog="subcommands: 'ffnn-tui bench --help' (throughput against the tutorial's loop), "
+                       "'ffnn-tui serve --help' (the dashboard in a browser)")
     add = p.add_argument
     add("--dataset", choices=DATASETS, metavar="NAME", help=f"one of {', '.join(DATASETS)} (default linear)")
     add("--data", metavar="FILE.csv", help="your own points: rows x1,x2,label")

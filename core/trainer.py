@@ -70,6 +70,7 @@ class Snapshot:
     lr: float
     optimizer: str
     train_loss: float
+    """This and the next three: the current parameters, on at most EVAL_SAMPLE points each."""
     test_loss: float
     train_acc: float
     test_acc: float
@@ -116,6 +117,10 @@ class Trainer:
         self.dtype = DTYPES[cfg.dtype]
         self.fault_hook: Callable[["Trainer"], None] | None = None
         """Called at the start of every step; tests use it to inject failures."""
+        self.track_metrics = False
+        """When True every step also records train accuracy, test loss and test accuracy (for --metrics)."""
+        self.on_rows: Callable[[list[tuple]], None] | None = None
+        """Receives flushed rows (step, epoch, train_loss, test_loss, train_acc, test_acc)."""
         self.run_id = 0
         self._build(data, params)
 
@@ -150,10 +155,6 @@ class Trainer:
         """(first step, losses): a 0-d loss per eager step, or a (GRAPH_STEPS,) chunk per graph replay."""
         self._graph: CudaGraphSteps | None = None
         self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
-        self.track_metrics = False
-        """When True every step also records train accuracy, test loss and test accuracy (for --metrics)."""
-        self.on_rows: Callable[[list[tuple]], None] | None = None
-        """Receives flushed rows (step, epoch, train_loss, test_loss, train_acc, test_acc)."""
         self._last_grads: list[torch.Tensor] = []
         self._last_cache: list[torch.Tensor] = []
         self._rate = (time.perf_counter(), 0, 0.0)
@@ -397,24 +398,23 @@ class Trainer:
         return tuple(map(tuple, klass)), tuple(map(tuple, conf)), tuple(points)
 
     @torch.no_grad()
-    def evaluate_sample(self) -> tuple[float, float, float]:
-        """(test_loss, train_acc, test_acc) of the current parameters on a bounded sample."""
+    def evaluate_sample(self) -> tuple[float, float, float, float]:
+        """(train_loss, test_loss, train_acc, test_acc) of the current parameters, all four on the
+        same weights, each on at most EVAL_SAMPLE points (the whole set for small data)."""
         d = self.data
         S = EVAL_SAMPLE
-        _, train_acc = self._evaluate(d.X_train[:S], d.y_train[:S], self.Y_train[:S])
+        train_loss, train_acc = self._evaluate(d.X_train[:S], d.y_train[:S], self.Y_train[:S])
         if d.X_test.shape[0] == 0:
-            return math.nan, float(train_acc), math.nan
+            return float(train_loss), math.nan, float(train_acc), math.nan
         test_loss, test_acc = self._evaluate(d.X_test[:S], d.y_test[:S], self.Y_test[:S])
-        return float(test_loss), float(train_acc), float(test_acc)
+        return float(train_loss), float(test_loss), float(train_acc), float(test_acc)
 
     def snapshot(self, cols: int = 0, rows: int = 0) -> Snapshot:
         """Flush, evaluate on a sample, draw the boundary at cols x rows; plain data only."""
         self.flush()
-        test_loss, train_acc, test_acc = self.evaluate_sample()
+        train_loss, test_loss, train_acc, test_acc = self.evaluate_sample()
         if math.isfinite(test_loss) and (not len(self.test_history) or self.test_history.step[-1] <= self.step_count):
-            # kept in its "train_loss" column, at step S + 1: like the train loss of step k, it is the
-            # loss of the parameters that the next update starts from
-            self.test_history.add(self.step_count + 1, test_loss)
+            self.test_history.add(self.step_count, test_loss)  # after S updates; kept in its "train_loss" column
         steps, series = self.history.downsampled(500)
         test_steps, test_series = self.test_history.downsampled(500)
         grid_class, grid_conf, points = self._boundary(cols, rows)
@@ -423,7 +423,7 @@ class Trainer:
             run_id=self.run_id, step=self.step_count, epoch=self.epoch,
             state="done" if self.state == "ok" and self.done else self.state, reason=self.reason,
             dataset=cfg.data or cfg.dataset, arch=cfg.arch(self.data.classes), device=str(self.device),
-            lr=cfg.lr, optimizer=cfg.optimizer, train_loss=self.last_loss, test_loss=test_loss,
+            lr=cfg.lr, optimizer=cfg.optimizer, train_loss=train_loss, test_loss=test_loss,
             train_acc=train_acc, test_acc=test_acc, steps_per_sec=self.steps_per_sec(),
             params=self._param_rows(), activations=self._activation_shapes(),
             curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]),

@@ -96,6 +96,8 @@ class FfnnApp(App):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
         Binding("n", "step", "Step", id="step", tooltip="Take one training step (while paused)"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit"),  # early: an 80-column footer cuts the end
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Keys and legend"),
         Binding("r", "reset", "Reset", id="reset", tooltip="Reset the weights with the same seed"),
         Binding("R", "reseed", "Seed", id="reseed", tooltip="Start over with a new random seed"),
         Binding("plus,equals_sign", "lr(2.0)", "lr×2", key_display="+", id="lr_up", tooltip="Double the learning rate"),
@@ -106,8 +108,6 @@ class FfnnApp(App):
         Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
         Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
         Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Keys and legend"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 

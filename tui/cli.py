@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         code = e.code if isinstance(e.code, int) else 0
     except KeyboardInterrupt:
         code = 130
-    except BrokenPipeError:
-        code = 1
+    except BrokenPipeError:  # the reader went away (`| head`): end quietly, as SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + 13
     except Exception as e:  # noqa: BLE001 - the last line of defence: one line, exit 1
         if os.environ.get("FFNN_TUI_DEBUG"):
             raise

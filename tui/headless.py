@@ -36,8 +36,8 @@ def _pct(v: float) -> str:
 
 def progress_line(tr: Trainer, rate: float) -> str:
     """step 1200  epoch 1200  loss 0.1234  acc 96.2%/95.0%  12,345 steps/s"""
-    test_loss, train_acc, test_acc = tr.evaluate_sample()
-    return (f"step {tr.step_count}  epoch {tr.epoch}  loss {tr.last_loss:.4f}  "
+    train_loss, test_loss, train_acc, test_acc = tr.evaluate_sample()
+    return (f"step {tr.step_count}  epoch {tr.epoch}  loss {train_loss:.4f}  "
             f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
 
 
@@ -46,14 +46,14 @@ def summary(tr: Trainer, seconds: float, steps: int) -> str:
 
     steps/s counts only the `steps` taken in this process (a resumed run's earlier ones are not timed).
     """
-    test_loss, train_acc, test_acc = tr.evaluate_sample()
+    train_loss, test_loss, train_acc, test_acc = tr.evaluate_sample()  # all on the final weights
     rate = steps / seconds if seconds > 0 else 0.0
     lines = [
         f"ffnn-tui: {tr.cfg.data or tr.cfg.dataset} {tr.cfg.arch(tr.data.classes)} on {tr.device}, "
         f"{tr.cfg.optimizer} lr {tr.cfg.lr:g}, backprop {tr.cfg.backprop}",
         f"steps {tr.step_count}  epochs {tr.epoch}  time {seconds:.2f}s  {rate:,.0f} steps/s",
-        f"train loss {tr.last_loss:.6f}  test loss {test_loss:.6f}" if math.isfinite(test_loss)
-        else f"train loss {tr.last_loss:.6f}",
+        f"train loss {train_loss:.6f}  test loss {test_loss:.6f}" if math.isfinite(test_loss)
+        else f"train loss {train_loss:.6f}",
         f"train acc {_pct(train_acc)}  test acc {_pct(test_acc)}",
         f"reproduce: {tr.cfg.to_command_line()}",
     ]

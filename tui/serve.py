@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     try:
         from textual_serve.server import Server
     except ImportError:
-        print('ffnn-tui: error: serve needs textual-serve: pip install "ffnn-tui[serve]"', file=sys.stderr)
+        print("ffnn-tui: error: serve needs textual-serve: pip install textual-serve", file=sys.stderr)
         return 2
     flags = a.flags[1:] if a.flags[:1] == ["--"] else a.flags
     command = shlex.join([sys.executable, "-m", "ffnn_tui.tui.cli", *flags])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..core.data import DATASETS
+from ..core.metrics import MetricsWriter
 from ..core.network import ACTIVATIONS
 from ..core.trainer import Snapshot, Trainer
 
@@ -143,6 +144,26 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
     """Train while running, apply commands between steps, post snapshots; return when stopped."""
     trainer.claim_threads(beside_ui=True)
     save_every = trainer.cfg.save_every
+    writer = None
+    if trainer.cfg.metrics:  # one row per step, as headless writes them (a reset numbers from 1 again)
+        writer = MetricsWriter(trainer.cfg.metrics, append=bool(trainer.cfg.resume))
+        trainer.track_metrics, trainer.on_rows = True, writer.write
+    try:
+        _loop(trainer, control, post, cancelled, ui_hz, save_every)
+    finally:
+        if writer is not None:
+            trainer.flush()
+            writer.close()
+    if trainer.cfg.save:
+        try:
+            trainer.save(trainer.cfg.save)
+        except Exception as e:  # report, but let the app exit
+            post(Note(f"could not save {trainer.cfg.save}: {e}", severity="error"))
+
+
+def _loop(trainer: Trainer, control: Control, post: Callable, cancelled: Callable[[], bool], ui_hz: float,
+          save_every: int) -> None:
+    """The loop itself: commands, steps, snapshots, until stopped or cancelled."""
     period = 1.0 / ui_hz
     next_post = 0.0
     dirty = True
@@ -181,8 +202,3 @@ def train_loop(trainer: Trainer, control: Control, post: Callable, cancelled: Ca
             next_post, dirty = now + period, False
         if not running:
             control.wake.wait(PAUSED_WAIT)
-    if trainer.cfg.save:
-        try:
-            trainer.save(trainer.cfg.save)
-        except Exception as e:  # report, but let the app exit
-            post(Note(f"could not save {trainer.cfg.save}: {e}", severity="error"))

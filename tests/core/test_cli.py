@@ -556,3 +556,19 @@ def test_cuda_headless_run_with_metrics_and_save_every(cli, tmp_path):
     assert ck["step"] == 300 and ck["history"]["step"] == list(range(1, 301))
     r = cli("--headless", "--device", "cuda", "--epochs", "300", "--lr", "1e6")
     assert r.code == 3 and "diverged" in r.err
+
+
+def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
+    """`ffnn-tui --headless | head -1`: the reader leaves early; no traceback, exit 141 (SIGPIPE)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("ffnn-tui")
+    if exe is None:
+        pytest.skip("ffnn-tui is not installed")
+    proc = subprocess.run(f"{exe} --headless --epochs 3000 2>err.txt | head -c 10; echo ${{PIPESTATUS[0]}} > code.txt",
+                          shell=True, executable="/bin/bash", capture_output=True, text=True, cwd=tmp_path)
+    code = int((tmp_path / "code.txt").read_text())
+    err = (tmp_path / "err.txt").read_text()
+    assert code in (0, 141), err  # 0 when everything fitted in the pipe before head left
+    assert "Traceback" not in err and "error" not in err

@@ -58,7 +58,7 @@ def test_loss_falls_on_every_dataset(dataset, hidden):
     assert all(math.isfinite(v) for v in L)
     assert tr.state == "ok"
     assert tr.data.classes == classes
-    _, train_acc, test_acc = tr.evaluate_sample()
+    _, _, train_acc, test_acc = tr.evaluate_sample()
     if dataset == "spiral" and hidden == (16,):  # one narrow layer only starts to unwind the spiral
         assert mean(L[-10:]) < 0.8 * mean(L[:10]), (L[:3], L[-3:])
         assert train_acc > 0.45

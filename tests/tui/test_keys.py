@@ -246,3 +246,18 @@ async def test_divergence_pauses_in_diverged_and_r_recovers():
         await pilot.press("n")
         await settled(pilot, app, 1)
         assert "PAUSED" in status(app)
+
+
+async def test_metrics_are_written_by_the_dashboard_too(tmp_path):
+    path = tmp_path / "dash.csv"
+    app = make_app("--metrics", str(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        for expected in (1, 2, 3):
+            await pilot.press("n")
+            await settled(pilot, app, expected)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="quit")
+    rows = path.read_text().splitlines()
+    assert rows[0] == "step,epoch,train_loss,test_loss,train_acc,test_acc"
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
