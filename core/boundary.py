@@ -99,7 +99,3 @@ def render_cells(klass: list[list[int]], conf: list[list[float]], points: list[t
                           under.klass if under.background < 0 else under.background)
     return rows
 
-
-def render_text(cells: list[list[Cell]]) -> str:
-    """Plain text of the pane: what NO_COLOR shows."""
-    return "\n".join("".join(cell.glyph for cell in row) for row in cells)

@@ -361,8 +361,3 @@ def merge(flags: dict, toml: dict, base: dict | None = None) -> RunConfig:
     values = {**(base or {}), **toml, **flags}
     return validate(replace(RunConfig(), **values))
 
-
-def config_from_args(argv: list[str], base: dict | None = None) -> RunConfig:
-    """RunConfig from a command line (reading its --config file, if any)."""
-    flags = parse_flags(argv)
-    return merge(flags, load_toml(flags["config"]) if "config" in flags else {}, base)

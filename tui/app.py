@@ -250,17 +250,17 @@ class FfnnApp(App):
             self.running = False
         self._draw()
 
-    def _draw(self, force: bool = False) -> None:
+    def _draw(self) -> None:
         """Redraw only the panes whose inputs changed since they were last drawn."""
         s = self.snapshot
         if s is None:
             return
         self.query_one(StatusLine).show(s, self.state_word(), self.show_rate)
-        if force or self._changed("loss", (s.run_id, s.step, len(s.curve_steps), self.log_scale)):
+        if self._changed("loss", (s.run_id, s.step, len(s.curve_steps), self.log_scale)):
             self.query_one(LossPlot).show(s, self.log_scale)
-        if not self.has_class("-compact") and (force or self._changed("shapes", (s.run_id, s.step, self.check))):
+        if self._changed("shapes", (s.run_id, s.step, self.check)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, self.check)
-        if force or self._changed("boundary", (s.grid_class, s.grid_conf, s.points, self.show_test)):
+        if self._changed("boundary", (s.grid_class, s.grid_conf, s.points, self.show_test)):
             self.query_one(BoundaryPane).show(s, self.show_test)
 
     def _changed(self, pane: str, key) -> bool:
