@@ -266,7 +266,7 @@ def load_toml(path: str) -> dict:
 # ----- the command line -----
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse that raises ConfigError (one line) instead of printing usage and exiting."""
 
     def error(self, message: str):
@@ -293,7 +293,7 @@ def _hidden_arg(text: str) -> tuple[int, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them."""
-    p = _Parser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True,
+    p = OneLineParser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True,
                 description="Watch a from-scratch feed-forward network learn, live in your terminal.",
                 epilog="subcommands: 'ffnn-tui bench --help' (throughput against the tutorial's loop), "
                        "'ffnn-tui serve --help' (the dashboard in a browser)")

@@ -6,7 +6,6 @@ inside the dashboard, on this machine and device, side by side in one run, with 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import platform
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..core.config import ConfigError, RunConfig, resolve_device
+from ..core.config import ConfigError, OneLineParser, RunConfig, resolve_device
 from ..core.trainer import Trainer
 
 
@@ -170,7 +169,7 @@ def machine() -> dict:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="ffnn-tui bench", description=__doc__.split("\n")[0])
+    ap = OneLineParser(prog="ffnn-tui bench", description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
     ap.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
     ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m, 2m (default tutorial,10k,1m)")
@@ -179,8 +178,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     try:
         a = ap.parse_args(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
+    except ConfigError as e:
+        print(f"ffnn-tui bench: error: {e}", file=sys.stderr)
+        return 2
     names = [n.strip() for n in a.problems.split(",") if n.strip()]
     bad = [n for n in names if n not in PROBLEMS]
     if bad or not names:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import argparse
 import shlex
+
+from ..core.config import ConfigError, OneLineParser
 import sys
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="ffnn-tui serve", description=__doc__.split("\n")[0])
+    ap = OneLineParser(prog="ffnn-tui serve", description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     ap.add_argument("flags", nargs=argparse.REMAINDER, help="dashboard flags, after --")
     try:
         a = ap.parse_args(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
+    except ConfigError as e:
+        print(f"ffnn-tui serve: error: {e}", file=sys.stderr)
+        return 2
     if not 1 <= a.port <= 65535:
         print(f"ffnn-tui: error: --port {a.port}: expected 1..65535", file=sys.stderr)
         return 2

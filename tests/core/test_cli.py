@@ -572,3 +572,13 @@ def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
     err = (tmp_path / "err.txt").read_text()
     assert code in (0, 141), err  # 0 when everything fitted in the pipe before head left
     assert "Traceback" not in err and "error" not in err
+
+
+@pytest.mark.parametrize("argv", [["bench", "--seconds", "abc"], ["bench", "--bogus"], ["bench", "--problems", "x"],
+                                  ["serve", "--port", "x"], ["serve", "--port", "0"]])
+def test_subcommand_bad_input_is_one_line_and_exit_2(argv, capsys):
+    from ffnn_tui.tui.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0]
