@@ -22,10 +22,13 @@ from pathlib import Path
 
 import torch
 
+from .errors import InputError
+from .history import History
+
 FORMAT = "ffnn-tui/1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A file that is not a usable checkpoint; str() is one line naming the file."""
 
 
@@ -57,7 +60,7 @@ def _umask() -> int:
     return mask
 
 
-def _read(path: str | Path, what: str) -> dict:
+def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
     """torch.load(weights_only=True) with every failure turned into a CheckpointError."""
     p = Path(path).expanduser()
     if not p.exists():
@@ -65,7 +68,7 @@ def _read(path: str | Path, what: str) -> dict:
     if p.is_dir():
         raise CheckpointError(f"{what} {path}: is a folder, expected a checkpoint file")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:  # torch's weights-only loader refused it: not a plain torch.save dict
         raise CheckpointError(f"{what} {path}: not an ffnn-tui checkpoint (not a plain torch.save file)") from None
     except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,
@@ -118,3 +121,75 @@ def load_params(path: str | Path) -> dict[str, torch.Tensor]:
     if "params" not in obj:
         raise CheckpointError(f"--init-params {path}: no 'params' entry (expected a checkpoint or {{'params': {{...}}}})")
     return _check_params(obj["params"], path, "--init-params")
+
+
+# ----- a trainer to a checkpoint and back (the trainer is passed in; this module never imports it) -----
+
+
+def checkpoint_of(tr) -> dict:
+    """The checkpoint dict of a Trainer's run, all tensors on the CPU (it loads anywhere)."""
+    tr.flush()
+    return {
+        "format": FORMAT,
+        "config": tr.cfg.to_dict(),
+        "params": {k: v.detach().cpu().clone() for k, v in tr.params.items()},
+        "step": tr.step_count,
+        "history": tr.history.to_dict(),
+        "optimizer": _to_cpu(tr.optimizer.state_dict()),
+        "rng": tr.order.state(),
+    }
+
+
+def restore(tr, ckpt: dict, path: str) -> None:
+    """Continue a saved run exactly in tr: parameters, optimizer moments, step, history, batch order.
+    The shapes must fit the run the options describe."""
+    check_fits(tr.params, ckpt["params"], f"--resume {path}")
+    try:
+        tr.restore_params(ckpt["params"])
+        tr.optimizer.load_state_dict(ckpt["optimizer"], tr.param_list)
+        tr.optimizer.lr, tr.optimizer.weight_decay = tr.cfg.lr, tr.cfg.weight_decay  # flags may override
+        tr.step_count = int(ckpt["step"])
+        tr.history = History.from_dict(ckpt["history"])
+        tr.order.set_state(ckpt["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+        raise CheckpointError(f"--resume {path}: damaged history, optimizer or rng section "
+                              f"({type(e).__name__}: {' '.join(str(e).split())[:80]})") from None
+
+
+def check_fits(want_params: dict, params: dict, what: str) -> None:
+    """Loaded tensors must fit the network the options describe; the error says which --hidden would."""
+    want = {k: tuple(v.shape) for k, v in want_params.items()}
+    got = {k: tuple(v.shape) for k, v in params.items()}
+    if want != got:
+        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
+        raise CheckpointError(f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
+                              f"pass --hidden {hidden} and matching data")
+
+
+def peek_config(path: str | Path) -> dict:
+    """Just the saved options of a checkpoint, for merging with flags before the run is built.
+    Memory-mapped, so the parameter tensors are not read: the training process loads them once."""
+    try:
+        obj = _read(path, "--resume", mmap=True)
+    except CheckpointError:  # e.g. an old-style file mmap cannot map: the full load says precisely why
+        obj = {}
+    config = obj.get("config")
+    if obj.get("format") != FORMAT or not isinstance(config, dict):
+        return load_checkpoint(path)["config"]  # raises the precise one-line error
+    return config
+
+
+def _arch(shapes: dict) -> str:
+    L = len(shapes) // 2
+    return "-".join([str(shapes["W1"][0])] + [str(shapes[f"W{k}"][1]) for k in range(1, L + 1)])
+
+
+def _to_cpu(obj):
+    """Optimizer state with every tensor moved to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    return obj

@@ -14,9 +14,8 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-import torch
-
 from .backprop import BACKPROPS
+from .errors import InputError
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
 from .network import ACTIVATIONS, INITS
 from .optim import OPTIMIZERS
@@ -28,7 +27,7 @@ MAX_LAYERS = 8
 DEFAULT_UI_HZ = 4.0  # chosen by measurement: see the README's Performance section
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A bad option; str() is the one line shown to the user."""
 
 
@@ -216,25 +215,6 @@ def validate(cfg: RunConfig) -> RunConfig:
             if Path(path).is_dir():
                 raise _fail(name, path, "is a folder; expected a file path")
     return cfg
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a ConfigError."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= count:
-            found = f"{count} CUDA device(s) found" if count else "no CUDA device found"
-            raise _fail("device", name, f"not available here ({found}); try --device cpu or auto")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise _fail("device", name, "not available here (no Apple GPU); try --device cpu or auto")
-    return torch.device(name)
 
 
 def load_toml(path: str) -> dict:

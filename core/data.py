@@ -12,12 +12,14 @@ from pathlib import Path
 
 import torch
 
+from .errors import InputError
+
 DATASETS = ("linear", "diagonal", "xor", "circles", "moons", "spiral", "blobs")
 TWO_CLASS_ONLY = ("linear", "diagonal", "xor", "moons")
 MAX_CLASSES = 10
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Bad user data; the message is one line that names the file and line."""
 
 
@@ -166,4 +168,58 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     missing = [str(k) for k in range(K) if present[k] == 0]
     if missing:
         raise DataError(f"--data {path}: labels must be 0..K-1 with every class present; missing {','.join(missing)}")
-    return torch.tensor(xs, dtype=torch.float32), y  # (N, 2), (N,)
+    return torch.tensor(xs, dtype=torch.float64), y  # (N, 2) at full precision; the run casts, (N,)
+
+
+def build_dataset(*, data: str | None, dataset: str, samples: int, classes: int, noise: float,
+                  test_fraction: float, seed: int, g: torch.Generator,
+                  device: torch.device, dtype: torch.dtype) -> Dataset:
+    """Read the CSV (or draw the named dataset from g), split it with the seed, and put it on the
+    device in the run's dtype: a float64 run on a CSV keeps every digit the file has."""
+    if data:
+        X, y = read_csv(data)  # (N, 2) float64, (N,)
+        K = int(y.max()) + 1  # a CSV has every class 0..K-1 (read_csv checks)
+    else:
+        X, y = make_points(dataset, samples, classes, noise, g)  # (N, 2) float32, (N,)
+        K = classes  # a small sample may miss a class; the net still has K outputs
+    Xtr, ytr, Xte, yte = split(X, y, test_fraction, seed)
+    if Xtr.shape[0] == 0:
+        raise DataError(f"--test-fraction {test_fraction}: leaves no training points out of {X.shape[0]}")
+    return Dataset(Xtr.to(device=device, dtype=dtype), ytr.to(device), Xte.to(device=device, dtype=dtype),
+                   yte.to(device), K)
+
+
+class BatchOrder:
+    """Which training rows each step uses: all of them (full batch), or consecutive slices of a
+    shuffle redrawn every epoch from its own seeded generator (so resuming replays it exactly)."""
+
+    def __init__(self, N: int, batch: int, seed: int, device: torch.device):
+        self.N, self.batch, self.device = N, batch, device
+        self.steps_per_epoch = math.ceil(N / batch)
+        self.gen = torch.Generator().manual_seed(seed + 104729)  # its own stream: batch order only
+        self._epoch_start = self.gen.get_state()
+        self._perm: torch.Tensor | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.batch == self.N
+
+    def rows(self, step: int) -> torch.Tensor:
+        """Row indices of the batch for 0-based `step` (a mini-batch run only)."""
+        i = step % self.steps_per_epoch
+        if i == 0 or self._perm is None:
+            if i == 0:
+                self._epoch_start = self.gen.get_state()
+            else:  # resumed mid-epoch: replay this epoch's shuffle
+                self.gen.set_state(self._epoch_start)
+            self._perm = torch.randperm(self.N, generator=self.gen).to(self.device)  # (N,)
+        return self._perm[i * self.batch:(i + 1) * self.batch]  # (B,)
+
+    def state(self) -> dict:
+        """The generator's states (for checkpoints)."""
+        return {"epoch_start": self._epoch_start.clone(), "batch_gen": self.gen.get_state()}
+
+    def set_state(self, rng: dict) -> None:
+        self._epoch_start = rng["epoch_start"]
+        self.gen.set_state(rng["batch_gen"])
+        self._perm = None  # rebuilt from epoch_start on the next mid-epoch step

@@ -1,7 +1,9 @@
-"""The network: plain tensors W1, b1, W2, b2, ... and a forward pass that keeps its activations.
+"""The network: plain tensors W1, b1, W2, b2, ... and the forward pass that keeps its activations.
 
 Layer k computes `z_k = a_{k-1} @ W_k + b_k` with `W_k` shaped (fan_in, fan_out), as in the
-tutorial; hidden layers apply an activation, the last layer's z is the logits.
+tutorial; hidden layers apply an activation phi, the last layer's z is the logits. Each
+activation sits beside its derivative. This is the reference math; core/fast.py holds fused
+variants of the same equations, tested equal to these.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def init_params(sizes: list[int], init: str, g: torch.Generator, dtype: torch.dt
 def activate(z: torch.Tensor, activation: str) -> torch.Tensor:
     """phi(z), elementwise."""
     if activation == "relu":
-        return torch.relu(z)  # = the tutorial's torch.clamp(z, min=0.0), one cheaper op
+        return torch.relu(z)  # = the tutorial's torch.clamp(z, min=0.0)
     if activation == "tanh":
         return torch.tanh(z)
     if activation == "sigmoid":
@@ -52,19 +54,8 @@ def activate(z: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.where(z > 0, z, z * LEAKY_SLOPE)  # leaky_relu
 
 
-def activate_(z: torch.Tensor, activation: str) -> torch.Tensor:
-    """phi(z) written over z (no new (N, H) tensor): for the manual backward, which needs only h."""
-    if activation == "relu":
-        return z.relu_()
-    if activation == "tanh":
-        return z.tanh_()
-    if activation == "sigmoid":
-        return z.sigmoid_()
-    return torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
-
-
 def activation_grad(h: torch.Tensor, activation: str) -> torch.Tensor:
-    """phi'(z) written with the output h = phi(z) alone (z > 0 exactly where h > 0 for relu and leaky_relu)."""
+    """phi'(z), written with the output h = phi(z) alone (z > 0 exactly where h > 0 for relu and leaky_relu)."""
     if activation == "relu":
         return (h > 0).to(h.dtype)
     if activation == "tanh":
@@ -74,44 +65,18 @@ def activation_grad(h: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.where(h > 0, 1.0, LEAKY_SLOPE).to(h.dtype)  # leaky_relu
 
 
-def forward(params: Params, X: torch.Tensor, activation: str, inplace: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Logits and the cache [X, z1, h1, z2, h2, ..., logits] the backward pass needs.
-
-    With inplace=True each h_k overwrites z_k (the cache then holds h_k in both places): the
-    manual backward needs only h, and a big batch saves one (N, H) tensor per layer.
-    """
+def forward(params: Params, X: torch.Tensor, activation: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Logits and the cache [X, z1, h1, z2, h2, ..., logits] the backward pass needs."""
     L = depth(params)
     a = X  # (N, D)
     cache = [X]
     for k in range(1, L):
-        if inplace and activation == "relu":  # bias and relu fused into the matmul's epilogue
-            z = a = torch._addmm_activation(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k)
-        else:
-            z = torch.addmm(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k) a @ W + b in one op
-            a = activate_(z, activation) if inplace else activate(z, activation)  # (N, H_k)
+        z = a @ params[f"W{k}"] + params[f"b{k}"]  # (N, H_k)
+        a = activate(z, activation)  # (N, H_k)
         cache += [z, a]
-    logits = torch.addmm(params[f"b{L}"], a, params[f"W{L}"])  # (N, K)
+    logits = a @ params[f"W{L}"] + params[f"b{L}"]  # (N, K)
     cache.append(logits)
     return logits, cache
-
-
-def log_softmax(logits: torch.Tensor) -> torch.Tensor:
-    """Row-wise log of softmax, shifted by the row max for stability."""
-    shifted = logits - logits.max(dim=1, keepdim=True).values  # (N, K)
-    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()  # (N, K)
-
-
-def softmax(logits: torch.Tensor) -> torch.Tensor:
-    """The tutorial's softmax."""
-    shifted = logits - logits.max(dim=1, keepdim=True).values  # (N, K)
-    e = torch.exp(shifted)  # (N, K)
-    return e / e.sum(dim=1, keepdim=True)  # (N, K)
-
-
-def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean of -log p(y_i | x_i), the same value as F.cross_entropy."""
-    logp = log_softmax(logits)  # (N, K)
-    return -logp.gather(1, y[:, None]).mean()  # ()
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -120,7 +85,7 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def activation_names(L: int) -> list[str]:
-    """Names for the forward cache: X, z1, h1, ..., logits."""
+    """Names for the forward cache: X, z1, h1, ..., logits (the tutorial's X, z1, h, logits for L = 2)."""
     if L == 2:
-        return ["X", "z1", "h", "logits"]  # the tutorial's names
+        return ["X", "z1", "h", "logits"]
     return ["X", *[f"{v}{k}" for k in range(1, L) for v in ("z", "h")], "logits"]

@@ -40,6 +40,19 @@ class Optimizer:
         """‖update‖ of the last step per tensor (for the shapes pane; not used while training)."""
         return [self.lr * float(g.norm()) for g in self._decayed(params, grads)]
 
+    def moments(self) -> list[torch.Tensor]:
+        """The state tensors the updates read and write (none for plain sgd)."""
+        return []
+
+    def restore_moments_(self, saved: list[torch.Tensor] | None) -> None:
+        """Copy saved moments back in place (zeros when there were none yet): the tensors keep
+        their identity, which a captured CUDA graph relies on."""
+        if self.moments():
+            if saved is None:
+                torch._foreach_zero_(self.moments())
+            else:
+                torch._foreach_copy_(self.moments(), saved)
+
     def state_dict(self) -> dict:
         return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay}
 
@@ -67,6 +80,9 @@ class Momentum(Optimizer):
 
     def update_norms(self, params, grads):
         return [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
+
+    def moments(self):
+        return self.velocity or []
 
     def state_dict(self):
         return {**super().state_dict(), "velocity": self.velocity}
@@ -103,6 +119,9 @@ class Adam(Optimizer):
         torch._foreach_div_(denom, math.sqrt(1 - b2**self.t))
         torch._foreach_add_(denom, ADAM_EPS)
         torch._foreach_addcdiv_(params, self.m, denom, -step)
+
+    def moments(self):
+        return [*(self.m or []), *(self.v or [])]
 
     def update_norms(self, params, grads):
         if not self.m:

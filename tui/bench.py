@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..core.config import ConfigError, OneLineParser, RunConfig, resolve_device
+from ..core.config import ConfigError, OneLineParser, RunConfig
+from ..core.device import DeviceError, resolve_device, sync
+from ..core.run import RunLoop
 from ..core.trainer import Trainer
 
 
@@ -34,11 +36,6 @@ PROBLEMS = {
     "1m": Problem("1,000,000 pts, 2-256-256-2, batch 4096", 1_000_000, (256, 256), 4096),
     "2m": Problem("2,000,000 pts, 2-256-2, full batch (GPU)", 2_000_000, (256,), 0),
 }
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
@@ -77,11 +74,11 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
             losses.append(loss.item())
             steps += 1
             if start is None and steps == 20:  # warm-up done
-                _sync(device)
+                sync(device)
                 start, steps = time.perf_counter(), 0
                 deadline = start + seconds
             elif deadline is not None and steps % 8 == 0 and time.perf_counter() >= deadline:
-                _sync(device)
+                sync(device)
                 return steps / (time.perf_counter() - start)
 
 
@@ -90,22 +87,23 @@ def _config(p: Problem, device: str) -> RunConfig:
 
 
 def engine_headless(p: Problem, device: str, seconds: float) -> float:
-    """Trainer.advance() in a loop, exactly as `--headless` runs it (CUDA graphs included)."""
+    """The run loop (core/run.py) exactly as `--headless` drives it, CUDA graphs included."""
     tr = Trainer(_config(p, device))
     threads = torch.get_num_threads()
     tr.claim_threads()
-    chunk = max(tr.preferred_chunk(), 8)
     try:
-        tr.advance(chunk)  # warm-up (and the graph capture, where there is one)
-        tr.flush()
-        _sync(tr.device)
-        s0, t0 = tr.step_count, time.perf_counter()
-        deadline = t0 + seconds
-        while time.perf_counter() < deadline:
-            tr.advance(chunk)
-        tr.flush()
-        _sync(tr.device)
-        return (tr.step_count - s0) / (time.perf_counter() - t0)
+        with RunLoop(tr) as run:
+            while tr.step_count < 20:  # warm-up (and the graph capture, where there is one)
+                run.advance()
+            tr.flush()
+            sync(tr.device)
+            s0, t0 = tr.step_count, time.perf_counter()
+            deadline = t0 + seconds
+            while time.perf_counter() < deadline:
+                run.advance()
+            tr.flush()
+            sync(tr.device)
+            return (tr.step_count - s0) / (time.perf_counter() - t0)
     finally:
         torch.set_num_threads(threads)
 
@@ -191,7 +189,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         device = resolve_device(a.device)
-    except ConfigError as e:
+    except DeviceError as e:
         print(f"ffnn-tui: error: {e}", file=sys.stderr)
         return 2
     info = machine()

@@ -18,9 +18,12 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def run_config(argv: list[str]):
-    """Flags < --config file < a resumed checkpoint's options < defaults, validated (one-line errors)."""
-    from ..core.checkpoint import CheckpointError, load_checkpoint
+    """The run's options, validated (one-line InputErrors). Sources, weakest first: defaults <
+    a resumed checkpoint's options < --config file < flags. Nothing is built: the checkpoint's
+    options are read without its tensors, and no data is generated or read."""
+    from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
+    from ..core.device import resolve_device
 
     flags = parse_flags(argv)
     toml = load_toml(flags["config"]) if "config" in flags else {}
@@ -28,44 +31,47 @@ def run_config(argv: list[str]):
     base = {}
     if resume:
         try:
-            base = config_from_dict(load_checkpoint(resume)["config"])
+            base = config_from_dict(peek_config(resume))
         except ValueError as e:
             if isinstance(e, CheckpointError):
                 raise
             raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
-    return merge(flags, toml, base)
+    cfg = merge(flags, toml, base)
+    resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
+    return cfg
 
 
 def build_trainer(argv: list[str]):
     """The Trainer a command line describes (raises the core's one-line errors)."""
-    from ..core.trainer import trainer_for
+    from ..core.run import open_trainer
 
-    return trainer_for(run_config(argv))
+    return open_trainer(run_config(argv))
 
 
 def run(argv: list[str]) -> int:
     """Everything except the subcommands."""
-    from ..core.checkpoint import CheckpointError
-    from ..core.config import ConfigError
-    from ..core.data import DataError
+    from ..core.errors import InputError
 
     try:
-        tr = build_trainer(argv)
-    except (ConfigError, DataError, CheckpointError) as e:
+        cfg = run_config(argv)
+        if not cfg.headless:
+            from .app import run_dashboard  # the training process builds the run: files are read once
+
+            return run_dashboard(cfg)
+        from ..core.run import open_trainer
+
+        tr = open_trainer(cfg)
+    except InputError as e:
         return _error(str(e))
-    if tr.cfg.headless:
-        from .headless import StopFlag, run_headless
+    from .headless import StopFlag, run_headless
 
-        stop = StopFlag()
-        stop.install()
-        return run_headless(tr, stop)
-    from .app import run_dashboard
-
-    return run_dashboard(tr.cfg)
+    stop = StopFlag()
+    stop.install()
+    return run_headless(tr, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point (also `python -m ffnn_tui`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TEXTUAL_FPS", "30")  # Textual reads these at import
     try:

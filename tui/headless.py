@@ -9,7 +9,9 @@ import signal
 import sys
 import time
 
-from ..core.metrics import MetricsWriter
+from ..core.probes import sample_metrics
+from ..core.run import RunLoop
+from ..core.state import State
 from ..core.trainer import Trainer
 
 PROGRESS_EVERY = 0.5  # seconds between progress lines
@@ -36,7 +38,8 @@ def _pct(v: float) -> str:
 
 def progress_line(tr: Trainer, rate: float) -> str:
     """step 1200  epoch 1200  loss 0.1234  acc 96.2%/95.0%  12,345 steps/s"""
-    train_loss, test_loss, train_acc, test_acc = tr.evaluate_sample()
+    m = sample_metrics(tr)
+    train_loss, test_loss, train_acc, test_acc = m.train_loss, m.test_loss, m.train_acc, m.test_acc
     return (f"step {tr.step_count}  epoch {tr.epoch}  loss {train_loss:.4f}  "
             f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
 
@@ -46,7 +49,8 @@ def summary(tr: Trainer, seconds: float, steps: int) -> str:
 
     steps/s counts only the `steps` taken in this process (a resumed run's earlier ones are not timed).
     """
-    train_loss, test_loss, train_acc, test_acc = tr.evaluate_sample()  # all on the final weights
+    m = sample_metrics(tr)  # all four on the final weights
+    train_loss, test_loss, train_acc, test_acc = m.train_loss, m.test_loss, m.train_acc, m.test_acc
     rate = steps / seconds if seconds > 0 else 0.0
     lines = [
         f"ffnn-tui: {tr.cfg.data or tr.cfg.dataset} {tr.cfg.arch(tr.data.classes)} on {tr.device}, "
@@ -61,42 +65,26 @@ def summary(tr: Trainer, seconds: float, steps: int) -> str:
 
 
 def run_headless(tr: Trainer, stop: StopFlag) -> int:
-    """Train until done, diverged or signalled; return the exit code."""
+    """Train until done, diverged or signalled (the run loop saves at the end); return the exit code."""
     cfg = tr.cfg
-    writer = None
-    if cfg.metrics:
-        writer = MetricsWriter(cfg.metrics, append=bool(cfg.resume))
-        tr.track_metrics = True
-        tr.on_rows = writer.write
     tr.claim_threads()
-    chunk = tr.preferred_chunk()
     t0 = last = time.perf_counter()
-    s_last = tr.step_count
-    s0 = tr.step_count
-    try:
-        while not tr.done and tr.state == "ok" and not stop.signum:
-            before = tr.step_count
-            tr.advance(chunk)
-            if cfg.save_every and tr.step_count // cfg.save_every > before // cfg.save_every:
-                tr.save(cfg.save)
+    s0 = s_last = tr.step_count
+    with RunLoop(tr) as run:
+        while run.can_step and not stop.signum:
+            run.advance()
             if (now := time.perf_counter()) - last >= PROGRESS_EVERY:
                 tr.flush()
                 print(progress_line(tr, (tr.step_count - s_last) / (now - last)), file=sys.stderr, flush=True)
                 last, s_last = now, tr.step_count
         tr.flush()
-    finally:
-        if writer is not None:
-            writer.close()
-    elapsed = time.perf_counter() - t0
-    if cfg.save:
-        tr.save(cfg.save)
+        elapsed = time.perf_counter() - t0
     print(summary(tr, elapsed, tr.step_count - s0))
     if stop.signum:
         print(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
               + (f"; checkpoint saved to {cfg.save}" if cfg.save else ""), file=sys.stderr)
         return 128 + stop.signum
-    if tr.state == "diverged":
+    if tr.outcome is State.DIVERGED:
         print(f"ffnn-tui: the run diverged: {tr.reason}", file=sys.stderr)
         return EXIT_DIVERGED
     return 0
-

@@ -1,4 +1,4 @@
-"""Textual messages: how events from the training loop (tui/worker.py) reach the app."""
+"""The one Textual message the dashboard gets from its engine: an engine event, wrapped."""
 
 from __future__ import annotations
 
@@ -6,45 +6,19 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..core.trainer import Snapshot
-from .worker import Event, GradChecks, Note
+from .engine import Engine
+from .engine.protocol import Event
+from .engine.snapshot import Snapshot
 
 
 @dataclass
-class SnapshotReady(Message):
-    """The newest picture of the run; a queued older one is dropped in its favour."""
+class EngineEvent(Message):
+    """An event from the training loop (tui/engine/protocol.py), and the engine that sent it, so
+    a replaced engine's late events are dropped. A queued snapshot gives way to a newer one."""
 
-    snapshot: Snapshot
+    event: Event
+    engine: Engine
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SnapshotReady)
-
-
-@dataclass
-class Notice(Message):
-    """A one-off result to show the user: a saved checkpoint, an error."""
-
-    note: Note
-
-
-@dataclass
-class GradCheckDone(Message):
-    """Per-tensor manual-vs-autograd errors: ((name, max_abs, max_rel), ...)."""
-
-    rows: tuple[tuple[str, float, float], ...]
-
-
-@dataclass
-class EngineStopped(Message):
-    """The training process ended on its own (crashed or was killed): why, in one line."""
-
-    reason: str
-
-
-def message_for(event: Event) -> Message:
-    """Wrap a plain event from the training loop in the app's message for it."""
-    if isinstance(event, Snapshot):
-        return SnapshotReady(event)
-    if isinstance(event, GradChecks):
-        return GradCheckDone(event.rows)
-    return Notice(event)
+        return (isinstance(message, EngineEvent) and isinstance(message.event, Snapshot)
+                and isinstance(self.event, Snapshot) and message.engine is self.engine)

@@ -3,6 +3,8 @@ and `r` recovers. Faults are injected through Trainer.fault_hook (called at the 
 
 from __future__ import annotations
 
+from ffnn_tui.core.state import ENDED
+
 import math
 import threading
 
@@ -33,16 +35,16 @@ def boom(trainer):
 
 async def test_an_exception_in_a_step_shows_failed_and_r_recovers():
     app = make_app(paused=False)
-    app.trainer.fault_hook = at_step(40, boom)
+    app.engine.trainer.fault_hook = at_step(40, boom)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "failed", what="FAILED")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "FAILED", what="FAILED")
         await pilot.pause()
         text = status(app)
         assert "FAILED" in text and "RuntimeError in step 40: injected failure" in text
-        assert app.trainer.step_count == 39 and not app.running
+        assert app.engine.trainer.step_count == 39 and not app.running
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.snapshot.state == "ok" and app.snapshot.step == 0, what="reset")
-        app.trainer.fault_hook = None
+        await wait_for(pilot, lambda: app.snapshot.state not in ENDED and app.snapshot.step == 0, what="reset")
+        app.engine.trainer.fault_hook = None
         await pilot.press("n")
         await settled(pilot, app, 1)
         assert "PAUSED" in status(app)
@@ -50,11 +52,11 @@ async def test_an_exception_in_a_step_shows_failed_and_r_recovers():
 
 async def test_an_exception_on_the_step_key_shows_failed():
     app = make_app()
-    app.trainer.fault_hook = at_step(2, boom)
+    app.engine.trainer.fault_hook = at_step(2, boom)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app, 0)
         await pilot.press("n", "n")
-        await wait_for(pilot, lambda: app.snapshot.state == "failed", what="FAILED")
+        await wait_for(pilot, lambda: app.snapshot.state == "FAILED", what="FAILED")
         assert "injected failure" in app.snapshot.reason
 
 
@@ -66,22 +68,22 @@ def poison(value: float):
 
 async def test_nan_parameters_show_diverged():
     app = make_app(paused=False)
-    app.trainer.fault_hook = at_step(10, poison(math.nan))
+    app.engine.trainer.fault_hook = at_step(10, poison(math.nan))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged", what="DIVERGED")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "DIVERGED", what="DIVERGED")
         await pilot.pause()
         assert "DIVERGED" in status(app) and "nan" in app.snapshot.reason
-        app.trainer.fault_hook = None
+        app.engine.trainer.fault_hook = None
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.snapshot.state == "ok", what="recovery")
-        assert torch.isfinite(app.trainer.params["W1"]).all()
+        await wait_for(pilot, lambda: app.snapshot.state not in ENDED, what="recovery")
+        assert torch.isfinite(app.engine.trainer.params["W1"]).all()
 
 
 async def test_inf_parameters_show_diverged():
     app = make_app(paused=False)
-    app.trainer.fault_hook = at_step(10, poison(math.inf))
+    app.engine.trainer.fault_hook = at_step(10, poison(math.inf))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged", what="DIVERGED")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "DIVERGED", what="DIVERGED")
         assert "DIVERGED" in status(app)
 
 
@@ -89,17 +91,17 @@ async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
     release = threading.Event()
     app = make_app(paused=False)
     app.stall_after = 0.5
-    app.trainer.fault_hook = at_step(30, lambda tr: release.wait(60))
+    app.engine.trainer.fault_hook = at_step(30, lambda tr: release.wait(60))
     async with app.run_test(size=SIZE) as pilot:
         try:
             await wait_for(pilot, lambda: "STALLED" in status(app), what="STALLED")
             assert "no step has finished" in status(app)
             await pilot.press("l")  # the UI still answers keys
             assert app.log_scale
-            stuck = app.trainer
+            stuck = app.engine.trainer
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.trainer is not stuck and app.snapshot.step == 0
-                           and app.snapshot.state == "ok", what="a fresh run")
+            await wait_for(pilot, lambda: app.engine.trainer is not stuck and app.snapshot.step == 0
+                           and app.snapshot.state not in ENDED, what="a fresh run")
             assert "PAUSED" in status(app)
             await pilot.press("n")
             await settled(pilot, app, 1)
@@ -110,12 +112,12 @@ async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
 async def test_a_slow_step_keeps_the_ui_responsive():
     release = threading.Event()
     app = make_app(paused=False)
-    app.trainer.fault_hook = lambda tr: release.wait(0.2)
+    app.engine.trainer.fault_hook = lambda tr: release.wait(0.2)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step >= 2, what="slow steps")
         await pilot.press("t")
         assert app.show_test
         await pilot.press("space")
         assert not app.running
-        await wait_for(pilot, lambda: not app.control.running)
+        await wait_for(pilot, lambda: not app.engine.loop_running)
         assert "STALLED" not in status(app)

@@ -24,21 +24,21 @@ async def drive(keys: list[str], tmp) -> None:
     app = make_app("--save", str(tmp / "fuzz.pt"), "--lr", "2")  # a few + and it diverges
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
-        last = app.trainer.step_count
+        last = app.engine.trainer.step_count
         for key in keys:
             modal = isinstance(app.screen, HelpScreen)
             await pilot.press(key)
-            await wait_for(pilot, lambda: app.control.pending == 0, what=f"the worker to apply {key}")
-            steps = app.trainer.step_count
+            await wait_for(pilot, lambda: app.engine.pending == 0, what=f"the worker to apply {key}")
+            steps = app.engine.trainer.step_count
             if key in RESETS and not modal:
                 last = 0
             assert steps >= last, f"step went back from {last} to {steps} on {key}"
             if not app.running:
-                await wait_for(pilot, lambda: not app.control.running, what="the loop to pause")
-                before = app.trainer.step_count
+                await wait_for(pilot, lambda: not app.engine.loop_running, what="the loop to pause")
+                before = app.engine.trainer.step_count
                 await pilot.pause(0.02)
-                assert app.trainer.step_count == before, f"stepped while paused (after {key})"
-            last = app.trainer.step_count
+                assert app.engine.trainer.step_count == before, f"stepped while paused (after {key})"
+            last = app.engine.trainer.step_count
             assert app.is_running
         await pilot.press("r", "q")  # a reset racing a quit
         await wait_for(pilot, lambda: not app.is_running, what="quit")

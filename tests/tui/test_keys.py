@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from ffnn_tui.core.state import ENDED
+
 import math
 
 import pytest
 import torch
 
-from ffnn_tui.core.boundary import POINT_GLYPHS
-from ffnn_tui.tui.messages import GradCheckDone
+from ffnn_tui.tui.widgets.boundary import POINT_GLYPHS
+from ffnn_tui.tui.engine.protocol import GradChecks
+from ffnn_tui.tui.messages import EngineEvent
 from ffnn_tui.tui.widgets.boundary import BoundaryPane
 from ffnn_tui.tui.widgets.loss_plot import LossPlot
 from ffnn_tui.tui.widgets.status import StatusLine
@@ -28,7 +31,7 @@ async def test_starts_paused_at_step_zero():
         await settled(pilot, app, 0)
         assert app.snapshot.step == 0
         assert "PAUSED" in status(app) and "step 0" in status(app)
-        assert app.trainer.step_count == 0
+        assert app.engine.trainer.step_count == 0
 
 
 async def test_n_takes_exactly_one_step_per_press():
@@ -38,7 +41,7 @@ async def test_n_takes_exactly_one_step_per_press():
         for expected in (1, 2, 3):
             await pilot.press("n")
             await settled(pilot, app, expected)
-        assert app.trainer.step_count == 3
+        assert app.engine.trainer.step_count == 3
         assert "step 3" in status(app)
 
 
@@ -51,12 +54,12 @@ async def test_space_runs_and_pauses():
         await wait_for(pilot, lambda: app.snapshot.step > 50, what="training to run")
         await pilot.press("space")
         assert not app.running
-        await wait_for(pilot, lambda: not app.control.running)
-        await wait_for(pilot, lambda: app.snapshot.step == app.trainer.step_count, what="a final snapshot")
-        paused_at = app.trainer.step_count
+        await wait_for(pilot, lambda: not app.engine.loop_running)
+        await wait_for(pilot, lambda: app.snapshot.step == app.engine.trainer.step_count, what="a final snapshot")
+        paused_at = app.engine.trainer.step_count
         await pilot.press("l")  # any UI round trip; the worker must not step meanwhile
         await pilot.pause(0.2)
-        assert app.trainer.step_count == paused_at
+        assert app.engine.trainer.step_count == paused_at
         assert "PAUSED" in status(app)
 
 
@@ -75,15 +78,15 @@ async def test_r_resets_to_the_same_initial_numbers():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app, 0)
-        W1 = app.trainer.params["W1"].clone()
+        W1 = app.engine.trainer.params["W1"].clone()
         for expected in (1, 2, 3):
             await pilot.press("n")
             await settled(pilot, app, expected)
         first_loss = app.snapshot.curve_train[0]
-        assert not torch.equal(app.trainer.params["W1"], W1)
+        assert not torch.equal(app.engine.trainer.params["W1"], W1)
         await pilot.press("r")
         await settled(pilot, app, 0)
-        assert torch.equal(app.trainer.params["W1"], W1)
+        assert torch.equal(app.engine.trainer.params["W1"], W1)
         await pilot.press("n")
         await settled(pilot, app, 1)
         assert app.snapshot.curve_train[0] == first_loss
@@ -93,13 +96,13 @@ async def test_R_starts_over_with_a_new_seed():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app, 0)
-        W1 = app.trainer.params["W1"].clone()
+        W1 = app.engine.trainer.params["W1"].clone()
         await pilot.press("n")
         await settled(pilot, app, 1)
         await pilot.press("R")
-        await wait_for(pilot, lambda: app.trainer.cfg.seed != 0 and app.snapshot.step == 0
-                       and f"--seed {app.trainer.cfg.seed}" in app.snapshot.command)
-        assert not torch.equal(app.trainer.params["W1"], W1)
+        await wait_for(pilot, lambda: app.engine.trainer.cfg.seed != 0 and app.snapshot.step == 0
+                       and f"--seed {app.engine.trainer.cfg.seed}" in app.snapshot.config.to_command_line())
+        assert not torch.equal(app.engine.trainer.params["W1"], W1)
 
 
 async def test_plus_and_minus_double_and_halve_the_lr():
@@ -107,11 +110,11 @@ async def test_plus_and_minus_double_and_halve_the_lr():
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app, 0)
         await pilot.press("+")
-        await wait_for(pilot, lambda: math.isclose(app.snapshot.lr, 0.14))
+        await wait_for(pilot, lambda: math.isclose(app.snapshot.config.lr, 0.14))
         assert "lr 0.14" in status(app)
         await pilot.press("-", "-")
-        await wait_for(pilot, lambda: math.isclose(app.snapshot.lr, 0.035))
-        assert app.trainer.optimizer.lr == pytest.approx(0.035)
+        await wait_for(pilot, lambda: math.isclose(app.snapshot.config.lr, 0.035))
+        assert app.engine.trainer.optimizer.lr == pytest.approx(0.035)
 
 
 async def test_a_swaps_the_activation_without_a_reset():
@@ -120,11 +123,11 @@ async def test_a_swaps_the_activation_without_a_reset():
         await settled(pilot, app, 0)
         await pilot.press("n", "n")
         await settled(pilot, app, 2)
-        W1 = app.trainer.params["W1"].clone()
+        W1 = app.engine.trainer.params["W1"].clone()
         await pilot.press("a")
         await wait_for(pilot, lambda: "tanh" in app.snapshot.arch)
         assert app.snapshot.step == 2  # no reset
-        assert torch.equal(app.trainer.params["W1"], W1)
+        assert torch.equal(app.engine.trainer.params["W1"], W1)
         await pilot.press("n")
         await settled(pilot, app, 3)
         assert "2-8-2 tanh" in status(app)
@@ -147,8 +150,9 @@ async def test_g_runs_a_gradient_check_and_shows_it():
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await settled(pilot, app, 0)
         await pilot.press("n", "g")
-        await wait_for(pilot, lambda: any(isinstance(m, GradCheckDone) for m in messages), what="gradient check")
-        rows = next(m for m in messages if isinstance(m, GradCheckDone)).rows
+        checks = lambda: [m.event for m in messages if isinstance(m, EngineEvent) and isinstance(m.event, GradChecks)]
+        await wait_for(pilot, checks, what="gradient check")
+        rows = checks()[0].rows
         assert [r[0] for r in rows] == ["W1", "b1", "W2", "b2", "W3", "b3"]
         assert all(rel < 1e-6 for _, _, rel in rows)
         await pilot.pause()
@@ -223,9 +227,9 @@ async def test_q_and_ctrl_c_quit(key):
 async def test_epochs_end_in_done():
     app = make_app("--epochs", "30", paused=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "done", what="DONE")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "DONE", what="DONE")
         await pilot.pause()
-        assert app.trainer.step_count == 30
+        assert app.engine.trainer.step_count == 30
         assert "DONE" in status(app)
         assert not app.running
 
@@ -233,7 +237,7 @@ async def test_epochs_end_in_done():
 async def test_divergence_pauses_in_diverged_and_r_recovers():
     app = make_app("--lr", "1e6", paused=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "diverged", what="DIVERGED")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.state == "DIVERGED", what="DIVERGED")
         await pilot.pause()
         text = status(app)
         assert "DIVERGED" in text and "loss became nan" in text and "press r" in text
@@ -242,7 +246,7 @@ async def test_divergence_pauses_in_diverged_and_r_recovers():
         assert not app.running
         await pilot.press("minus")
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.snapshot.state == "ok" and app.snapshot.step == 0, what="reset")
+        await wait_for(pilot, lambda: app.snapshot.state not in ENDED and app.snapshot.step == 0, what="reset")
         await pilot.press("n")
         await settled(pilot, app, 1)
         assert "PAUSED" in status(app)

@@ -1,4 +1,4 @@
-"""The real set-up under Pilot: training in a child process (tui/process.py), relayed to the app."""
+"""The real set-up under Pilot: training in a child process (tui/engine/process.py), relayed to the app."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from .conftest import wait_for
 async def test_the_training_process_steps_resets_and_stops(tmp_path):
     ckpt = tmp_path / "proc.pt"
     app = FfnnApp(run_config(["--paused", "--save", str(ckpt)]), show_rate=False)
-    assert app.trainer is None
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.grid_class != (), timeout=30,
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.grid is not None, timeout=30,
                        what="the first snapshot from the training process")
         await pilot.press("n", "n")
         await wait_for(pilot, lambda: app.snapshot.step == 2, what="two steps")

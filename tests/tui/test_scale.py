@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ffnn_tui.core.trainer import PLOT_POINTS
+from ffnn_tui.tui.engine.snapshot import PLOT_POINTS
 
 from .conftest import make_app, settled
 

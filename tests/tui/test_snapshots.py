@@ -34,10 +34,10 @@ class TestFrames:
 
         async def run_before(pilot):
             await settled(pilot, app, 0)
-            while app.snapshot.state != "diverged":
+            while app.snapshot.state != "DIVERGED":
                 step = app.snapshot.step
                 await pilot.press("n")
-                await wait_for(pilot, lambda: app.snapshot.step == step + 1 or app.snapshot.state == "diverged")
+                await wait_for(pilot, lambda: app.snapshot.step == step + 1 or app.snapshot.state == "DIVERGED")
             await pilot.pause()
 
         assert snap_compare(app, run_before=run_before, terminal_size=(120, 36))

@@ -1,6 +1,7 @@
 """The decision-boundary pane: the plane shaded by predicted class and confidence, points on top.
 
-The glyphs come from core.boundary (readable without colour); this widget only adds colour.
+Each class has its own point glyph and its own background glyphs, so the picture still reads
+without colour (NO_COLOR); colour per class goes on top.
 """
 
 from __future__ import annotations
@@ -13,15 +14,54 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
-from ...core import boundary as bd
-from ...core.trainer import Snapshot
+from ..engine.snapshot import Point, Snapshot
+
+POINT_GLYPHS = "ox+*#@%&$v"
+"""Glyph of a data point of class k."""
+SHADE_GLYPHS = (".:", "-=", ",;", "`'", "~^", "_|", "<>", "()", "[]", "{}")
+"""Background of class k: (fairly confident, very confident); blank where the net is unsure."""
+SURE, VERY_SURE = 0.35, 0.75
+"""Confidence thresholds for the two shade glyphs (0 = uniform guess, 1 = certain)."""
 
 PALETTE = ("#4e9bff", "#ff7a45", "#3ecf6a", "#d65cff", "#ffd23f", "#38d6d6", "#ff5c8a", "#a0a0ff", "#b8e05a", "#c8a070")
 BG_DIM = ("#0f2340", "#3a1a0c", "#0d2e18", "#2e1038", "#3a3008", "#0a3030", "#3a0f1e", "#22224a", "#2a3410", "#302818")
 BG_STRONG = ("#1d4a8a", "#7a3314", "#1a6634", "#5e2172", "#7a640f", "#146262", "#7a1e3e", "#44449a", "#56701e", "#645030")
 
 
-def cell_style(cell: bd.Cell) -> Style:
+@dataclass(frozen=True)
+class Cell:
+    """One character of the boundary pane."""
+
+    glyph: str
+    klass: int
+    """Predicted class of the background (or the class of the point drawn here)."""
+    level: int
+    """0 unsure, 1 sure, 2 very sure: background confidence band."""
+    point: str = ""
+    """'' for background, 'train' or 'test' for a data point."""
+    background: int = -1
+    """For a point: the predicted class of the cell under it (its shading); -1 for background cells."""
+
+
+def level_of(conf: float) -> int:
+    return 2 if conf >= VERY_SURE else 1 if conf >= SURE else 0
+
+
+def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
+    """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
+    rows = [
+        [Cell(SHADE_GLYPHS[k % len(SHADE_GLYPHS)][lv - 1] if (lv := level_of(c)) else " ", k, lv)
+         for k, c in zip(krow, crow)]
+        for krow, crow in zip(klass, conf)
+    ]
+    for r, c, k, kind in points:
+        under = rows[r][c]
+        rows[r][c] = Cell(POINT_GLYPHS[k % len(POINT_GLYPHS)], k, under.level, kind,
+                          under.klass if under.background < 0 else under.background)
+    return rows
+
+
+def cell_style(cell: Cell) -> Style:
     """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
     their class colour over the shading of the cell they sit on; test points reversed."""
     k = cell.klass % len(PALETTE)
@@ -37,7 +77,7 @@ def cell_style(cell: bd.Cell) -> Style:
 def boundary_text(s: Snapshot, show_test: bool) -> Text:
     """Rows of styled glyphs; consecutive cells of one style become one span."""
     points = [p for p in s.points if show_test or p[3] == "train"]
-    cells = bd.render_cells([list(r) for r in s.grid_class], [list(r) for r in s.grid_conf], points)
+    cells = render_cells(s.grid.klass, s.grid.conf, points)
     text = Text(no_wrap=True, overflow="crop")
     for i, row in enumerate(cells):
         if i:
@@ -75,7 +115,7 @@ class BoundaryPane(Widget):
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
 
     def show(self, s: Snapshot, show_test: bool) -> None:
-        if s.grid_class:
+        if s.grid is not None:
             self._text = boundary_text(s, show_test)
             self.refresh()
 

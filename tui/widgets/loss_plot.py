@@ -6,7 +6,7 @@ import math
 
 from textual_plotext import PlotextPlot
 
-from ...core.trainer import Snapshot
+from ..engine.snapshot import Snapshot
 
 
 def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], list[float]]:

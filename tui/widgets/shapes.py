@@ -8,7 +8,7 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from ...core.trainer import Snapshot
+from ..engine.snapshot import Snapshot
 
 CHECK_OK = 1e-6
 """A manual-vs-autograd relative error above this (in float64) is flagged."""

@@ -7,11 +7,12 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from ...core.trainer import Snapshot
+from ...core.state import State
+from ..engine.snapshot import Snapshot
 
-STATE_STYLE = {"RUNNING": "bold black on green", "PAUSED": "bold black on yellow",
-               "DIVERGED": "bold white on red", "FAILED": "bold white on red", "DONE": "bold black on cyan",
-               "STALLED": "bold white on magenta", "STARTING": "bold black on grey70"}
+STATE_STYLE = {State.RUNNING: "bold black on green", State.PAUSED: "bold black on yellow",
+               State.DIVERGED: "bold white on red", State.FAILED: "bold white on red", State.DONE: "bold black on cyan",
+               State.STALLED: "bold white on magenta", State.STARTING: "bold black on grey70"}
 
 
 def _num(v: float, fmt: str = ".4f") -> str:
@@ -22,26 +23,28 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}%" if math.isfinite(v) else "-"
 
 
-def status_text(s: Snapshot | None, state: str, show_rate: bool = True, note: str = "") -> Text:
+def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: str = "") -> Text:
     """Two lines: what runs and how far it is; then losses, accuracies and any reason."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
     if s is None:
         t.append("  building the run...")
         return t
-    rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state == "RUNNING" else ""
-    t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.optimizer} lr {s.lr:.4g}  ")
+    rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state is State.RUNNING else ""
+    m = s.metrics
+    t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.config.optimizer} lr {s.config.lr:.4g}  ")
     t.append(f"step {s.step}  epoch {s.epoch}", style="bold")
     t.append(rate)
     t.append("\n loss ")
-    t.append(f"train {_num(s.train_loss)}", style="bold")
-    t.append(f" test {_num(s.test_loss)}   acc ")
-    t.append(f"train {_pct(s.train_acc)}", style="bold")
-    t.append(f" test {_pct(s.test_acc)}")
-    reason = note or (s.reason if s.state in ("diverged", "failed") else "")
+    t.append(f"train {_num(m.train_loss)}", style="bold")
+    t.append(f" test {_num(m.test_loss)}   acc ")
+    t.append(f"train {_pct(m.train_acc)}", style="bold")
+    t.append(f" test {_pct(m.test_acc)}")
+    failed = s.state in (State.DIVERGED, State.FAILED)
+    reason = note or (s.reason if failed else "")
     if reason:
         t.append(f"   {reason}", style="bold red")
-        if s.state in ("diverged", "failed"):
+        if failed:
             t.append(" - press r to reset", style="bold")
     return t
 
@@ -51,5 +54,5 @@ class StatusLine(Static):
 
     DEFAULT_CSS = "StatusLine { height: 2; }"
 
-    def show(self, s: Snapshot | None, state: str, show_rate: bool, note: str = "") -> None:
+    def show(self, s: Snapshot | None, state: State, show_rate: bool, note: str = "") -> None:
         self.update(status_text(s, state, show_rate, note))

@@ -1,0 +1,67 @@
+"""Where a run computes: the device, the dtype, and how many CPU threads a step gets.
+
+One place for the three, so the trainer, the run loop and the benchmark agree.
+"""
+
+from __future__ import annotations
+
+import torch
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+SMALL_WORK = 200_000
+"""Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
+BARRIER_BOUND_WORK = 50_000_000
+"""Below this many multiply-adds per forward, a step is short enough that OpenMP barriers dominate."""
+DEFAULT_THREADS = torch.get_num_threads()
+
+
+class DeviceError(ValueError):
+    """A device that is not here; str() is one line."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a DeviceError."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= count:
+            found = f"{count} CUDA device(s) found" if count else "no CUDA device found"
+            raise DeviceError(f"--device {name}: not available here ({found}); try --device cpu or auto")
+    if name == "mps" and not mps_available():
+        raise DeviceError(f"--device {name}: not available here (no Apple GPU); try --device cpu or auto")
+    return torch.device(name)
+
+
+def mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def threads_for(work: int, beside_ui: bool = False) -> int:
+    """Intra-op threads for a step of `work` multiply-adds: 1 for tiny steps, where waking a second
+    thread costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's
+    default. Beside a dashboard, mid-sized steps leave one core to the renderer: their many short
+    OpenMP barriers stall whenever it takes a core (10k x 64: 0.33-0.86 of headless on all cores,
+    0.75 on one fewer), while big steps keep every core (1M x 256 x 256: 0.85 against 0.52)."""
+    if work < SMALL_WORK:
+        return 1
+    if beside_ui and work < BARRIER_BOUND_WORK:
+        return max(1, DEFAULT_THREADS - 1)
+    return DEFAULT_THREADS
+
+
+def claim_threads(device: torch.device, work: int, beside_ui: bool = False) -> None:
+    """Set torch's intra-op threads; call it from the thread that runs the steps."""
+    if device.type == "cpu":
+        torch.set_num_threads(threads_for(work, beside_ui))
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued kernels (timing on a GPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()

@@ -1,0 +1,99 @@
+"""The same step as backprop.manual_step, fused for speed: what the trainer runs with `--backprop manual`.
+
+Every function here computes an equation of core/backprop.py with fewer passes over memory, and
+tests/core/test_fast.py keeps each equal to the reference in float64, for every activation and
+depth. The speed-ups, measured when they went in:
+- bias and relu in the matmul's epilogue (`torch._addmm_activation`), and each h_k written over
+  z_k, since the backward needs only h: one (N, H) tensor per layer less to write and read;
+- relu's backward as its own op (`aten.threshold_backward`) instead of a mask and a multiply;
+- the loss and dlogits from one log_softmax (softmax = exp(log p), written in place);
+- on CUDA, dW as (dz^T @ a)^T (cuBLAS runs the tall-skinny product faster that way: H200,
+  2M x 256, 0.89 ms against 1.49 ms), and dW1 with db1 from one pass over dz.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .backprop import StepResult
+from .network import LEAKY_SLOPE, Params, activation_grad, depth
+
+
+def activate_(z: torch.Tensor, activation: str) -> torch.Tensor:
+    """phi(z) written over z (no new (N, H) tensor)."""
+    if activation == "relu":
+        return z.relu_()
+    if activation == "tanh":
+        return z.tanh_()
+    if activation == "sigmoid":
+        return z.sigmoid_()
+    return torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
+
+
+def forward(params: Params, X: torch.Tensor, activation: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """network.forward with each h_k written over z_k (the cache then holds h_k in both places)."""
+    L = depth(params)
+    a = X  # (N, D)
+    cache = [X]
+    for k in range(1, L):
+        if activation == "relu":  # bias and relu fused into the matmul's epilogue
+            a = torch._addmm_activation(params[f"b{k}"], a, params[f"W{k}"])  # (N, H_k)
+        else:
+            a = activate_(torch.addmm(params[f"b{k}"], a, params[f"W{k}"]), activation)  # (N, H_k)
+        cache += [a, a]
+    logits = torch.addmm(params[f"b{L}"], a, params[f"W{L}"])  # (N, K)
+    cache.append(logits)
+    return logits, cache
+
+
+def loss_and_dlogits(logits: torch.Tensor, G: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """backprop.cross_entropy and backprop.dlogits_of from one log_softmax."""
+    N = logits.shape[0]
+    logp = torch.log_softmax(logits, dim=1)  # (N, K)
+    loss = torch.dot(G.view(-1), logp.view(-1))  # ()
+    dlogits = torch.add(G, logp.exp_(), alpha=1.0 / N)  # (N, K) G + softmax / N
+    return loss, dlogits
+
+
+def outer_sum(a: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
+    """a^T @ dz; on CUDA as (dz^T @ a)^T, which cuBLAS runs faster for tall-skinny inputs."""
+    return (dz.T @ a).T if dz.is_cuda else a.T @ dz  # (fan_in, fan_out)
+
+
+def input_layer_grads(X: torch.Tensor, dz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """dW1 and db1 from one pass over dz: [X, 1]^T @ dz stacks X^T @ dz on top of sum_rows(dz)."""
+    Xa = torch.cat([X, X.new_ones(X.shape[0], 1)], dim=1)  # (N, D + 1)
+    dWb = outer_sum(Xa, dz)  # (D + 1, fan_out)
+    return dWb[:-1], dWb[-1]
+
+
+def phi_backward_(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
+    """dz = da * phi'(z) from h = phi(z), written over da where it can be."""
+    if activation == "relu":
+        return torch.ops.aten.threshold_backward(da, h, 0.0)  # da where h > 0, else 0
+    return da.mul_(activation_grad(h, activation))
+
+
+def manual_backward(params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str) -> list[torch.Tensor]:
+    """backprop.manual_backward, fused: [dW1, db1, dW2, db2, ...]."""
+    L = depth(params)
+    grads: list[torch.Tensor] = [dlogits] * (2 * L)
+    dz = dlogits  # (N, K)
+    for k in range(L, 0, -1):
+        a_prev = cache[2 * k - 2]  # (N, fan_in)
+        if k == 1 and dz.is_cuda:
+            grads[0], grads[1] = input_layer_grads(a_prev, dz)  # (D, fan_out), (fan_out,)
+        else:
+            grads[2 * k - 2] = outer_sum(a_prev, dz)  # (fan_in, fan_out)
+            grads[2 * k - 1] = dz.sum(dim=0)  # (fan_out,)
+        if k > 1:
+            da = dz @ params[f"W{k}"].T  # (N, fan_in)
+            dz = phi_backward_(da, a_prev, activation)  # (N, fan_in)
+    return grads
+
+
+def manual_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str) -> StepResult:
+    """backprop.manual_step, fused."""
+    logits, cache = forward(params, X, activation)  # (N, K)
+    loss, dlogits = loss_and_dlogits(logits, G)  # (), (N, K)
+    return loss, manual_backward(params, cache, dlogits, activation), cache, logits

@@ -1,0 +1,110 @@
+"""The one run loop: headless, the dashboard's training process and the benchmark all drive a
+Trainer through it. It owns what every driver needs alike: the chunk of steps to take between
+looks, the metrics file, `--save-every`, and the final save. When to look, when to pause and
+when to stop is the driver's business.
+
+    with RunLoop(trainer, cfg) as run:       # opens the metrics file
+        while run.can_step and not stopping():
+            run.advance()                    # a chunk of steps, then a periodic save if one is due
+    # leaving the block flushed the losses, closed the metrics file and saved the checkpoint
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
+from .config import RunConfig
+from .device import SMALL_WORK
+from .metrics import MetricsWriter
+from .trainer import Trainer
+
+SMALL_CHUNK = 8
+"""Steps per advance() on tiny CPU steps, where the driver's own loop would otherwise show."""
+
+
+def open_trainer(cfg: RunConfig) -> Trainer:
+    """The Trainer a validated config describes, started from --init-params or continued from
+    --resume (each file read once). Raises the core's one-line InputErrors."""
+    tr = Trainer(cfg)
+    if cfg.init_params:
+        params = load_params(cfg.init_params)
+        check_fits(tr.params, params, f"--init-params {cfg.init_params}")
+        tr.restore_params(params)
+    if cfg.resume:
+        restore(tr, load_checkpoint(cfg.resume), cfg.resume)
+    return tr
+
+
+def save(tr: Trainer, path: str | Path) -> None:
+    """Write the run's checkpoint atomically."""
+    save_atomic(checkpoint_of(tr), path)
+
+
+class RunLoop:
+    """Drives one Trainer: chunks of steps, metrics rows, periodic and final saves."""
+
+    def __init__(self, tr: Trainer, cfg: RunConfig | None = None):
+        cfg = cfg or tr.cfg
+        self.tr = tr
+        self.metrics_path = cfg.metrics
+        self.append = bool(cfg.resume)
+        """A resumed run continues its metrics file."""
+        self.save_path = cfg.save
+        self.save_every = cfg.save_every
+        self.writer: MetricsWriter | None = None
+
+    def __enter__(self) -> "RunLoop":
+        self.open()
+        return self
+
+    def open(self) -> None:
+        """Open the metrics file (when --metrics is set); every step then also writes a row."""
+        if self.metrics_path:
+            self.writer = MetricsWriter(self.metrics_path, append=self.append)
+            self.tr.track_metrics, self.tr.on_rows = True, self.writer.write
+
+    def __exit__(self, *exc) -> None:
+        self.finish()
+
+    @property
+    def can_step(self) -> bool:
+        return self.tr.outcome is None
+
+    def chunk(self) -> int:
+        """Steps per advance(): a captured CUDA graph's length, a few tiny CPU steps, else one."""
+        tr = self.tr
+        return max(tr.preferred_chunk(), SMALL_CHUNK if tr.device.type == "cpu" and tr.work() < SMALL_WORK else 1)
+
+    def advance(self, n: int | None = None) -> int:
+        """Take a chunk of steps (or n), then save if a --save-every boundary was crossed."""
+        before = self.tr.step_count
+        taken = self.tr.advance(n or self.chunk())
+        self._periodic_save(before)
+        return taken
+
+    def step_once(self) -> None:
+        """One step, its loss copied out at once (the dashboard's `n`)."""
+        if self.can_step:
+            before = self.tr.step_count
+            self.tr.step()
+            self.tr.flush()
+            self._periodic_save(before)
+
+    def _periodic_save(self, before: int) -> None:
+        every = self.save_every
+        if every and self.save_path and self.tr.step_count // every > before // every:
+            save(self.tr, self.save_path)
+
+    def finish(self) -> None:
+        """Flush, close the metrics file, write the final checkpoint (when --save is set). Once."""
+        try:
+            if self.writer is not None:
+                self.tr.flush()
+                self.writer.close()
+                self.writer = None
+                self.tr.track_metrics, self.tr.on_rows = False, None
+        finally:
+            if self.save_path:
+                path, self.save_path = self.save_path, None
+                save(self.tr, path)

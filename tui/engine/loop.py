@@ -1,0 +1,173 @@
+"""The dashboard's training loop: the one run loop (core/run.py) plus commands and snapshots.
+
+It runs in the training process (process.py), or in a thread (thread.py, for tests), and never
+imports textual. Between chunks of steps it applies the commands waiting in its Inbox; while
+running it emits a Snapshot at most `ui_hz` times a second, and at once after a command. While
+paused it blocks on the Inbox, so it costs no CPU.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from typing import Callable
+
+from ...core.data import DATASETS
+from ...core.network import ACTIVATIONS
+from ...core.run import RunLoop, save
+from ...core.state import State
+from ...core.trainer import Trainer
+from .protocol import (CheckGradients, Command, Event, GradChecks, NextActivation, NextDataset, Note, Pause, Reset,
+                       Resize, Resume, Save, ScaleLr, Step, Stop)
+from .snapshot import Snapshot, SnapshotMaker
+
+PAUSED_WAIT = 0.5
+"""Seconds a paused loop sleeps between checks of cancellation (commands wake it at once)."""
+LR_RANGE = (1e-12, 1e6)
+"""Where + and - stop."""
+
+
+class Inbox:
+    """Commands waiting for the loop; put() from any thread, and the loop wakes at once."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.wake = threading.Event()
+        self._lock = threading.Lock()
+        self.pending = 0
+        """Commands put but not yet applied (tests wait for 0)."""
+
+    def put(self, command: Command) -> None:
+        with self._lock:
+            self.pending += 1
+        self._queue.put(command)
+        self.wake.set()
+
+    def take(self) -> list[Command]:
+        self.wake.clear()
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
+
+    def applied(self) -> None:
+        with self._lock:
+            self.pending -= 1
+
+
+def _next(items: tuple[str, ...], current: str) -> str:
+    return items[(items.index(current) + 1) % len(items)] if current in items else items[0]
+
+
+class TrainingLoop:
+    """Trains one Trainer for the app: steps while running, applies commands, emits events."""
+
+    def __init__(self, trainer: Trainer, emit: Callable[[Event], None], *, running: bool, ui_hz: float):
+        self.tr = trainer
+        self.emit = emit
+        self.running = running
+        """Stepping flat out (else paused); the app's space key sets it."""
+        self.period = 1.0 / ui_hz
+        self.looker = SnapshotMaker()
+        self.stopping = False
+
+    # ----- commands -----
+    def apply(self, command: Command, run: RunLoop) -> None:
+        """One command from the app, applied between steps."""
+        tr = self.tr
+        match command:
+            case Pause():
+                self.running = False
+            case Resume():
+                self.running = True
+            case Step():
+                run.step_once()
+            case Reset(seed=seed):
+                tr.reset(seed)
+            case ScaleLr(factor=factor):
+                tr.set_lr(min(max(tr.cfg.lr * factor, LR_RANGE[0]), LR_RANGE[1]))
+            case NextActivation():
+                tr.set_activation(_next(ACTIVATIONS, tr.cfg.activation))
+            case NextDataset():
+                tr.set_dataset(_next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset))
+            case Resize(cols=cols, rows=rows):
+                self.looker.size = (cols, rows)
+            case CheckGradients():
+                checks = tr.gradient_check()
+                self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
+            case Save(path=path):
+                path = path or f"ffnn-tui-{tr.cfg.data and 'data' or tr.cfg.dataset}-step{tr.step_count}.pt"
+                save(tr, path)
+                self.emit(Note(f"checkpoint saved: {path} (step {tr.step_count})", title="saved"))
+            case Stop():
+                self.stopping = True
+
+    def _apply_safely(self, command: Command, run: RunLoop) -> None:
+        """A failing command must not end the loop; a failing step ends the run as FAILED."""
+        try:
+            self.apply(command, run)
+        except Exception as e:
+            self.emit(Note(f"{type(command).__name__} failed: {type(e).__name__}: {e}", severity="error"))
+            if isinstance(command, Step):
+                self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
+
+    # ----- looking -----
+    def state(self) -> State:
+        return self.tr.outcome or (State.RUNNING if self.running else State.PAUSED)
+
+    def snapshot(self) -> Snapshot:
+        """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
+        try:
+            return self.looker.make(self.tr, self.state())
+        except Exception as e:
+            self.tr.fail(f"{type(e).__name__} while drawing step {self.tr.step_count}: {e}")
+            self.running = False
+            self.emit(Note(self.tr.reason, severity="error", title="snapshot failed"))
+            self.looker.size = (0, 0)
+            return self.looker.make(self.tr, self.state())
+
+    # ----- the loop -----
+    def run(self, inbox: Inbox, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Until Stop (or cancelled): commands, steps, snapshots. Then the run loop's finish:
+        metrics file closed, checkpoint saved when --save is set (a failure there is a Note)."""
+        self.tr.claim_threads(beside_ui=True)
+        run = RunLoop(self.tr)
+        run.open()
+        try:
+            self._loop(inbox, run, cancelled)
+        finally:
+            try:
+                run.finish()
+            except Exception as e:  # report, but let the app exit
+                self.emit(Note(f"could not save {self.tr.cfg.save}: {e}", severity="error"))
+
+    def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
+        next_post, dirty, was_running = 0.0, True, False
+        while not self.stopping and not cancelled():
+            if inbox.wake.is_set():
+                for command in inbox.take():
+                    self._apply_safely(command, run)
+                    inbox.applied()
+                dirty = True
+            running = self.running and run.can_step and not self.stopping
+            if running:
+                try:
+                    run.advance()
+                except Exception as e:  # an engine failure is a state with a reason, never a dead UI
+                    self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
+                    traceback.clear_frames(e.__traceback__)
+                    running = False
+            if running != was_running:
+                dirty, was_running = True, running
+                if not running:
+                    self.running = False  # diverged, failed or done: the app shows it paused
+            now = time.perf_counter()
+            if (dirty or (running and now >= next_post)) and not self.stopping:
+                self.emit(self.snapshot())
+                next_post, dirty = now + self.period, False
+            if not running and not self.stopping:
+                inbox.wake.wait(PAUSED_WAIT)

@@ -1,0 +1,111 @@
+"""What the app and the training loop say to each other: commands down, events up.
+
+All are frozen dataclasses of plain data, so they pickle through the training process's pipes
+unchanged, and each side dispatches on them with `match`. Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .snapshot import Snapshot
+
+# ----- commands: app -> training loop -----
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop stepping (the loop then waits without using the CPU)."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Step flat out until paused, ended or stopped."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """Take exactly one step (while paused)."""
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Start over with the same options: the same seed (`seed` None), or a new one."""
+
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ScaleLr:
+    """Multiply the learning rate (live; the weights stay)."""
+
+    factor: float
+
+
+@dataclass(frozen=True)
+class NextActivation:
+    """Switch to the next activation, live (the weights stay)."""
+
+
+@dataclass(frozen=True)
+class NextDataset:
+    """Switch to the next generated dataset (the weights start over)."""
+
+
+@dataclass(frozen=True)
+class Resize:
+    """The boundary pane's size in cells: the grid is evaluated at this size from now on."""
+
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class CheckGradients:
+    """Compare the hand-derived gradients with autograd's, in float64."""
+
+
+@dataclass(frozen=True)
+class Save:
+    """Write a checkpoint to `path`, or to a name made from the dataset and step."""
+
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
+
+
+Command = Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | CheckGradients | Save | Stop
+
+# ----- events: training loop -> app -----
+
+
+@dataclass(frozen=True)
+class Note:
+    """A one-off result to show the user: a saved checkpoint, a failed command."""
+
+    text: str
+    severity: str = "information"
+    """'information', 'warning' or 'error' (Textual's notify severities)."""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class GradChecks:
+    """Per-tensor hand-derived vs autograd errors: ((name, max_abs, max_rel), ...)."""
+
+    rows: tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The loop's last word. `reason` is '' when it was asked to stop; `bad_input` marks a run
+    that could not be built from the user's options or files (the app then exits 2 with it)."""
+
+    reason: str
+    bad_input: bool = False
+
+
+Event = Snapshot | Note | GradChecks | Exited

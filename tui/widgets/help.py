@@ -1,0 +1,50 @@
+"""The help screen: every key, the boundary's glyph legend, and the command that reproduces the run."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """\
+[b]ffnn-tui[/b] - a from-scratch feed-forward network, learning live
+
+  [b]space[/b]  pause / resume          [b]n[/b]  one step (while paused)
+  [b]r[/b]      reset weights (same seed) [b]R[/b]  start over with a new seed
+  [b]+ / -[/b]  learning rate x2 / /2    [b]a[/b]  next activation (live, no reset)
+  [b]d[/b]      next dataset             [b]g[/b]  gradient check (manual vs autograd)
+  [b]l[/b]      log-scale loss           [b]t[/b]  show / hide test points
+  [b]c[/b]      save a checkpoint        [b]?[/b]  this help
+  [b]q[/b]      quit (also ctrl+c)
+
+Boundary pane: background = predicted class ([b].:[/b] class 0, [b]-=[/b] class 1, ...),
+denser glyph = more confident, blank = unsure. Points: [b]o[/b] class 0, [b]x[/b] class 1,
+[b]+[/b] 2, [b]*[/b] 3 ...; test points are underlined/reversed.
+
+Reproduce this run:
+  {command}
+
+[dim]press any key to close[/dim]"""
+
+
+class HelpScreen(ModalScreen):
+    """Keys, glyph legend and the command that reproduces the run."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Static { width: auto; max-width: 100%; height: auto; padding: 1 2; border: round $accent; background: $surface; }
+    """
+
+    def __init__(self, command: str):
+        super().__init__()
+        self.command = command
+        self.closing = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP.format(command=self.command.replace("[", "\\[")))
+
+    def on_key(self, event) -> None:
+        event.stop()
+        if not self.closing:  # keys that arrive together (a paste, a laggy link) dismiss it once
+            self.closing = True
+            self.dismiss()
