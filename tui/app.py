@@ -18,8 +18,6 @@ import time
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
@@ -33,11 +31,11 @@ from .engine.protocol import (CheckGradients, Command, Exited, GradChecks, NextA
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .messages import EngineEvent
+from .keys import BINDINGS
 from .widgets.boundary import BoundaryPane
 from .widgets.help import HelpScreen
-from .widgets.loss_plot import LossPlot
-from .widgets.shapes import CHECK_OK, ShapesPane
-from .widgets.status import StatusLine
+from .widgets.panes import Panes
+from .widgets.shapes import CHECK_OK
 
 MIN_SIZE = (40, 12)
 """Below this the panes are replaced by a short 'too small' message."""
@@ -56,23 +54,7 @@ class FfnnApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "ffnn-tui"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
-        Binding("n", "step", "Step", id="step", tooltip="Take one training step (while paused)"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit"),  # early: an 80-column footer cuts the end
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Keys and legend"),
-        Binding("r", "reset", "Reset", id="reset", tooltip="Reset the weights with the same seed"),
-        Binding("R", "reseed", "Seed", id="reseed", tooltip="Start over with a new random seed"),
-        Binding("plus,equals_sign", "lr(2.0)", "lr×2", key_display="+", id="lr_up", tooltip="Double the learning rate"),
-        Binding("minus", "lr(0.5)", "lr÷2", key_display="-", id="lr_down", tooltip="Halve the learning rate"),
-        Binding("a", "activation", "Act", id="activation", tooltip="Next activation, live (no reset)"),
-        Binding("d", "dataset", "Data", id="dataset", tooltip="Next dataset (starts over)"),
-        Binding("g", "gradcheck", "Check", id="gradcheck", tooltip="Compare manual and autograd gradients"),
-        Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
-        Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
-        Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-    ]
+    BINDINGS = BINDINGS
 
     stall_after = STALL_AFTER
     """Seconds without a snapshot while running before the status says STALLED (tests lower it)."""
@@ -105,16 +87,11 @@ class FfnnApp(App):
         self.exit_guard = None
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
         self.snapshot_arrived = time.monotonic()
-        self._drawn: dict[str, object] = {}
         self.set_reactive(FfnnApp.running, not paused)
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
-        with Horizontal(id="body"):
-            yield LossPlot(id="loss")
-            yield BoundaryPane(id="boundary")
-        yield ShapesPane(id="shapes")
+        yield Panes(self.show_rate, id="panes")
         yield Static("", id="too-small")
         yield Footer(compact=True)
 
@@ -125,11 +102,7 @@ class FfnnApp(App):
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
                 pass
-        self.query_one(StatusLine).show(None, State.STARTING, self.show_rate)
         self._fit(self.size.width, self.size.height)
-        self.query_one("#loss").border_title = "loss"
-        self.query_one("#shapes").border_title = "shapes"
-        self.query_one("#boundary").border_title = "decision boundary"
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
 
@@ -206,7 +179,7 @@ class FfnnApp(App):
         self.engine_failure = exited.reason
         self.running = False
         self.refresh_bindings()
-        self.query_one(StatusLine).show(self.snapshot, State.FAILED, self.show_rate, note=exited.reason)
+        self.query_one(Panes).status(self.snapshot, State.FAILED, note=exited.reason)
 
     def on_snapshot(self, s: Snapshot) -> None:
         if self.snapshot is None or s.state != self.snapshot.state:
@@ -219,23 +192,9 @@ class FfnnApp(App):
         self._draw()
 
     def _draw(self) -> None:
-        """Redraw only the panes whose inputs changed since they were last drawn."""
-        s = self.snapshot
-        if s is None:
-            return
-        self.query_one(StatusLine).show(s, self.state(), self.show_rate)
-        if self._changed("loss", (s.run_id, s.step, len(s.curve_steps), self.log_scale)):
-            self.query_one(LossPlot).show(s, self.log_scale)
-        if self._changed("shapes", (s.run_id, s.step, self.check)):  # hidden when compact: no render cost
-            self.query_one(ShapesPane).show(s, self.check)
-        if self._changed("boundary", (s.grid, s.points, self.show_test)):
-            self.query_one(BoundaryPane).show(s, self.show_test)
-
-    def _changed(self, pane: str, key) -> bool:
-        if self._drawn.get(pane) == key:
-            return False
-        self._drawn[pane] = key
-        return True
+        if self.snapshot is not None:
+            self.query_one(Panes).show(self.snapshot, self.state(), check=self.check, log_scale=self.log_scale,
+                                       show_test=self.show_test)
 
     def state(self) -> State:
         """The one word the status line shows."""
@@ -254,8 +213,7 @@ class FfnnApp(App):
         """Once a second: show STALLED if a running step has not come back for a while."""
         if self.state() is State.STALLED:
             waited = time.monotonic() - self.snapshot_arrived
-            self.query_one(StatusLine).show(self.snapshot, State.STALLED, self.show_rate,
-                                            note=f"no step has finished for {waited:.0f}s")
+            self.query_one(Panes).status(self.snapshot, State.STALLED, note=f"no step has finished for {waited:.0f}s")
 
     def on_grad_checks(self, rows: tuple[tuple[str, float, float], ...]) -> None:
         self.check = rows
@@ -280,7 +238,7 @@ class FfnnApp(App):
 
     def watch_running(self, running: bool) -> None:
         if self.snapshot is not None:
-            self.query_one(StatusLine).show(self.snapshot, self.state(), self.show_rate)
+            self.query_one(Panes).status(self.snapshot, self.state())
 
     def action_toggle_pause(self) -> None:
         if not self.running and self._ended():

@@ -1,0 +1,100 @@
+"""The engine protocol: every command and event survives the pipe (pickle) and is dispatched;
+the dashboard's loop and headless share one run loop (identical metrics files)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import typing
+
+import pytest
+
+from ffnn_tui.core.config import RunConfig
+from ffnn_tui.core.state import State
+from ffnn_tui.core.trainer import Trainer
+from ffnn_tui.tui.cli import main
+from ffnn_tui.tui.engine import protocol
+from ffnn_tui.tui.engine.loop import Inbox, TrainingLoop
+from ffnn_tui.tui.engine.protocol import (CheckGradients, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
+                                          Reset, Resize, Resume, Save, ScaleLr, Step, Stop)
+from ffnn_tui.tui.engine.snapshot import SnapshotMaker
+from ffnn_tui.tui.messages import EngineEvent
+
+from .conftest import make_app, settled, wait_for
+
+COMMANDS = [Pause(), Resume(), Step(), Reset(), Reset(seed=7), ScaleLr(2.0), NextActivation(), NextDataset(),
+            Resize(40, 12), CheckGradients(), Save("ck.pt"), Stop()]
+
+
+def test_every_command_and_event_type_is_listed():
+    assert {type(c) for c in COMMANDS} == set(typing.get_args(protocol.Command))
+    assert set(typing.get_args(protocol.Event)) == {protocol.Snapshot, Note, GradChecks, Exited}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: repr(c))
+def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert pickle.loads(pickle.dumps(command)) == command
+    assert dataclasses.is_dataclass(command) and type(command).__dataclass_params__.frozen
+    tr = Trainer(RunConfig(device="cpu"))
+    events = []
+    loop = TrainingLoop(tr, events.append, running=False, ui_hz=4)
+    before = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.stopping)
+    from ffnn_tui.core.run import RunLoop
+
+    loop.apply(command, RunLoop(tr))
+    after = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.stopping)
+    if isinstance(command, Pause):
+        assert after == before  # already paused: nothing to change
+    else:
+        assert after != before or events, f"{command} had no effect"
+    if isinstance(command, Save):
+        assert (tmp_path / "ck.pt").exists() and isinstance(events[-1], Note)
+    if isinstance(command, CheckGradients):
+        assert isinstance(events[-1], GradChecks)
+
+
+async def test_events_pickle_and_the_app_dispatches_each():
+    tr = Trainer(RunConfig(device="cpu"))
+    maker = SnapshotMaker()
+    maker.size = (20, 8)
+    events = [maker.make(tr, State.PAUSED), Note("hello there", title="t"), GradChecks((("W1", 1e-9, 1e-9),)),
+              Exited("the training process ended unexpectedly (exit code -9)")]
+    for e in events:
+        assert repr(pickle.loads(pickle.dumps(e))) == repr(e)  # repr: nan != nan
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        snap, note, checks, exited = events
+        app.post_message(EngineEvent(snap, app.engine))
+        await wait_for(pilot, lambda: app.snapshot is snap, what="the snapshot")
+        app.post_message(EngineEvent(note, app.engine))
+        await wait_for(pilot, lambda: any(n.message == "hello there" for n in app._notifications), what="the note")
+        app.post_message(EngineEvent(checks, app.engine))
+        await wait_for(pilot, lambda: app.check == checks.rows, what="the gradient check")
+        app.post_message(EngineEvent(note, object()))  # a replaced engine's late word is dropped
+        app.post_message(EngineEvent(exited, app.engine))
+        await wait_for(pilot, lambda: app.state() is State.FAILED, what="FAILED")
+        assert app.engine_failure == exited.reason
+
+
+def test_headless_and_the_dashboard_loop_write_identical_metrics(tmp_path):
+    """Both drive core/run.py's RunLoop: same options, same rows, byte for byte."""
+    args = ["--dataset", "moons", "--hidden", "8,8", "--epochs", "7", "--batch-size", "16", "--samples", "100"]
+    assert main(["--headless", *args, "--metrics", str(tmp_path / "headless.csv")]) == 0
+
+    cfg = RunConfig(dataset="moons", hidden=(8, 8), epochs=7, batch_size=16, samples=100, device="auto",
+                    metrics=str(tmp_path / "engine.csv"))
+    tr = Trainer(cfg)
+    inbox, events = Inbox(), []
+
+    def emit(event):
+        events.append(event)
+        if isinstance(event, protocol.Snapshot) and event.state is State.DONE:
+            inbox.put(Stop())
+
+    TrainingLoop(tr, emit, running=True, ui_hz=60).run(inbox)
+    assert tr.step_count == 7 * 5
+    headless = (tmp_path / "headless.csv").read_text()
+    assert headless.count("\n") == 1 + 35
+    assert (tmp_path / "engine.csv").read_text() == headless

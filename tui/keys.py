@@ -1,0 +1,23 @@
+"""Every key of the dashboard, in footer order: the footer, the help screen and the README list them."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+BINDINGS = [
+    Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
+    Binding("n", "step", "Step", id="step", tooltip="Take one training step (while paused)"),
+    Binding("q", "quit", "Quit", id="quit", tooltip="Quit"),  # early: an 80-column footer cuts the end
+    Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Keys and legend"),
+    Binding("r", "reset", "Reset", id="reset", tooltip="Reset the weights with the same seed"),
+    Binding("R", "reseed", "Seed", id="reseed", tooltip="Start over with a new random seed"),
+    Binding("plus,equals_sign", "lr(2.0)", "lr×2", key_display="+", id="lr_up", tooltip="Double the learning rate"),
+    Binding("minus", "lr(0.5)", "lr÷2", key_display="-", id="lr_down", tooltip="Halve the learning rate"),
+    Binding("a", "activation", "Act", id="activation", tooltip="Next activation, live (no reset)"),
+    Binding("d", "dataset", "Data", id="dataset", tooltip="Next dataset (starts over)"),
+    Binding("g", "gradcheck", "Check", id="gradcheck", tooltip="Compare manual and autograd gradients"),
+    Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
+    Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
+    Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
+    Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+]
