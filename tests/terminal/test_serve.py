@@ -253,3 +253,81 @@ async def test_closing_a_tab_ends_its_dashboard_even_a_frozen_one(serve):
     assert server_only and s.proc.poll() is None
     await asyncio.to_thread(s.stop)
     assert tagged_processes(s.tag) == {}
+
+
+# --- the page in a real browser ------------------------------------------------------------------
+
+XTERM_HOOK = """(() => {
+  // textual.js keeps its xterm.js Terminal to itself; every Terminal sets this._core in its
+  // constructor, so a setter on Object.prototype catches each one for screen_text() to read.
+  const found = [];
+  window.__ffnnTerminals = found;
+  Object.defineProperty(Object.prototype, "_core", {configurable: true, set(value) {
+    Object.defineProperty(this, "_core", {value, writable: true, configurable: true, enumerable: true});
+    found.push(this);
+  }});
+})();"""
+
+SCREEN_TEXT = """() => {
+  for (const t of window.__ffnnTerminals || []) {
+    const b = t.buffer && t.buffer.active;
+    if (!b || typeof b.getLine !== "function") continue;
+    const rows = [];
+    for (let i = 0; i < t.rows; i++) {
+      const line = b.getLine(b.viewportY + i);
+      rows.push(line ? line.translateToString(true) : "");
+    }
+    return rows.join("\\n");
+  }
+  return null;
+}"""
+
+
+def chromium_path() -> str:
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+    return path
+
+
+def wait_for_screen(page, *texts: str, timeout: float = 60) -> str:
+    """Poll the xterm.js buffer until every text is on screen."""
+    deadline = time.monotonic() + timeout
+    screen = None
+    while time.monotonic() < deadline:
+        screen = page.evaluate(SCREEN_TEXT)
+        if screen is not None and all(t in screen for t in texts):
+            return screen
+        time.sleep(0.2)
+    if screen is None:
+        raise AssertionError("found no xterm.js terminal in the page (has textual.js changed?)")
+    raise AssertionError(f"{texts} never appeared; the screen was:\n{screen}")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_dashboard_in_headless_chromium(serve):
+    """Load the page, see the paused dashboard, space runs it, q ends it and its process; then
+    SIGINT stops the server and no ffnn-tui process is left."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extra)")
+    executable = chromium_path()
+    s = serve("--", "--paused")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.add_init_script(XTERM_HOOK)
+            page.goto(s.url + "/")
+            wait_for_screen(page, "PAUSED", "step 0")
+            page.click("#terminal")
+            page.keyboard.press("Space")
+            wait_for_screen(page, "RUNNING")
+            page.keyboard.press("q")
+            page.wait_for_selector("body.-closed", timeout=20_000)  # textual.js: "Session ended."
+        finally:
+            browser.close()
+    wait_until(lambda: not dashboards(s.tag), 15, "the dashboard to end after q")
+    assert s.stop(signal.SIGINT) < 10
+    assert tagged_processes(s.tag) == {}, "processes outlived the server"
