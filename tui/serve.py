@@ -34,13 +34,14 @@ def _error(message: str) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """serve's own flags; the dashboard's come after `--` (raises ConfigError, one line)."""
-    ap = OneLineParser(prog="ffnn-tui serve", description=__doc__.split("\n")[0])
+    ap = OneLineParser(prog="ffnn-tui serve", description="The dashboard in a browser, one per tab, through "
+                       "textual-serve. No authentication: keep --host 127.0.0.1 and use an SSH port forward.")
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    ap.add_argument("--public-url", default=None,
+    ap.add_argument("--public-url", default=None, metavar="URL",
                     help="the URL the browser uses to reach this server, e.g. behind a forwarded port "
                          "(default http://HOST:PORT)")
-    ap.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
+    ap.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
                     help=f"dashboards running at once; a further tab is refused (default {DEFAULT_MAX_SESSIONS})")
     ap.add_argument("flags", nargs=argparse.REMAINDER, help="dashboard flags, after --")
     a = ap.parse_args(argv)
@@ -139,7 +140,10 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
                 pass
             if self._process is not None:
                 kill_group(self._process.pid)
-                await self._process.wait()
+                try:  # reaps it; bounded in case something outside the group holds its pipes
+                    await asyncio.wait_for(self._process.wait(), 5.0)
+                except asyncio.TimeoutError:
+                    pass
 
     class DashboardServer(Server):
         def __init__(self):
