@@ -58,13 +58,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def dashboard_flags_error(flags: list[str]) -> str | None:
     """Why the dashboard flags are unusable, or None. Checked before serving: a dashboard that
     exits at once on bad flags leaves the browser on a page that waits forever."""
-    from ..core.checkpoint import CheckpointError
-    from ..core.data import DataError
+    from ..core.errors import InputError
     from .cli import run_config
 
     try:
         cfg = run_config(flags)
-    except (ConfigError, DataError, CheckpointError) as e:
+    except InputError as e:
         return str(e)
     if cfg.headless:
         return "--headless: serve shows the dashboard; run headless jobs without serve"
