@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import InputError
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SMALL_WORK = 200_000
 """Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
@@ -15,7 +17,7 @@ BARRIER_BOUND_WORK = 50_000_000
 DEFAULT_THREADS = torch.get_num_threads()
 
 
-class DeviceError(ValueError):
+class DeviceError(InputError):
     """A device that is not here; str() is one line."""
 
 

@@ -62,7 +62,7 @@ def activation_grad(h: torch.Tensor, activation: str) -> torch.Tensor:
         return 1 - h * h
     if activation == "sigmoid":
         return h * (1 - h)
-    return torch.where(h > 0, 1.0, LEAKY_SLOPE).to(h.dtype)  # leaky_relu
+    return torch.full_like(h, LEAKY_SLOPE).masked_fill_(h > 0, 1.0)  # leaky_relu, the slope in h's dtype
 
 
 def forward(params: Params, X: torch.Tensor, activation: str) -> tuple[torch.Tensor, list[torch.Tensor]]:

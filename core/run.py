@@ -77,9 +77,13 @@ class RunLoop:
         return max(tr.preferred_chunk(), SMALL_CHUNK if tr.device.type == "cpu" and tr.work() < SMALL_WORK else 1)
 
     def advance(self, n: int | None = None) -> int:
-        """Take a chunk of steps (or n), then save if a --save-every boundary was crossed."""
+        """Take a chunk of steps (or n), then save if a --save-every boundary was crossed. An eager
+        chunk ends at the next boundary, so each save is of its step (a CUDA-graph chunk cannot be cut)."""
         before = self.tr.step_count
-        taken = self.tr.advance(n or self.chunk())
+        n = n or self.chunk()
+        if self.save_every and self.save_path and self.tr.preferred_chunk() == 1:
+            n = min(n, self.save_every - before % self.save_every)
+        taken = self.tr.advance(n)
         self._periodic_save(before)
         return taken
 

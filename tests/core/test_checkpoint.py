@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from ffnn_tui.core.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_params, save_atomic
+from ffnn_tui.core import checkpoint as checkpoint_mod
+from ffnn_tui.core import run as run_mod
+from ffnn_tui.core.checkpoint import (FORMAT, CheckpointError, checkpoint_of, load_checkpoint, load_params,
+                                      peek_config, restore, save_atomic)
 from ffnn_tui.core.config import RunConfig
-from ffnn_tui.core.network import cross_entropy, forward
+from ffnn_tui.core.errors import InputError
+from ffnn_tui.core.network import forward
+from ffnn_tui.core.run import open_trainer, save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import build_trainer, main
 
@@ -62,11 +69,11 @@ def test_resume_continues_exactly(tmp_path, name):
 
     first = run_steps(Trainer(cfg), N)
     path = tmp_path / "half.pt"
-    first.save(str(path))
+    save(first, path)
     del first
 
     resumed = Trainer(cfg)
-    resumed.restore(load_checkpoint(path))
+    restore(resumed, load_checkpoint(path), str(path))
     assert resumed.step_count == N
     if name.startswith("adam-batch16"):
         assert resumed.step_count % resumed.steps_per_epoch != 0  # stopped in the middle of an epoch
@@ -86,10 +93,10 @@ def test_the_round_trip_comparison_can_fail(tmp_path):
     cfg, N = ROUND_TRIPS["adam-batch16-mid-epoch"]
     full = run_steps(Trainer(cfg), 2 * N)
     first = run_steps(Trainer(cfg), N)
-    ck = first.checkpoint()
-    ck["rng"]["epoch_start"] = Trainer(cfg).batch_gen.get_state()  # the first epoch's state, not the third's
+    ck = checkpoint_of(first)
+    ck["rng"]["epoch_start"] = Trainer(cfg).order.state()["epoch_start"]  # the first epoch's state, not the third's
     resumed = Trainer(cfg)
-    resumed.restore(ck)
+    restore(resumed, ck, "test")
     run_steps(resumed, N)
     assert list(resumed.history.values["train_loss"])[:N] == list(full.history.values["train_loss"])[:N]
     assert list(resumed.history.values["train_loss"]) != list(full.history.values["train_loss"])
@@ -98,20 +105,85 @@ def test_the_round_trip_comparison_can_fail(tmp_path):
 def test_resume_through_build_trainer_takes_config_from_the_checkpoint(tmp_path):
     cfg, N = ROUND_TRIPS["adam-batch16-mid-epoch"]
     first = run_steps(Trainer(cfg), N)
-    first.save(str(tmp_path / "c.pt"))
+    save(first, tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--headless"])
     assert tr.cfg.optimizer == "adam" and tr.cfg.hidden == (16, 16) and tr.cfg.batch_size == 16
     assert tr.cfg.activation == "tanh" and tr.cfg.samples == 200 and tr.cfg.lr == 0.01
     assert tr.step_count == N
     assert params_equal(tr.params, first.params)
-    assert tr.last_loss == first.last_loss
+    assert tr.history.last("train_loss") == first.history.last("train_loss")
+    assert list(tr.history.values["train_loss"]) == list(first.history.values["train_loss"])
 
 
 def test_resume_flags_override_the_learning_rate(tmp_path):
-    run_steps(Trainer(RunConfig(device="cpu")), 5).save(str(tmp_path / "c.pt"))
+    save(run_steps(Trainer(RunConfig(device="cpu")), 5), tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--lr", "0.5", "--weight-decay", "0.1", "--headless"])
     assert tr.cfg.lr == 0.5
     assert (tr.optimizer.lr, tr.optimizer.weight_decay) == (0.5, 0.1)
+
+
+# ----- each file is read once -----
+
+
+@pytest.fixture
+def torch_loads(monkeypatch) -> list[dict]:
+    """Every torch.load call from here on, as its keyword arguments (and the path as 'path')."""
+    calls: list[dict] = []
+    real = torch.load
+
+    def spy(f, *args, **kwargs):
+        calls.append({"path": Path(f), **kwargs})
+        return real(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    return calls
+
+
+def test_open_trainer_reads_the_resumed_checkpoint_once(tmp_path, monkeypatch, torch_loads):
+    cfg, N = ROUND_TRIPS["adam-batch16-mid-epoch"]
+    first = run_steps(Trainer(cfg), N)
+    save(first, tmp_path / "c.pt")
+    reads: list[str] = []
+    real = run_mod.load_checkpoint
+
+    def spy(path):
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(run_mod, "load_checkpoint", spy)
+    torch_loads.clear()
+    tr = open_trainer(replace(cfg, resume=str(tmp_path / "c.pt")))
+    assert reads == [str(tmp_path / "c.pt")]
+    assert [c["path"] for c in torch_loads] == [tmp_path / "c.pt"]
+    assert torch_loads[0].get("mmap") in (None, False)  # the one read that brings the tensors in
+    assert tr.step_count == N and params_equal(tr.params, first.params)
+
+
+def test_open_trainer_reads_init_params_once(tmp_path, torch_loads):
+    donor = run_steps(Trainer(RunConfig(device="cpu", hidden=(8,))), 3)
+    save(donor, tmp_path / "c.pt")
+    torch_loads.clear()
+    tr = open_trainer(RunConfig(device="cpu", hidden=(8,), init_params=str(tmp_path / "c.pt")))
+    assert [c["path"] for c in torch_loads] == [tmp_path / "c.pt"]
+    assert params_equal(tr.params, donor.params) and tr.step_count == 0
+
+
+def test_peek_config_maps_the_file_instead_of_reading_the_tensors(tmp_path, monkeypatch, torch_loads):
+    cfg = RunConfig(device="cpu", hidden=(16, 4), optimizer="momentum", lr=0.03)
+    save(run_steps(Trainer(cfg), 2), tmp_path / "c.pt")
+    monkeypatch.setattr(checkpoint_mod, "load_checkpoint", lambda path: pytest.fail("full load of " + str(path)))
+    torch_loads.clear()
+    assert peek_config(tmp_path / "c.pt") == cfg.to_dict()
+    assert len(torch_loads) == 1 and torch_loads[0]["mmap"] is True
+
+
+def test_peek_config_of_a_bad_file_gives_the_full_loads_error(tmp_path):
+    torch.save({"format": "other/9", "config": {}}, tmp_path / "wf.pt")
+    with pytest.raises(CheckpointError, match=r"--resume .*wf\.pt.*format 'other/9'"):
+        peek_config(tmp_path / "wf.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"--resume .*junk\.pt"):
+        peek_config(tmp_path / "junk.pt")
 
 
 # ----- round trips through the CLI -----
@@ -161,7 +233,7 @@ def test_checkpoint_file_format(tmp_path):
                     batch_size=16, samples=100)
     tr = run_steps(Trainer(cfg), 7)
     path = tmp_path / "c.pt"
-    tr.save(str(path))
+    save(tr, path)
     ck = torch.load(path, weights_only=True)
     assert isinstance(ck, dict) and set(ck) == KEYS
     assert ck["format"] == FORMAT == "ffnn-tui/1"
@@ -183,7 +255,7 @@ def test_checkpoint_file_format(tmp_path):
 
 def test_saved_params_are_a_copy(tmp_path):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
-    ck = tr.checkpoint()
+    ck = checkpoint_of(tr)
     before = {k: v.clone() for k, v in ck["params"].items()}
     run_steps(tr, 3)
     assert params_equal(ck["params"], before)
@@ -194,9 +266,9 @@ def test_saved_params_are_a_copy(tmp_path):
 
 def test_save_leaves_no_temp_file(tmp_path):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
-    tr.save(str(tmp_path / "c.pt"))
+    save(tr, tmp_path / "c.pt")
     run_steps(tr, 2)
-    tr.save(str(tmp_path / "c.pt"))  # overwrite
+    save(tr, tmp_path / "c.pt")  # overwrite
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
     assert load_checkpoint(tmp_path / "c.pt")["step"] == 4
 
@@ -206,7 +278,7 @@ def test_save_leaves_no_temp_file(tmp_path):
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
     path = tmp_path / "c.pt"
-    tr.save(str(path))
+    save(tr, path)
     good = path.read_bytes()
     run_steps(tr, 2)
     real_save = torch.save
@@ -217,7 +289,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
 
     monkeypatch.setattr(torch, "save", half_written)
     with pytest.raises(type(exc)):
-        tr.save(str(path))
+        save(tr, path)
     monkeypatch.setattr(torch, "save", real_save)
     assert path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
@@ -244,14 +316,14 @@ def test_checkpoint_file_mode_follows_the_umask(tmp_path):
 
 def test_init_params_accepts_a_full_checkpoint(tmp_path, capsys):
     donor = run_steps(Trainer(RunConfig(device="cpu", hidden=(8, 8), optimizer="adam", lr=0.01)), 10)
-    donor.save(str(tmp_path / "c.pt"))
+    save(donor, tmp_path / "c.pt")
     assert params_equal(load_params(tmp_path / "c.pt"), {k: v.cpu() for k, v in donor.params.items()})
     tr = build_trainer(["--init-params", str(tmp_path / "c.pt"), "--hidden", "8,8", "--device", "cpu", "--headless"])
     assert params_equal(tr.params, donor.params)
     assert tr.step_count == 0 and len(tr.history) == 0  # a fresh run from those weights
     assert tr.cfg.optimizer == "sgd"  # only the parameters come from the file
     X, y = tr.data.X_train, tr.data.y_train
-    expected = float(cross_entropy(forward(donor.params, X, "relu")[0], y))
+    expected = float(F.cross_entropy(forward(donor.params, X, "relu")[0], y))
     run_steps(tr, 1)
     assert list(tr.history.values["train_loss"]) == [pytest.approx(expected, abs=1e-6)]
 
@@ -276,7 +348,7 @@ def test_load_params_errors_are_checkpoint_errors(tmp_path):
         load_params(tmp_path / "x.pt")
     with pytest.raises(CheckpointError, match=r"--resume .*x\.pt.*format"):
         load_checkpoint(tmp_path / "x.pt")
-    assert issubclass(CheckpointError, ValueError)
+    assert issubclass(CheckpointError, InputError) and issubclass(CheckpointError, ValueError)
 
 
 # ----- CUDA (skipped without a GPU) -----
@@ -285,11 +357,7 @@ cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reas
 
 
 def advance(tr: Trainer, n: int) -> Trainer:
-    if hasattr(tr, "advance"):
-        assert tr.advance(n) == n
-    else:
-        for _ in range(n):
-            tr.step()
+    assert tr.advance(n) == n
     tr.flush()
     return tr
 
@@ -300,11 +368,11 @@ def test_device_resume_round_trip_eager_is_exact(tmp_path, device):
     cfg = RunConfig(device=device, optimizer="adam", lr=0.01, batch_size=16, samples=200, hidden=(16,))
     full = run_steps(Trainer(cfg), 50)
     half = run_steps(Trainer(cfg), 25)
-    half.save(str(tmp_path / "c.pt"))
+    save(half, tmp_path / "c.pt")
     ck = torch.load(tmp_path / "c.pt", weights_only=True)
     assert all(v.device.type == "cpu" for v in ck["params"].values())  # loads anywhere
     resumed = Trainer(cfg)
-    resumed.restore(load_checkpoint(tmp_path / "c.pt"))
+    restore(resumed, load_checkpoint(tmp_path / "c.pt"), "c.pt")
     assert resumed.params["W1"].device.type == device
     run_steps(resumed, 25)
     assert list(resumed.history.values["train_loss"]) == list(full.history.values["train_loss"])
@@ -318,9 +386,9 @@ def test_device_resume_round_trip_with_graph_chunks(tmp_path, device, optimizer)
     cfg = RunConfig(device=device, optimizer=optimizer, lr=0.05, hidden=(16,))
     full = advance(Trainer(cfg), 192)
     half = advance(Trainer(cfg), 96)
-    half.save(str(tmp_path / "c.pt"))
+    save(half, tmp_path / "c.pt")
     resumed = Trainer(cfg)
-    resumed.restore(load_checkpoint(tmp_path / "c.pt"))
+    restore(resumed, load_checkpoint(tmp_path / "c.pt"), "c.pt")
     advance(resumed, 96)
     assert resumed.step_count == 192
     a = torch.tensor(list(resumed.history.values["train_loss"]), dtype=torch.float64)
@@ -334,10 +402,10 @@ def test_device_resume_round_trip_with_graph_chunks(tmp_path, device, optimizer)
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
 def test_device_checkpoint_resumes_on_cpu(tmp_path, device):
     src = advance(Trainer(RunConfig(device=device, optimizer="momentum", lr=0.05)), 70)
-    src.save(str(tmp_path / "c.pt"))
+    save(src, tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--device", "cpu", "--headless"])
     assert tr.device.type == "cpu" and tr.step_count == 70
     assert all(v.device.type == "cpu" for v in tr.params.values())
     assert all(v.device.type == "cpu" for v in tr.optimizer.velocity)
     run_steps(tr, 3)
-    assert tr.state == "ok"
+    assert tr.outcome is None

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from ffnn_tui.core.config import RunConfig
+from ffnn_tui.core.cuda_graphs import GRAPH_STEPS
 from ffnn_tui.core.data import Dataset
-from ffnn_tui.core.trainer import GRAPH_STEPS, Trainer
+from ffnn_tui.core.trainer import Trainer
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
@@ -80,10 +81,7 @@ def test_headless_run_on_cuda(capsys):
 
 async def test_dashboard_trains_on_cuda():
     from ffnn_tui.tui.app import FfnnApp
-    from ffnn_tui.tui.cli import build_trainer
-
     from ffnn_tui.tui.cli import run_config
-
     from tests.tui.conftest import wait_for
 
     app = FfnnApp(run_config(["--device", "cuda"]), paused=False)  # the real set-up: a training process

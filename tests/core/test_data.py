@@ -138,8 +138,8 @@ def test_read_csv_accepts_header_comments_and_blank_lines(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("x1,x2,label\n# a comment\n\n  1.5, -2 ,0\n\n# another\n-1,2e-1,1\n3,4,2\n   \n")
     X, y = read_csv(p)
-    assert X.dtype == torch.float32 and y.dtype == torch.int64
-    assert X.tolist() == [[1.5, -2.0], [-1.0, pytest.approx(0.2)], [3.0, 4.0]]
+    assert X.dtype == torch.float64 and y.dtype == torch.int64  # full precision; the run casts
+    assert X.tolist() == [[1.5, -2.0], [-1.0, 0.2], [3.0, 4.0]]
     assert y.tolist() == [0, 1, 2]
 
 
@@ -187,3 +187,24 @@ def test_generated_dataset_keeps_the_requested_class_count():
     assert int(y.max()) < 9  # this seed happens to miss the top class
     tr = Trainer(cfg)
     assert tr.data.classes == 10
+
+
+def test_float64_run_keeps_every_digit_of_a_csv(tmp_path):
+    """--dtype float64 with --data trains on the file's numbers to float64 precision, not float32's."""
+    p = tmp_path / "precise.csv"
+    rows = [("0.1234567890123456789", "-1.0000000000000002", 0), ("3.3333333333333335", "1e-300", 1),
+            ("-0.30000000000000004", "2.718281828459045", 0), ("16777217", "-0.1", 1)]
+    p.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
+    exact = torch.tensor([[float(a), float(b)] for a, b, _ in rows], dtype=torch.float64)
+    assert not torch.equal(exact.float().double(), exact)  # float32 cannot hold these
+
+    X, _ = read_csv(p)
+    assert X.dtype == torch.float64 and torch.equal(X, exact)
+    tr64 = Trainer(RunConfig(data=str(p), dtype="float64", test_fraction=0, device="cpu"))
+    assert tr64.data.X_train.dtype == torch.float64
+    assert torch.equal(tr64.data.X_train, exact)
+    assert tr64.data.y_train.tolist() == [0, 1, 0, 1]
+    tr32 = Trainer(RunConfig(data=str(p), dtype="float32", test_fraction=0, device="cpu"))
+    assert tr32.data.X_train.dtype == torch.float32
+    assert torch.equal(tr32.data.X_train, exact.float())  # float32 rounds once, from the full value
+    assert not torch.equal(tr32.data.X_train.double(), exact)

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ffnn_tui.core import backprop
+from ffnn_tui.core import backprop, fast, network
+from ffnn_tui.core import trainer as trainer_mod
 from ffnn_tui.core.backprop import autograd_step, gradient_check, manual_step, targets
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.network import ACTIVATIONS, init_params, layer_sizes
@@ -77,6 +78,16 @@ def test_manual_gradients_equal_autograd(activation, depth):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_grad_is_the_derivative_to_the_last_bit(activation):
+    """phi'(z) from h = phi(z) against autograd of phi at z, in float64 (a float32 constant shows)."""
+    z = torch.linspace(-4, 4, 101, dtype=torch.float64).requires_grad_(True)
+    (dz,) = torch.autograd.grad(TORCH_ACT[activation](z).sum(), z)
+    got = network.activation_grad(network.activate(z.detach(), activation), activation)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, dz, rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_autograd_step_equals_the_independent_reference(activation):
     params, X, y = make_problem(DEPTHS[2])
     G = targets(F.one_hot(y, 3).double())
@@ -143,13 +154,29 @@ def test_gradient_check_flags_the_tensor_whose_gradient_is_wrong(monkeypatch):
         grads[2] = grads[2] * 1.01  # dW2 off by 1 %
         return loss, grads, cache, logits
 
-    monkeypatch.setattr(backprop, "manual_step", broken)
     params, X, y = make_problem(DEPTHS[2])
-    checks = {c.name: c for c in gradient_check(params, X, F.one_hot(y, 3).double(), "sigmoid")}
+    checks = {c.name: c for c in gradient_check(params, X, F.one_hot(y, 3).double(), "sigmoid", manual=broken)}
     assert checks["W2"].max_abs > 1e-6
     assert checks["W2"].max_rel == pytest.approx(0.01 / 1.01, rel=1e-6)
     for name in ("W1", "b1", "b2", "W3", "b3"):
         assert checks[name].max_abs < ATOL, name
+
+
+def test_trainer_gradient_check_checks_the_step_it_trains_with(monkeypatch):
+    """Trainer.gradient_check judges STEPS["manual"] (the fused step), so a fault there shows."""
+    real = trainer_mod.STEPS["manual"]
+    assert real is fast.manual_step
+
+    def broken(params, X, G, activation):
+        loss, grads, cache, logits = real(params, X, G, activation)
+        return loss, [grads[0] * 1.01, *grads[1:]], cache, logits  # dW1 off by 1 %
+
+    tr = Trainer(RunConfig(device="cpu", hidden=(8,)))
+    assert max(c.max_rel for c in tr.gradient_check()) < 1e-8
+    monkeypatch.setitem(trainer_mod.STEPS, "manual", broken)
+    checks = {c.name: c for c in tr.gradient_check()}
+    assert checks["W1"].max_rel == pytest.approx(0.01 / 1.01, rel=1e-6)
+    assert all(checks[k].max_rel < 1e-8 for k in ("b1", "W2", "b2"))
 
 
 def test_trainer_gradient_check_names_every_tensor():

@@ -8,11 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ffnn_tui.core import backprop
+from ffnn_tui.core import trainer as trainer_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.data import DATASETS
+from ffnn_tui.core.device import DeviceError, resolve_device
+from ffnn_tui.core.errors import InputError
 from ffnn_tui.core.network import forward
 from ffnn_tui.core.optim import OPTIMIZERS, make_optimizer
+from ffnn_tui.core.probes import boundary_grid, data_extent, param_stats, sample_metrics
+from ffnn_tui.core.state import State
 from ffnn_tui.core.trainer import Trainer
 
 MULTI_CLASS = ("circles", "spiral", "blobs")
@@ -56,9 +60,10 @@ def test_loss_falls_on_every_dataset(dataset, hidden):
     L = losses(tr)
     assert len(L) == 400
     assert all(math.isfinite(v) for v in L)
-    assert tr.state == "ok"
+    assert tr.outcome is None
     assert tr.data.classes == classes
-    _, _, train_acc, test_acc = tr.evaluate_sample()
+    m = sample_metrics(tr)
+    train_acc, test_acc = m.train_acc, m.test_acc
     if dataset == "spiral" and hidden == (16,):  # one narrow layer only starts to unwind the spiral
         assert mean(L[-10:]) < 0.8 * mean(L[:10]), (L[:3], L[-3:])
         assert train_acc > 0.45
@@ -125,13 +130,13 @@ def test_optimizers_match_torch_optim(optimizer, weight_decay):
 
 def record_batches(monkeypatch) -> list[torch.Tensor]:
     seen: list[torch.Tensor] = []
-    real = backprop.STEPS["manual"]
+    real = trainer_mod.STEPS["manual"]
 
     def spy(params, X, G, activation):
         seen.append(X.clone())
         return real(params, X, G, activation)
 
-    monkeypatch.setitem(backprop.STEPS, "manual", spy)
+    monkeypatch.setitem(trainer_mod.STEPS, "manual", spy)
     return seen
 
 
@@ -169,7 +174,7 @@ def test_epoch_counting_and_done():
     assert tr.step_count == 30
     assert tr.epoch == 3
     assert epochs_seen[8:12] == [0, 1, 1, 1]  # epoch 1 completes at step 10
-    assert tr.snapshot().state == "done"
+    assert tr.outcome is State.DONE
 
 
 def test_full_batch_epochs_are_steps():
@@ -272,15 +277,42 @@ def test_huge_lr_diverges_without_raising(optimizer, lr):
     for _ in range(300):
         tr.step()  # never raises, even after the loss is nan
     tr.flush()
-    assert tr.state == "diverged"
+    assert tr.outcome is State.DIVERGED
     assert "lr" in tr.reason and ("loss became" in tr.reason or "non-finite" in tr.reason), tr.reason
-    snap = tr.snapshot(20, 8)  # drawing a diverged network does not raise either
-    assert snap.state == "diverged" and snap.reason == tr.reason
+    tr.step()  # a diverged run still steps without raising if a driver asks
+    tr.flush()
+    assert tr.outcome is State.DIVERGED
+    # measuring a diverged network does not raise either (the dashboard draws it)
+    grid = boundary_grid(tr.params, tr.cfg.activation, data_extent(tr), 20, 8)
+    assert len(grid.klass) == 8 and all(len(row) == 20 for row in grid.klass)
+    assert all(0.0 <= c <= 1.0 for row in grid.conf for c in row)
+    sample_metrics(tr)
+    assert [s.name for s in param_stats(tr)] == ["W1", "b1", "W2", "b2"]
 
 
 def test_a_sane_lr_stays_ok():
     tr, _ = train(RunConfig(device="cpu"), 300)
-    assert tr.state == "ok" and tr.reason == ""
+    assert tr.outcome is None and tr.stopped is None and tr.reason == ""
+
+
+# ----- devices -----
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:7"])
+def test_an_absent_device_is_bad_input(name):
+    """A DeviceError is an InputError: the command line shows its one line and exits 2."""
+    if torch.cuda.device_count() > int(name.partition(":")[2] or 0):
+        pytest.skip(f"{name} is present here")
+    with pytest.raises(DeviceError, match=f"--device {name}: not available here") as e:
+        resolve_device(name)
+    assert isinstance(e.value, InputError)
+    with pytest.raises(InputError):
+        Trainer(RunConfig(device=name))
 
 
 # ----- CUDA (skipped without a GPU): the same numbers on the device, CUDA-graph chunks = eager steps -----
@@ -289,12 +321,8 @@ cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reas
 
 
 def advance(tr: Trainer, n: int) -> int:
-    """Trainer.advance where it exists (it replays CUDA graphs on a GPU), else n plain steps."""
-    if hasattr(tr, "advance"):
-        return tr.advance(n)
-    for _ in range(n):
-        tr.step()
-    return n
+    """Trainer.advance: whole chunks replay one CUDA graph on a GPU, plain steps elsewhere."""
+    return tr.advance(n)
 
 
 def assert_close_runs(a: Trainer, b: Trainer, rtol: float = 1e-5, atol: float = 1e-6) -> None:
@@ -327,7 +355,7 @@ def test_advance_equals_step_by_step(device, optimizer, weight_decay):
         eager.step()
     fast = Trainer(cfg)
     assert advance(fast, 200) == 200
-    assert fast.step_count == 200 and fast.state == "ok"
+    assert fast.step_count == 200 and fast.outcome is None
     assert_close_runs(eager, fast)
 
 
@@ -370,8 +398,6 @@ def test_advance_follows_live_changes(device):
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
 def test_advance_stops_at_the_last_epoch(device):
     tr = Trainer(RunConfig(device=device, epochs=100))
-    if not hasattr(tr, "advance"):
-        pytest.skip("Trainer.advance does not exist")
     assert tr.advance(1000) == 100
     tr.flush()
     assert tr.step_count == 100 and tr.done
@@ -383,4 +409,4 @@ def test_advance_detects_divergence(device):
     tr = Trainer(RunConfig(device=device, lr=1e6))
     advance(tr, 640)
     tr.flush()
-    assert tr.state == "diverged" and "lr" in tr.reason
+    assert tr.outcome is State.DIVERGED and "lr" in tr.reason

@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from ffnn_tui.core import trainer as trainer_mod
+from ffnn_tui.core import checkpoint as checkpoint_mod
+from ffnn_tui.core import run as run_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.metrics import COLUMNS
+from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui import headless
-from ffnn_tui.tui.cli import build_trainer, main
+from ffnn_tui.tui.cli import build_trainer, main, run_config
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RUN = ["--headless", "--device", "cpu"]
@@ -153,7 +155,7 @@ def test_absent_cuda_device_is_an_error(cli, device):
 
 def test_resume_and_init_params_together(cli, tmp_path):
     ck = tmp_path / "c.pt"
-    Trainer(RunConfig(device="cpu")).save(str(ck))
+    save(Trainer(RunConfig(device="cpu")), ck)
     assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck, "--init-params", ck), "--init-params", "--resume")
 
 
@@ -214,7 +216,7 @@ def test_toml_values_are_used_and_flags_override_them(cli, tmp_path):
 
 def test_toml_init_params_is_used(cli, tmp_path):
     donor = Trainer(RunConfig(device="cpu", hidden=(16,)))
-    donor.save(str(tmp_path / "c.pt"))
+    save(donor, tmp_path / "c.pt")
     cfg = write(tmp_path / "run.toml", f'init_params = "{tmp_path / "c.pt"}"\nhidden = 16\ndevice = "cpu"\n')
     tr = build_trainer(["--config", str(cfg), "--headless"])
     assert tr.cfg.init_params == str(tmp_path / "c.pt")
@@ -225,7 +227,7 @@ def test_toml_resume_is_used(cli, tmp_path):
     tr = Trainer(RunConfig(device="cpu", hidden=(16,), lr=0.01))
     for _ in range(3):
         tr.step()
-    tr.save(str(tmp_path / "c.pt"))
+    save(tr, tmp_path / "c.pt")
     cfg = write(tmp_path / "run.toml", f'resume = "{tmp_path / "c.pt"}"\nepochs = 6\nheadless = true\n')
     r = cli("--config", cfg)
     assert r.code == 0, r.err
@@ -289,7 +291,7 @@ def good_ckpt(tmp_path) -> Path:
     for _ in range(3):
         tr.step()
     path = tmp_path / "good.pt"
-    tr.save(str(path))
+    save(tr, path)
     return path
 
 
@@ -364,6 +366,40 @@ def test_resume_with_damaged_sections_is_a_usage_error(cli, tmp_path, good_ckpt,
     ck[key] = value
     torch.save(ck, tmp_path / "dmg.pt")
     assert_usage_error(cli(*RUN, "--epochs", "5", "--resume", tmp_path / "dmg.pt"), "--resume", "dmg.pt")
+
+
+# ----- each checkpoint is read once -----
+
+
+@pytest.fixture
+def torch_loads(monkeypatch) -> list[dict]:
+    """Every torch.load call from here on: its path and keyword arguments."""
+    calls: list[dict] = []
+    real = torch.load
+
+    def spy(f, *args, **kwargs):
+        calls.append({"path": Path(f), **kwargs})
+        return real(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    return calls
+
+
+def test_run_config_reads_a_checkpoints_options_without_its_tensors(tmp_path, good_ckpt, monkeypatch, torch_loads):
+    monkeypatch.setattr(checkpoint_mod, "load_checkpoint", lambda path: pytest.fail(f"full load of {path}"))
+    monkeypatch.setattr(checkpoint_mod, "load_params", lambda path: pytest.fail(f"full load of {path}"))
+    cfg = run_config([*RUN, "--resume", str(good_ckpt), "--lr", "0.5"])
+    assert cfg.resume == str(good_ckpt) and cfg.lr == 0.5 and cfg.hidden == (8,)
+    assert [(c["path"], c.get("mmap")) for c in torch_loads] == [(good_ckpt, True)]  # mapped, not read
+    torch_loads.clear()
+    cfg = run_config([*RUN, "--init-params", str(good_ckpt)])  # only the run reads --init-params
+    assert cfg.init_params == str(good_ckpt) and torch_loads == []
+
+
+def test_build_trainer_with_resume_maps_then_reads_the_checkpoint_once(good_ckpt, torch_loads):
+    tr = build_trainer([*RUN, "--resume", str(good_ckpt)])
+    assert tr.step_count == 3
+    assert [(c["path"], bool(c.get("mmap"))) for c in torch_loads] == [(good_ckpt, True), (good_ckpt, False)]
 
 
 # ----- headless runs -----
@@ -472,18 +508,20 @@ def test_split_with_no_training_points_is_a_usage_error(cli, args):
     assert_usage_error(cli(*RUN, "--epochs", "1", *args), "--test-fraction")
 
 
-def test_save_every_saves_on_schedule(cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("every,expected", [(4, [4, 8, 10]), (3, [3, 6, 9, 10]), (1, list(range(1, 11)) + [10])])
+def test_save_every_saves_on_schedule(cli, tmp_path, monkeypatch, every, expected):
+    """Each save is of its own step, also when several boundaries fall in one chunk of tiny CPU steps."""
     saved: list[int] = []
-    real = trainer_mod.save_atomic
+    real = run_mod.save_atomic
 
     def spy(obj, path):
         saved.append(obj["step"])
         real(obj, path)
 
-    monkeypatch.setattr(trainer_mod, "save_atomic", spy)
-    r = cli(*RUN, "--epochs", "10", "--save", tmp_path / "c.pt", "--save-every", "4")
+    monkeypatch.setattr(run_mod, "save_atomic", spy)
+    r = cli(*RUN, "--epochs", "10", "--save", tmp_path / "c.pt", "--save-every", every)
     assert r.code == 0, r.err
-    assert saved == [4, 8, 10]
+    assert saved == expected
     assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 10
 
 
@@ -503,10 +541,12 @@ def test_signal_stops_the_headless_run_with_128_plus_n(tmp_path, capsys):
         torch.set_num_threads(threads)
     out, err = capsys.readouterr()
     assert code == 128 + signal.SIGTERM
-    assert tr.step_count == 6  # the step in flight finishes, then the loop stops
+    # the chunk in flight (tiny CPU steps go SMALL_CHUNK at a time) finishes, then the loop stops
+    stopped_at = math.ceil(6 / run_mod.SMALL_CHUNK) * run_mod.SMALL_CHUNK
+    assert tr.step_count == stopped_at < 100
     assert "SIGTERM" in err and "s.pt" in err
-    assert torch.load(tmp_path / "s.pt", weights_only=True)["step"] == 6
-    assert "steps 6 " in out
+    assert torch.load(tmp_path / "s.pt", weights_only=True)["step"] == stopped_at
+    assert f"steps {stopped_at} " in out
 
 
 # ----- the installed console script -----
