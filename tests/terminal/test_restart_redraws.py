@@ -30,12 +30,18 @@ def wait_change(t, old: str, timeout: float = 20.0) -> str:
 
 
 def drawn(t, timeout: float = 20.0) -> str:
-    """The boundary pane once its first picture is on the screen."""
+    """The boundary pane once a picture is on the screen and has stayed for a second (the first
+    one may be drawn at the pane's size before the layout settled)."""
     deadline = time.monotonic() + timeout
-    while "waiting for the first snapshot" in (now := boundary(t.screen())) or not now.strip():
+    last, since = None, time.monotonic()
+    while True:
+        now = boundary(t.screen())
+        if now != last:
+            last, since = now, time.monotonic()
+        elif "waiting for the first snapshot" not in now and now.strip() and time.monotonic() - since >= 1.0:
+            return now
         assert time.monotonic() < deadline, "the boundary pane was never drawn"
         time.sleep(0.1)
-    return now
 
 
 def test_after_kill_9_and_r_the_boundary_shows_the_new_run(terminal):
