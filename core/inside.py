@@ -107,8 +107,8 @@ def neuron_maps(params: Params, activation: str, extent, cols: int, rows: int, m
     {layer: offset}; each layer shows max_units units from its offset.
     """
     ext = _extent(extent)
-    W1 = params["W1"]
-    D = W1.shape[0]
+    W1 = params["W1"]  # (D, H1)
+    D, _ = W1.shape
     if D != 2:
         raise ValueError(f"neuron maps need a 2-input network, W1 has fan_in {D}")
     L = depth(params)
@@ -191,7 +191,7 @@ def weight_matrices(params: Params, which: str = "params", grads: Mapping[str, t
         return ()
     out = []
     for name in params:
-        T = source[name].detach()
+        T = source[name].detach()  # (fan_in, fan_out) or (fan_out,)
         A = T if T.dim() == 2 else T.reshape(1, -1)  # (rows, cols); a bias is one row
         P, re, ce = mean_pool(A.double(), max_rows, max_cols)  # (R, C)
         out.append(Matrix(name, which, tuple(T.shape), tuple(tuple(r) for r in P.cpu().tolist()),
@@ -226,6 +226,11 @@ class LayerHealth:
     """Rows of X the dead/saturated test looked at."""
 
 
+def bad_labels(layers: tuple[LayerHealth, ...]) -> frozenset[str]:
+    """Labels of the dead or saturated units (`h1[3]`), as the neuron maps name them."""
+    return frozenset(f"h{h.layer}[{j}]" for h in layers for j in h.bad_units)
+
+
 def dead_units(z: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
     """Units never active on any row: h <= 0 everywhere (relu), z <= 0 everywhere (leaky_relu)."""
     active = h > 0 if activation == "relu" else z > 0  # (N, H)
@@ -253,7 +258,7 @@ def layer_health(params: Params, activation: str, X: torch.Tensor, grads: Mappin
     grads maps a parameter name to its gradient; update_norms maps it to ‖last update‖.
     """
     L = depth(params)
-    N = X.shape[0]
+    N, _ = X.shape
     stride = max(1, math.ceil(N / max_rows)) if max_rows else 1
     Xs = X[::stride].to(device=params["W1"].device, dtype=params["W1"].dtype)  # (n, D)
     _, cache = forward(params, Xs, activation)  # [X, z1, h1, ..., logits]
@@ -298,7 +303,7 @@ class Confusion:
 @torch.no_grad()
 def confusion(logits_or_predictions: torch.Tensor, y: torch.Tensor, K: int) -> Confusion:
     """Confusion matrix from (N, K) logits (argmax taken) or (N,) predicted classes."""
-    p = torch.as_tensor(logits_or_predictions)
+    p = torch.as_tensor(logits_or_predictions)  # (N, K) or (N,)
     pred = p.argmax(dim=1) if p.dim() == 2 else p  # (N,)
     pred, y = pred.long().cpu(), torch.as_tensor(y).long().cpu()  # (N,) each
     if pred.shape != y.shape:

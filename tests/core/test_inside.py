@@ -296,3 +296,11 @@ def test_inside_does_not_import_the_ui():
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext'))))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_bad_labels_name_units_as_the_neuron_maps_do():
+    p = hand_net(-1e3)
+    layers = inside.layer_health(p, "relu", X_HEALTH)
+    assert inside.bad_labels(layers) == {"h1[2]"}
+    labels = {u.label for layer in inside.neuron_maps(p, "relu", (-1, 1, -1, 1), 2, 2).layers for u in layer.units}
+    assert inside.bad_labels(layers) <= labels

@@ -124,6 +124,11 @@ def test_a_dead_unit_is_marked_in_its_label():
     assert "h1[3]" + neurons.DEAD_MARK in plain and "h1[2]" + neurons.DEAD_MARK not in plain
 
 
+def test_the_dead_mark_survives_a_narrow_tile():
+    maps = one_unit_maps([[1.0, -1.0, 0.5, 0.2, 0.1]], label="h12[345]")
+    assert lines_of(neurons_text(maps, 56, dead={"h12[345]"}))[1].rstrip() == "h12[" + neurons.DEAD_MARK
+
+
 # ---------------------------------------------------------------- weights
 
 

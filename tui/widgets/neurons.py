@@ -104,7 +104,7 @@ def tile_rows(units: tuple[UnitMap, ...], cols: int, rows: int, scale: float | N
     label = Text()
     for i, u in enumerate(units):
         mark = DEAD_MARK if u.label in dead else ""
-        name = (u.label + mark)[:cols].ljust(cols)
+        name = (u.label[:max(cols - len(mark), 0)] + mark).ljust(cols)[:cols]  # the mark survives a narrow tile
         label.append(("" if i == 0 else " ") + name, style="bold red" if mark else "bold")
     out = [label]
     for r in range(rows):
