@@ -122,7 +122,7 @@ def neuron_maps(params: Params, activation: str, extent, cols: int, rows: int, m
         shown = _page(H, off, max_units)
         maps = A[:, shown.start:shown.stop].T.reshape(len(shown), rows, cols)  # (S, rows, cols)
         values = maps.double().cpu().tolist()  # one host sync for the page
-        scales = [_finite_absmax(m) for m in maps]
+        scales = torch.where(torch.isfinite(maps), maps.abs(), 0.0).amax(dim=(1, 2)).tolist() if len(shown) else []  # (S,)
         name = "out" if k == L else f"h{k}"
         units = tuple(UnitMap(f"{name}[{j}]", k, j, tuple(tuple(r) for r in v), s)
                       for j, v, s in zip(shown, values, scales))
