@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .boundary import Extent, grid_points
-from .network import Params, depth, forward, softmax
+from .probes import Extent, grid_points
+from .network import Params, depth, forward
 
 SATURATED = 0.97
 """tanh: |h| above this is saturated; sigmoid: h below 1 - this or above this."""
@@ -114,7 +114,7 @@ def neuron_maps(params: Params, activation: str, extent, cols: int, rows: int, m
     L = depth(params)
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
     logits, cache = forward(params, P, activation)  # (rows * cols, K)
-    outs = [cache[2 * k] for k in range(1, L)] + [softmax(logits)]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
+    outs = [cache[2 * k] for k in range(1, L)] + [torch.softmax(logits, dim=1)]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
     layers = []
     for k, A in enumerate(outs, start=1):
         N, H = A.shape

@@ -59,7 +59,7 @@ def ui_modules(results: dict[str, subprocess.CompletedProcess], module: str) -> 
 
 
 def test_discovery_finds_the_engine():
-    for expected in ("data", "network", "backprop", "optim", "config", "trainer", "checkpoint", "boundary"):
+    for expected in ("data", "network", "backprop", "optim", "config", "trainer", "checkpoint", "probes", "inside"):
         assert f"ffnn_tui.core.{expected}" in CORE_MODULES
 
 
