@@ -89,8 +89,25 @@ def weights_text(matrices: tuple[Matrix, ...], width: int, height: int | None = 
     return fit_lines(lines, width, height)
 
 
+def entry_at(matrices: tuple[Matrix, ...], width: int, x: int, y: int) -> tuple[int, int, int] | None:
+    """(matrix, row, col) under cell (x, y) of weights_text's lines after its first (header) line."""
+    line = y - 1
+    for m, mat in enumerate(matrices):
+        R, C = len(mat.values), len(mat.values[0]) if mat.values else 0
+        first = 1 + (1 if mat.pooled else 0)  # the title, the pooled note
+        if line < first + R:
+            if line < first:
+                return None
+            step = 2 if 2 * C - 1 <= width else 1
+            col, off = divmod(x, step)
+            return (m, line - first, col) if off == 0 and col < C else None
+        line -= first + R
+    return None
+
+
 class WeightsPane(Static):
-    """Hinton diagram of the parameters, their gradients or their last updates."""
+    """Hinton diagram of the parameters, their gradients or their last updates; the entry under the
+    mouse is shown on the first line."""
 
     DEFAULT_CSS = "WeightsPane { width: 1fr; height: 1fr; }"
 
@@ -98,15 +115,39 @@ class WeightsPane(Static):
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._matrices: tuple[Matrix, ...] | None = None
         self._cursor: tuple[int, int, int] | None = None
+        self._note = ""
 
-    def show(self, matrices: tuple[Matrix, ...], cursor: tuple[int, int, int] | None = None) -> None:
-        self._matrices, self._cursor = matrices, cursor
+    def show(self, matrices: tuple[Matrix, ...], note: str = "") -> None:
+        if self._matrices is None or [m.shape for m in matrices] != [m.shape for m in self._matrices]:
+            self._cursor = None
+        self._matrices, self._note = matrices, note
         self._draw()
 
     def on_resize(self, event: events.Resize) -> None:
         self._draw()
 
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._matrices:
+            cursor = entry_at(self._matrices, self.content_size.width, event.x, event.y)
+            if cursor != self._cursor:
+                self._cursor = cursor
+                self._draw()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._cursor is not None:
+            self._cursor = None
+            self._draw()
+
     def _draw(self) -> None:
-        if self._matrices is not None:
-            size = self.content_size
-            self.update(weights_text(self._matrices, size.width or 56, size.height or None, self._cursor))
+        if self._matrices is None:
+            return
+        size = self.content_size
+        width, height = size.width or 56, size.height or None
+        if not self._matrices:
+            self.update(Text(self._note or "no values yet (take a step)", style="dim"))
+        elif self._cursor is None:
+            head = Text(self._note or "the mouse over an entry shows its value", style="dim")
+            body = weights_text(self._matrices, width, height - 1 if height else None)
+            self.update(fit_lines([head], width, 1) + Text("\n") + body)
+        else:
+            self.update(weights_text(self._matrices, width, height, self._cursor))
