@@ -117,8 +117,12 @@ class WeightsPane(Static):
         self._cursor: tuple[int, int, int] | None = None
         self._note = ""
 
-    def show(self, matrices: tuple[Matrix, ...], note: str = "") -> None:
-        if self._matrices is None or [m.shape for m in matrices] != [m.shape for m in self._matrices]:
+    def show(self, matrices: tuple[Matrix, ...], note: str = "", cursor: tuple[int, int, int] | None = None) -> None:
+        """Draw `matrices`; `note` replaces the first line's hint; `cursor` marks an entry (else the
+        mouse's entry stays while the shapes do)."""
+        if cursor is not None:
+            self._cursor = cursor
+        elif self._matrices is None or [m.shape for m in matrices] != [m.shape for m in self._matrices]:
             self._cursor = None
         self._matrices, self._note = matrices, note
         self._draw()
