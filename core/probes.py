@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .network import Params, activation_names, forward
+from .backprop import cross_entropy, dlogits_of, targets
+from .network import Params, activation_grad, activation_names, forward
+from .optim import ADAM_BETAS, MOMENTUM
 from .trainer import Trainer
 
 EVAL_SAMPLE = 4096
@@ -161,3 +163,116 @@ def placed_points(tr: Trainer, sample: tuple[torch.Tensor, torch.Tensor], ext: E
             Xs, ys = X[idx].float().cpu(), y[idx].cpu()  # (P, 2), (P,)
             points += [(r, c, k, split) for (r, c), k in zip(place_points(Xs, ext, cols, rows), ys.tolist())]
     return tuple(points)
+
+
+# ----- the last step, written out -----
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One line of the last step in the tutorial's notation, with its live shapes and one number."""
+
+    part: str
+    """'forward', 'loss', 'backward' or 'update'."""
+    text: str
+    """The equation: `z1 = X @ W1 + b1`."""
+    shapes: str
+    """Its shapes: `(80, 2) @ (2, 8) + (8,) -> (80, 8)`; '' where they add nothing."""
+    label: str
+    """What `value` is: `‖z1‖`, `loss`; '' for none."""
+    value: float
+    """nan when it cannot be known (e.g. ‖dh‖ without the weights the step started from)."""
+
+
+def _s(t: torch.Tensor) -> str:
+    return str(tuple(t.shape))
+
+
+def _n(t: torch.Tensor) -> float:
+    return float(t.detach().double().norm())
+
+
+DERIVATIVE = {"relu": "(z{k} > 0)", "leaky_relu": "where(z{k} > 0, 1, 0.01)", "tanh": "(1 - h{k}**2)",
+              "sigmoid": "h{k} * (1 - h{k})"}
+"""act'(z_k) written as the tutorial would, by activation."""
+
+
+@torch.no_grad()
+def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
+    """The step just taken: forward, loss, backward and the optimizer's update, one row per equation.
+
+    From the trainer's last forward cache and gradients. `before` (the parameters the step started
+    from) gives the norms of dh_k, which need the old W_{k+1}; without it those are nan. Empty
+    before the first step.
+    """
+    if not tr.last_cache or not tr.last_grads:
+        return ()
+    cache, grads, act = tr.last_cache, tr.last_grads, tr.cfg.activation
+    L = len(tr.params) // 2
+    if before is not None:  # the reference forward again: the fused step writes each h_k over z_k
+        _, cache = forward(before, cache[0], act)  # [X, z1, h1, ..., logits]
+    known = lambda k: cache[2 * k - 1] is not cache[2 * k]  # noqa: E731  z_k kept apart from h_k
+    names = activation_names(L)  # X, z1, h1, ..., logits (h for the tutorial's one hidden layer)
+    h = lambda k: names[2 * k]  # noqa: E731  the name of h_k (h_0 is X)
+    rows: list[StepRow] = []
+    for k in range(1, L + 1):  # forward
+        a, W, b = cache[2 * k - 2], tr.params[f"W{k}"], tr.params[f"b{k}"]  # (N, fan_in), (fan_in, fan_out), (fan_out,)
+        z = cache[2 * k - 1]  # (N, fan_out)
+        out = "logits" if k == L else f"z{k}"
+        rows.append(StepRow("forward", f"{out} = {h(k - 1)} @ W{k} + b{k}", f"{_s(a)} @ {_s(W)} + {_s(b)} -> {_s(z)}",
+                            f"‖{out}‖", _n(z) if k == L or known(k) else math.nan))
+        if k < L:
+            rows.append(StepRow("forward", f"{h(k)} = {act}(z{k})", _s(cache[2 * k]), f"‖{h(k)}‖", _n(cache[2 * k])))
+    logits = cache[-1]  # (N, K)
+    N, K = logits.shape
+    if tr.order.full:
+        G = tr.G_train  # (N, K)
+    else:
+        G = targets(tr.Y_train[tr.order.rows(tr.step_count - 1)])  # (N, K) the last step's batch
+    rows.append(StepRow("loss", "loss = CE(logits, y)", "", "loss", float(cross_entropy(logits, G))))
+    dz = dlogits_of(logits, G)  # (N, K)
+    rows.append(StepRow("backward", "dlogits = (softmax - onehot) / N", _s(dz), "‖dlogits‖", _n(dz)))
+    for k in range(L, 0, -1):  # backward, the chain rule from the last layer to the first
+        a = cache[2 * k - 2]  # (N, fan_in)
+        dW, db = grads[2 * k - 2], grads[2 * k - 1]  # (fan_in, fan_out), (fan_out,)
+        dname = "dlogits" if k == L else f"dz{k}"
+        rows.append(StepRow("backward", f"dW{k} = {h(k - 1)}.T @ {dname}",
+                            f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)))
+        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0)", _s(db), f"‖db{k}‖", _n(db)))
+        if k > 1:
+            W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
+            hk = h(k - 1)
+            da = dz @ W.T if W is not None else None  # (N, fan_in)
+            rows.append(StepRow("backward", f"d{hk} = {dname} @ W{k}.T",
+                                f"{_s(dz)} @ ({dz.shape[1]}, {a.shape[1]}) -> {_s(a)}", f"‖d{hk}‖",
+                                _n(da) if da is not None else math.nan))
+            suffix = "" if hk == "h" else str(k - 1)
+            dz = da * activation_grad(a, act) if da is not None else torch.full_like(a, math.nan)  # (N, fan_in)
+            deriv = DERIVATIVE.get(act, f"{act}'(z{k - 1})").format(k=suffix if act in ("tanh", "sigmoid") else k - 1)
+            rows.append(StepRow("backward", f"dz{k - 1} = d{hk} * {deriv}", _s(a), f"‖dz{k - 1}‖",
+                                _n(dz) if da is not None else math.nan))
+    return tuple(rows) + _update_rows(tr)
+
+
+def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
+    """The optimizer's lines for each W_k (each b_k is updated the same way with db_k)."""
+    opt, L = tr.optimizer, len(tr.params) // 2
+    norms = opt.update_norms(tr.param_list, tr.last_grads)  # ‖update‖ per tensor
+    rows = []
+    if opt.weight_decay:
+        rows.append(StepRow("update", f"dW += {opt.weight_decay:g} * W", "", "", math.nan))
+    for k in range(1, L + 1):
+        i, W = 2 * k - 2, tr.params[f"W{k}"]
+        if opt.name == "momentum" and opt.velocity:
+            rows.append(StepRow("update", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i])))
+            rows.append(StepRow("update", f"W{k} -= lr * vW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
+        elif opt.name == "adam" and opt.m:
+            b1, b2 = ADAM_BETAS
+            rows.append(StepRow("update", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i])))
+            rows.append(StepRow("update", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i])))
+            rows.append(StepRow("update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"lr {opt.lr:g}, t {opt.t}",
+                                f"‖ΔW{k}‖", norms[i]))
+        else:
+            rows.append(StepRow("update", f"W{k} -= lr * dW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
+    rows.append(StepRow("update", f"b1..b{L}: the same with db1..db{L}", "", "", math.nan))
+    return tuple(rows)

@@ -27,20 +27,26 @@ from ..core.trainer import Trainer
 from .engine import STOP_WAIT, Engine
 from .engine.process import ProcessEngine, prepare
 from .engine.protocol import (CheckGradients, Command, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
-                              Reset, Resize, Resume, Save, ScaleLr, Step)
+                              Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .messages import EngineEvent
 from .keys import BINDINGS
 from .widgets.boundary import BoundaryPane
 from .widgets.help import HelpScreen
-from .widgets.panes import Panes
+from .widgets.panes import Panes, ViewSwitcher
 from .widgets.shapes import CHECK_OK
 
 MIN_SIZE = (40, 12)
 """Below this the panes are replaced by a short 'too small' message."""
 FULL_SIZE = (110, 30)
 """From this size on the shapes pane is shown too."""
+WIDE_SIZE = (160, 50)
+"""From this size on the boundary stays and the chosen view is shown beside it."""
+WHICH = ("params", "grads", "updates")
+"""What the weights view's `w` cycles through."""
+X_AXES = ("all", "log", "last")
+"""What the loss plot's `x` cycles through: every step, log10 steps, the last 1000 steps."""
 QUIT_WAIT = STOP_WAIT + 2.0
 """Seconds quitting waits for the engine to stop (and save) before leaving without it."""
 FORCE_EXIT_AFTER = 2.0
@@ -88,6 +94,16 @@ class FfnnApp(App):
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
         self.snapshot_arrived = time.monotonic()
         self.set_reactive(FfnnApp.running, not paused)
+        self.view = "boundary"
+        """The view beside the loss plot (keys 1-6)."""
+        self.wide = False
+        self.view_size = (0, 0)
+        """The view pane's content size in cells."""
+        self.page = 0
+        self.which = "params"
+        self.x_axis = "all"
+        self.shown: ShowViews | None = None
+        """The last ShowViews sent."""
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
@@ -114,13 +130,38 @@ class FfnnApp(App):
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
         self.set_class(width < FULL_SIZE[0] or height < FULL_SIZE[1], "-compact")
+        wide = width >= WIDE_SIZE[0] and height >= WIDE_SIZE[1]
+        self.set_class(wide, "-wide")
+        if wide != self.wide:
+            self.wide = wide
+            self.query_one(Panes).set_view(self.view, wide)
+            self.show_views()
         if small:
             self.query_one("#too-small", Static).update(
                 f"Terminal too small ({width}x{height}); need at least {MIN_SIZE[0]}x{MIN_SIZE[1]}. q quits.")
 
     def on_boundary_pane_resized(self, event: BoundaryPane.Resized) -> None:
-        self.grid = (event.cols, event.rows)
-        self.send(Resize(*self.grid))
+        if event.cols and event.rows:  # hidden: keep the size for when it shows again
+            self.grid = (event.cols, event.rows)
+            self.send(Resize(*self.grid))
+
+    def on_view_switcher_resized(self, event: ViewSwitcher.Resized) -> None:
+        if event.cols and event.rows:
+            self.view_size = (event.cols, event.rows)
+            self.show_views()
+
+    def views_shown(self) -> tuple[str, ...]:
+        """The views on screen: the chosen one, and the boundary beside it when wide."""
+        if self.wide and self.view != "boundary":
+            return ("boundary", self.view)
+        return (self.view,)
+
+    def show_views(self, force: bool = False) -> None:
+        """Tell the engine what is on screen (when it changed): only those views are measured."""
+        shown = ShowViews(self.views_shown(), *self.view_size, page=self.page, which=self.which)
+        if force or shown != self.shown:
+            self.shown = shown
+            self.send(shown)
 
     # ----- the engine -----
     def new_engine(self, cfg: RunConfig, trainer: Trainer | None = None, *, paused: bool) -> Engine:
@@ -140,6 +181,8 @@ class FfnnApp(App):
         """Make engine the app's one engine and start it, telling it the pane size before anything else."""
         self.engine = engine
         engine.send(Resize(*self.grid))
+        self.shown = None
+        self.show_views()
         try:
             engine.start()
         except Exception as e:  # e.g. no way to start a process here: say so instead of STARTING for ever
@@ -194,7 +237,7 @@ class FfnnApp(App):
     def _draw(self) -> None:
         if self.snapshot is not None:
             self.query_one(Panes).show(self.snapshot, self.state(), check=self.check, log_scale=self.log_scale,
-                                       show_test=self.show_test)
+                                       show_test=self.show_test, x_axis=self.x_axis)
 
     def state(self) -> State:
         """The one word the status line shows."""
@@ -283,6 +326,29 @@ class FfnnApp(App):
     def action_test_points(self) -> None:
         self.show_test = not self.show_test
         self._draw()
+
+    def action_x_axis(self) -> None:
+        self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        self._draw()
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+        self.set_class(view != "boundary", "-view")
+        self.query_one(Panes).set_view(view, self.wide)
+        self.show_views()
+        self._draw()
+
+    def action_page(self, delta: int) -> None:
+        self.page += delta
+        if self.view != "neurons":
+            self.action_view("neurons")
+        self.show_views()
+
+    def action_which_weights(self) -> None:
+        self.which = WHICH[(WHICH.index(self.which) + 1) % len(WHICH)]
+        if self.view != "weights":
+            self.action_view("weights")
+        self.show_views()
 
     def action_save(self) -> None:
         self.send(Save(self.cfg.save))

@@ -59,7 +59,7 @@ def ui_modules(results: dict[str, subprocess.CompletedProcess], module: str) -> 
 
 
 def test_discovery_finds_the_engine():
-    expected = ("data", "network", "backprop", "optim", "config", "trainer", "checkpoint", "probes", "run",
+    expected = ("data", "network", "backprop", "optim", "config", "trainer", "checkpoint", "probes", "inside", "run",
                 "fast", "device", "cuda_graphs", "state", "errors", "history", "metrics")
     for name in expected:
         assert f"ffnn_tui.core.{name}" in CORE_MODULES

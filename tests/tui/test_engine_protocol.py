@@ -16,14 +16,15 @@ from ffnn_tui.tui.cli import main
 from ffnn_tui.tui.engine import protocol
 from ffnn_tui.tui.engine.loop import Inbox, TrainingLoop
 from ffnn_tui.tui.engine.protocol import (CheckGradients, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
-                                          Reset, Resize, Resume, Save, ScaleLr, Step, Stop)
+                                          Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
 from ffnn_tui.tui.engine.snapshot import SnapshotMaker
 from ffnn_tui.tui.messages import EngineEvent
 
 from .conftest import make_app, settled, wait_for
 
 COMMANDS = [Pause(), Resume(), Step(), Reset(), Reset(seed=7), ScaleLr(2.0), NextActivation(), NextDataset(),
-            Resize(40, 12), CheckGradients(), Save("ck.pt"), Stop()]
+            Resize(40, 12), ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"), CheckGradients(), Save("ck.pt"),
+            Stop()]
 
 
 def test_every_command_and_event_type_is_listed():
@@ -39,11 +40,11 @@ def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
     tr = Trainer(RunConfig(device="cpu"))
     events = []
     loop = TrainingLoop(tr, events.append, running=False, ui_hz=4)
-    before = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.stopping)
+    before = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.looker.views, loop.stopping)
     from ffnn_tui.core.run import RunLoop
 
     loop.apply(command, RunLoop(tr))
-    after = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.stopping)
+    after = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.looker.views, loop.stopping)
     if isinstance(command, Pause):
         assert after == before  # already paused: nothing to change
     else:

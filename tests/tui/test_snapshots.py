@@ -69,3 +69,67 @@ class TestSizes:
             await pilot.pause()
 
         assert snap_compare(app, run_before=run_before, terminal_size=(36, 10))
+
+
+SPIRAL = ("--dataset", "spiral", "--classes", "3", "--hidden", "16,16", "--samples", "300")
+
+
+def _viewed(app, key: str, steps: int = 3):
+    async def run_before(pilot):
+        await _stepped(app, steps)(pilot)
+        await pilot.press(key)
+        await settled(pilot, app, steps)
+    return run_before
+
+
+class TestViews:
+    """Each view at 120x36 after three steps, on the tutorial net and on a 2-16-16-3 spiral."""
+
+    @staticmethod
+    def _check(snap_compare, key, argv=(), size=(120, 36)):
+        app = make_app(*argv)
+        return snap_compare(app, run_before=_viewed(app, key), terminal_size=size)
+
+    def test_neurons(self, snap_compare):
+        """2: one tile per unit, layer 1 then the output."""
+        assert self._check(snap_compare, "2")
+
+    def test_weights(self, snap_compare):
+        """3: Hinton diagrams of W1, b1, W2, b2."""
+        assert self._check(snap_compare, "3")
+
+    def test_health(self, snap_compare):
+        """4: gradient bars, update ratios, dead units."""
+        assert self._check(snap_compare, "4")
+
+    def test_confusion(self, snap_compare):
+        """5: train and test confusion side by side."""
+        assert self._check(snap_compare, "5")
+
+    def test_step(self, snap_compare):
+        """6: the third step written out."""
+        assert self._check(snap_compare, "6")
+
+    def test_spiral_neurons(self, snap_compare):
+        """2 on 2-16-16-3: the first page of each wide layer, what is left out said."""
+        assert self._check(snap_compare, "2", SPIRAL)
+
+    def test_spiral_weights(self, snap_compare):
+        """3 on 2-16-16-3: W2 and W3 pooled to fit, and saying so."""
+        assert self._check(snap_compare, "3", SPIRAL)
+
+    def test_spiral_health(self, snap_compare):
+        """4 on 2-16-16-3."""
+        assert self._check(snap_compare, "4", SPIRAL)
+
+    def test_spiral_confusion(self, snap_compare):
+        """5 on 2-16-16-3: 3x3 matrices."""
+        assert self._check(snap_compare, "5", SPIRAL)
+
+    def test_spiral_step(self, snap_compare):
+        """6 on 2-16-16-3: three layers of equations."""
+        assert self._check(snap_compare, "6", SPIRAL)
+
+    def test_neurons_80x24(self, snap_compare):
+        """2 at 80x24: fewer tiles across, the tabs abbreviated."""
+        assert self._check(snap_compare, "2", size=(80, 24))

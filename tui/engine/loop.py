@@ -15,12 +15,12 @@ import traceback
 from typing import Callable
 
 from ...core.data import DATASETS
-from ...core.network import ACTIVATIONS
+from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
 from .protocol import (CheckGradients, Command, Event, GradChecks, NextActivation, NextDataset, Note, Pause, Reset,
-                       Resize, Resume, Save, ScaleLr, Step, Stop)
+                       Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
 from .snapshot import Snapshot, SnapshotMaker
 
 PAUSED_WAIT = 0.5
@@ -74,6 +74,24 @@ class TrainingLoop:
         self.period = 1.0 / ui_hz
         self.looker = SnapshotMaker()
         self.stopping = False
+        self.before: tuple[int, int, Params] | None = None
+        """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
+        self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
+        """(run id, [(step, what), ...]): the live changes of the current run, for the loss plot."""
+
+    def _keep_before(self) -> None:
+        """Copy the parameters before stepping, for the weights view's last update and the step view."""
+        tr = self.tr
+        self.before = (tr.run_id, tr.step_count, {k: v.clone() for k, v in tr.params.items()})
+
+    def _wants_before(self) -> bool:
+        return any(v in self.looker.views.views for v in ("weights", "step"))
+
+    def _changed(self, what: str) -> None:
+        run, marks = self.changes
+        if run != self.tr.run_id:
+            run, marks = self.tr.run_id, []
+        self.changes = (run, marks + [(self.tr.step_count, what)])
 
     # ----- commands -----
     def apply(self, command: Command, run: RunLoop) -> None:
@@ -85,17 +103,22 @@ class TrainingLoop:
             case Resume():
                 self.running = True
             case Step():
+                self._keep_before()  # one copy per key press: the step view always has it
                 run.step_once()
             case Reset(seed=seed):
                 tr.reset(seed)
             case ScaleLr(factor=factor):
                 tr.set_lr(min(max(tr.cfg.lr * factor, LR_RANGE[0]), LR_RANGE[1]))
+                self._changed(f"lr {tr.cfg.lr:.3g}")
             case NextActivation():
                 tr.set_activation(_next(ACTIVATIONS, tr.cfg.activation))
+                self._changed(tr.cfg.activation)
             case NextDataset():
                 tr.set_dataset(_next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset))
             case Resize(cols=cols, rows=rows):
                 self.looker.size = (cols, rows)
+            case ShowViews() as shown:
+                self.looker.views = shown
             case CheckGradients():
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
@@ -121,8 +144,14 @@ class TrainingLoop:
 
     def snapshot(self) -> Snapshot:
         """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
+        tr, before, steps = self.tr, None, 0
+        if self.before is not None and self.before[0] == tr.run_id and self.before[1] < tr.step_count:
+            _, at, before = self.before
+            steps = tr.step_count - at
+        run, marks = self.changes
+        changes = tuple(marks) if run == tr.run_id else ()
         try:
-            return self.looker.make(self.tr, self.state())
+            return self.looker.make(tr, self.state(), before=before, update_steps=steps, changes=changes)
         except Exception as e:
             self.tr.fail(f"{type(e).__name__} while drawing step {self.tr.step_count}: {e}")
             self.running = False
@@ -145,6 +174,18 @@ class TrainingLoop:
             except Exception as e:  # report, but let the app exit
                 self.emit(Note(f"could not save {self.tr.cfg.save}: {e}", severity="error"))
 
+    def _advance(self, run: RunLoop) -> None:
+        """A chunk of steps, ending where the test curve's next point is due (on eager steps)."""
+        tr, looker = self.tr, self.looker
+        looker.measure_test(tr)
+        n = run.chunk()
+        if tr.preferred_chunk() == 1:  # a captured CUDA graph's chunk is not split: it is measured after
+            n = min(n, looker.steps_to_test(tr) or n)
+        if self._wants_before():
+            self._keep_before()
+        run.advance(n)
+        looker.measure_test(tr)
+
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False
         while not self.stopping and not cancelled():
@@ -156,7 +197,7 @@ class TrainingLoop:
             running = self.running and run.can_step and not self.stopping
             if running:
                 try:
-                    run.advance()
+                    self._advance(run)
                 except Exception as e:  # an engine failure is a state with a reason, never a dead UI
                     self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
                     traceback.clear_frames(e.__traceback__)

@@ -60,6 +60,26 @@ class Resize:
     rows: int
 
 
+VIEWS = ("boundary", "neurons", "weights", "health", "confusion", "step")
+"""The views the dashboard can show beside the loss plot; a snapshot measures only those shown."""
+
+
+@dataclass(frozen=True)
+class ShowViews:
+    """Which views are on screen now, the size of the view pane, and each view's options. A view
+    not named here costs nothing: its probe does not run."""
+
+    views: tuple[str, ...]
+    """Names from VIEWS."""
+    cols: int = 0
+    """The view pane's content size in cells (0 = not laid out yet: a default is used)."""
+    rows: int = 0
+    page: int = 0
+    """Neurons: which page of units of the wide layers."""
+    which: str = "params"
+    """Weights: 'params', 'grads' or 'updates'."""
+
+
 @dataclass(frozen=True)
 class CheckGradients:
     """Compare the hand-derived gradients with autograd's, in float64."""
@@ -77,7 +97,8 @@ class Stop:
     """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
 
 
-Command = Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | CheckGradients | Save | Stop
+Command = (Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | ShowViews | CheckGradients
+           | Save | Stop)
 
 # ----- events: training loop -> app -----
 

@@ -10,10 +10,14 @@ import math
 import time
 from dataclasses import dataclass
 
-from ...core import probes
+import torch
+
+from ...core import inside, probes
 from ...core.config import RunConfig
 from ...core.history import History
-from ...core.probes import BoundaryGrid, Metrics, ParamStats
+from ...core.inside import Confusion, LayerHealth, Matrix, NeuronMaps
+from ...core.network import Params, forward
+from ...core.probes import BoundaryGrid, Metrics, ParamStats, StepRow
 from ...core.state import State
 from ...core.trainer import Trainer
 
@@ -21,6 +25,16 @@ PLOT_POINTS = 2000
 """The boundary pane draws at most this many data points per split (a fixed sample)."""
 CURVE_POINTS = 500
 """Points per loss curve sent to the app (the history is downsampled to this)."""
+
+NEURON_TILE = (10, 5)
+"""(cols, rows) of one unit's map in the neurons view."""
+WEIGHT_ROWS = 16
+"""The most rows of a weight matrix shown before block-mean pooling."""
+TEST_GRID_DOUBLING = 1024
+"""The test loss is measured at metrics rows 1, 2, 4, ... up to this, then every RUN_FRACTION of the run."""
+RUN_FRACTION = 200
+DEFAULT_VIEW = (56, 30)
+"""The view pane's (cols, rows) before it has been laid out."""
 
 Point = tuple[int, int, int, str]
 """(row, col, class, 'train' | 'test') of a data point on the boundary grid."""
@@ -51,8 +65,26 @@ class Snapshot:
     curve_test: tuple[float, ...]
     """Test loss, measured at snapshot times (its own steps)."""
     grid: BoundaryGrid | None
-    """The net's answer over the plane at the boundary pane's size (None before the pane has one)."""
+    """The net's answer over the plane at the boundary pane's size (None before the pane has one,
+    and while the boundary view is not shown)."""
     points: tuple[Point, ...]
+    views: tuple[str, ...] = ("boundary",)
+    """The views this snapshot measured (the app's last ShowViews)."""
+    neurons: NeuronMaps | None = None
+    """Each unit's map over the boundary's plane (neurons view)."""
+    dead: frozenset[str] = frozenset()
+    """Labels of dead or saturated hidden units (neurons view)."""
+    weights: tuple[Matrix, ...] | None = None
+    """W_k, b_k, or their gradients or last updates (weights view); () before the first step."""
+    update_steps: int = 0
+    """Weights view, 'updates': how many steps the shown difference of parameters spans."""
+    health: tuple[LayerHealth, ...] | None = None
+    confusion: tuple[Confusion, Confusion | None] | None = None
+    """(train, test) of the current weights (confusion view)."""
+    step_rows: tuple[StepRow, ...] | None = None
+    """The last step written out (step view)."""
+    changes: tuple[tuple[int, str], ...] = ()
+    """(step, what) of every live change in this run: lr, activation, dataset."""
 
     @property
     def arch(self) -> str:
@@ -70,6 +102,10 @@ class SnapshotMaker:
     def __init__(self) -> None:
         self.size = (0, 0)
         """(cols, rows) of the boundary pane."""
+        from .protocol import ShowViews  # here: protocol imports this module
+
+        self.views = ShowViews(("boundary",))
+        """What the app shows (views, pane size, page, which): its last ShowViews."""
         self._run = -1
         self._rate = (time.perf_counter(), 0, 0.0)
 
@@ -78,7 +114,41 @@ class SnapshotMaker:
         self.extent = probes.data_extent(tr)
         self.sample = probes.plot_sample(tr, PLOT_POINTS)
         self.test_history = History(cap=CURVE_POINTS)
-        """Test loss at each snapshot (kept in its train_loss column)."""
+        """Test loss on a fixed grid of metrics rows (kept in its train_loss column)."""
+        self.next_test_row = 1
+
+    # ----- the test curve, on a fixed grid of steps -----
+    def test_row_after(self, row: int, tr: Trainer) -> int:
+        """The grid's next metrics row after `row`: 1, 2, 4, ..., 1024, then every 1/200 of the run."""
+        if row < TEST_GRID_DOUBLING:
+            return 2 * row
+        run = tr.cfg.epochs * tr.steps_per_epoch
+        every = max(1, run // RUN_FRACTION) if run else TEST_GRID_DOUBLING
+        return (row // every + 1) * every
+
+    def steps_to_test(self, tr: Trainer) -> int:
+        """Steps until the next test measurement is due (a driver ends its chunk there)."""
+        if tr.run_id != self._run:
+            self._new_run(tr)
+        return max(0, self.next_test_row - 1 - tr.step_count)
+
+    def measure_test(self, tr: Trainer) -> None:
+        """When due: the test loss of the current weights, recorded as metrics row step + 1 (a row
+        describes the weights its update starts from, as in the metrics file). One forward on at
+        most EVAL_SAMPLE test points; one host sync."""
+        if tr.run_id != self._run:
+            self._new_run(tr)
+        row = tr.step_count + 1
+        if row < self.next_test_row:
+            return
+        while self.next_test_row <= row:
+            self.next_test_row = self.test_row_after(self.next_test_row, tr)
+        d, S = tr.data, probes.EVAL_SAMPLE
+        if d.X_test.shape[0]:
+            loss, _ = tr.evaluate(d.X_test[:S], d.y_test[:S], tr.Y_test[:S])
+            value = float(loss)  # one device sync per grid point
+            if math.isfinite(value):
+                self.test_history.add(row, value)
 
     def steps_per_sec(self, step: int) -> float:
         """Steps per second since the last measurement at least 0.25 s ago."""
@@ -90,24 +160,83 @@ class SnapshotMaker:
             self._rate = (now, step, rate)
         return rate
 
-    def make(self, tr: Trainer, state: State) -> Snapshot:
-        """Flush the trainer's losses and look at it (plain data only)."""
+    def make(self, tr: Trainer, state: State, *, before: Params | None = None, update_steps: int = 0,
+             changes: tuple[tuple[int, str], ...] = ()) -> Snapshot:
+        """Flush the trainer's losses and look at it (plain data only), measuring only the views
+        shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
         if tr.run_id != self._run:
             self._new_run(tr)
         tr.flush()
+        self.measure_test(tr)
         m = probes.sample_metrics(tr)
-        if math.isfinite(m.test_loss) and (not len(self.test_history) or self.test_history.step[-1] <= tr.step_count):
-            self.test_history.add(tr.step_count, m.test_loss)
         steps, series = tr.history.downsampled(CURVE_POINTS)
         test_steps, test_series = self.test_history.downsampled(CURVE_POINTS)
+        v = self.views
         cols, rows = self.size
         grid, points = None, ()
-        if cols >= 2 and rows >= 2:
+        if "boundary" in v.views and cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
+        views = dict(self.view_data(tr, before, update_steps))
         return Snapshot(
             run_id=tr.run_id, step=tr.step_count, epoch=tr.epoch, state=state, reason=tr.reason,
             config=tr.cfg, classes=tr.data.classes, device=str(tr.device), metrics=m,
             steps_per_sec=self.steps_per_sec(tr.step_count), params=probes.param_stats(tr),
             activations=probes.activation_shapes(tr), curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]),
-            curve_test_steps=tuple(test_steps), curve_test=tuple(test_series["train_loss"]), grid=grid, points=points)
+            curve_test_steps=tuple(test_steps), curve_test=tuple(test_series["train_loss"]), grid=grid, points=points,
+            views=v.views, changes=changes, **views)
+
+    # ----- the views: each probe runs only while its view is shown -----
+    def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
+        """(Snapshot field, value) pairs for the views shown."""
+        v = self.views
+        cols, rows = (v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
+        names = list(tr.params)
+        grads = dict(zip(names, tr.last_grads)) if tr.last_grads else None
+        health = None
+        if "health" in v.views or "neurons" in v.views:
+            norms = tr.optimizer.update_norms(tr.param_list, tr.last_grads) if tr.last_grads else None
+            health = inside.layer_health(tr.params, tr.cfg.activation, tr.data.X_train, grads,
+                                         dict(zip(names, norms)) if norms else None, max_rows=probes.EVAL_SAMPLE)
+            yield "health", health
+        if "neurons" in v.views:
+            yield "neurons", self.neuron_maps(tr, cols, rows)
+            yield "dead", inside.bad_labels(health)
+        if "weights" in v.views:
+            updates = None
+            if before is not None:
+                updates = {k: tr.params[k] - before[k] for k in names}  # the change the last steps made
+            L = len(names) // 2
+            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
+            spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
+            max_rows = max(2, spare // max(L - 1, 1))
+            yield "weights", inside.weight_matrices(tr.params, v.which, grads, updates, max_rows=min(WEIGHT_ROWS, max_rows),
+                                                    max_cols=max(1, (cols + 1) // 2))
+            yield "update_steps", update_steps if before is not None else 0
+        if "confusion" in v.views:
+            yield "confusion", self.confusions(tr)
+        if "step" in v.views:
+            yield "step_rows", probes.step_rows(tr, before if update_steps == 1 else None)
+
+    def neuron_maps(self, tr: Trainer, cols: int, rows: int) -> NeuronMaps:
+        """A page of tiles that fits the pane: as many across as fit, as many tile rows as the layers leave room for."""
+        tw, th = NEURON_TILE
+        L = len(tr.params) // 2
+        across = max(1, (cols + 1) // (tw + 1))
+        tile_rows = max(1, (rows - 2 * L) // ((th + 1) * L))  # a heading and a '... more' line per layer
+        per_layer = across * tile_rows
+        widths = [tr.params[f"W{k}"].shape[1] for k in range(1, L + 1)]
+        offsets = {k: (self.views.page * per_layer) % H if H > per_layer else 0 for k, H in enumerate(widths, start=1)}
+        return inside.neuron_maps(tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets)
+
+    @torch.no_grad()
+    def confusions(self, tr: Trainer) -> tuple[Confusion, Confusion | None]:
+        """Train and test confusion of the current weights, on at most EVAL_SAMPLE points each."""
+        d, S, K = tr.data, probes.EVAL_SAMPLE, tr.data.classes
+        train_logits, _ = forward(tr.params, d.X_train[:S], tr.cfg.activation)  # (n, K)
+        train = inside.confusion(train_logits, d.y_train[:S], K)
+        if d.X_test.shape[0] == 0:
+            return train, None
+        test_logits, _ = forward(tr.params, d.X_test[:S], tr.cfg.activation)  # (m, K)
+        return train, inside.confusion(test_logits, d.y_test[:S], K)
+

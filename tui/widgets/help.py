@@ -15,6 +15,9 @@ HELP = """\
   [b]d[/b]      next dataset             [b]g[/b]  gradient check (manual vs autograd)
   [b]l[/b]      log-scale loss           [b]t[/b]  show / hide test points
   [b]c[/b]      save a checkpoint        [b]?[/b]  this help
+  [b]x[/b]      loss x-axis: all / log / last 1000 steps
+  [b]1-6[/b]    view: 1 boundary  2 neurons  3 weights  4 health  5 confusion  6 step
+  [b]] / [[/b]  neurons: next / previous page   [b]w[/b]  weights: W / grad / last update
   [b]q[/b]      quit (also ctrl+c)
 
 Boundary pane: background = predicted class ([b].:[/b] class 0, [b]-=[/b] class 1, ...),

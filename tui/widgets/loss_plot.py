@@ -1,4 +1,9 @@
-"""The loss pane: train (and test) loss against step, from an already-downsampled history."""
+"""The loss pane: train (and test) loss against step, from an already-downsampled history.
+
+Readable without colour: train is drawn in braille dots, test in `·`; the legend sits in the
+border title, outside the curves. Step ticks are whole numbers (0, 5k, 10k); on the log scale the
+ticks are written as losses (1e-2). Every live change (lr, activation) is a labelled vertical line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,11 @@ import math
 from textual_plotext import PlotextPlot
 
 from ..engine.snapshot import Snapshot
+
+LAST_STEPS = 1000
+"""The `x` key's 'last' mode shows this many steps."""
+TRAIN_MARKER, TEST_MARKER = "braille", "·"
+LEGEND = "── train  ·· test"
 
 
 def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], list[float]]:
@@ -28,22 +38,89 @@ def compact(v: float) -> str:
     return f"{v:.3g}"
 
 
-class LossPlot(PlotextPlot):
-    """textual-plotext curve of the loss; `l` toggles log10."""
+def step_label(s: float) -> str:
+    """A whole step count, short: 0, 500, 5k, 12.5k, 2M."""
+    s = round(s)
+    for unit, div in (("M", 1_000_000), ("k", 1000)):
+        if abs(s) >= div:
+            return f"{s / div:.3g}{unit}"
+    return str(s)
 
-    def show(self, s: Snapshot, log: bool) -> None:
+
+def nice_step(span: float, ticks: int = 5) -> int:
+    """A whole tick spacing of 1, 2 or 5 times a power of ten giving about `ticks` ticks."""
+    raw = max(span / max(ticks, 1), 1.0)
+    p = 10 ** math.floor(math.log10(raw))
+    return int(next(m * p for m in (1, 2, 5, 10) if m * p >= raw))
+
+
+def step_ticks(lo: float, hi: float, ticks: int = 5) -> list[int]:
+    """Whole-number ticks covering [lo, hi]."""
+    d = nice_step(hi - lo, ticks)
+    first = math.ceil(lo / d) * d
+    return list(range(int(first), int(hi) + 1, d)) or [int(lo)]
+
+
+def loss_label(v: float) -> str:
+    """A loss on a log axis, written as a loss: 1e-2, 0.1, 1, 2, 5e+03."""
+    if 1e-2 < v < 1e3:
+        return f"{v:.3g}"
+    m, e = f"{v:.0e}".split("e")
+    return f"{m}e{int(e)}"
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Positions (log10 of the loss) of 1, 2, 5 times each power of ten inside [lo, hi], thinned to at most 6."""
+    out = [math.log10(m) + e for e in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
+    out = [t for t in out if lo - 1e-9 <= t <= hi + 1e-9]
+    if len(out) > 6:
+        out = [t for t in out if abs(t - round(t)) < 1e-9] or out[::len(out) // 6 + 1]
+    if len(out) < 2:  # less than a decade: evenly spaced, still written as losses
+        out = [lo + (hi - lo) * i / 4 for i in range(5)]
+    return out
+
+
+class LossPlot(PlotextPlot):
+    """textual-plotext curve of the loss; `l` toggles log10, `x` cycles the step axis."""
+
+    def show(self, s: Snapshot, log: bool, x_axis: str = "all") -> None:
         plt = self.plt
         plt.clear_data()
-        self.border_title = "log10 loss" if log else "loss"
-        plt.xlabel("step")
-        lo, hi = math.inf, -math.inf
-        for name, steps, values, color in (("test", s.curve_test_steps, s.curve_test, "orange"),
-                                           ("train", s.curve_steps, s.curve_train, "cyan")):  # train on top
+        axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
+        self.border_title = f"{'log ' if log else ''}loss{axis}  {LEGEND}"
+        plt.xlabel("log steps" if x_axis == "log" else "step")
+        newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
+        first = newest - LAST_STEPS if x_axis == "last" else -math.inf
+        lo, hi, xlo, xhi = math.inf, -math.inf, math.inf, -math.inf
+        for steps, values, marker, color in ((s.curve_test_steps, s.curve_test, TEST_MARKER, "orange"),
+                                             (s.curve_steps, s.curve_train, TRAIN_MARKER, "cyan")):  # train on top
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
-            if xs:
-                plt.plot(xs, ys, label=name, color=color, marker="braille")
+            keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
+            if keep:
+                xs = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
+                ys = [y for _, y in keep]
+                plt.plot(xs, ys, color=color, marker=marker)
                 lo, hi = min(lo, *ys), max(hi, *ys)
+                xlo, xhi = min(xlo, *xs), max(xhi, *xs)
         if lo < hi:
-            ticks = [lo + (hi - lo) * i / 4 for i in range(5)]
-            plt.yticks(ticks, [compact(v) for v in ticks])
+            ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
+            plt.yticks(ticks, [loss_label(10 ** t) for t in ticks] if log else [compact(v) for v in ticks])
+        if xlo < xhi:
+            if x_axis == "log":
+                xt = [t for t in range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
+                plt.xticks(xt, [step_label(10 ** t) for t in xt])
+            else:
+                xt = step_ticks(xlo, xhi, max(2, self.size.width // 12))
+                plt.xticks(xt, [step_label(t) for t in xt])
+            self._changes(s, x_axis, xlo, xhi, hi)
         self.refresh()
+
+    def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, top: float) -> None:
+        """A vertical line and a label at the step of each live change inside the plotted steps."""
+        for step, what in s.changes:
+            if step <= 0 and x_axis == "log":
+                continue
+            x = math.log10(step) if x_axis == "log" else step
+            if xlo <= x <= xhi:
+                self.plt.vline(x, "gray")
+                self.plt.text(what, x, top, color="gray")

@@ -1,4 +1,5 @@
-"""The panes together: status line on top, loss and boundary side by side, shapes below.
+"""The panes together: status line on top; the loss plot beside the views (decision boundary,
+neurons, weights, health, confusion, step), one at a time, two side by side when wide; shapes below.
 
 `show()` draws a snapshot, redrawing only the panes whose inputs changed since they were last
 drawn (the loss curve and the boundary are the costly ones).
@@ -6,15 +7,57 @@ drawn (the loss curve and the boundary are the costly ones).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import ContentSwitcher, Static
 
 from ...core.state import State
+from ..engine.protocol import VIEWS
 from ..engine.snapshot import Snapshot
 from .boundary import BoundaryPane
+from .confusion import ConfusionPane
+from .health import HealthPane
 from .loss_plot import LossPlot
+from .neurons import NeuronsPane
 from .shapes import ShapesPane
 from .status import StatusLine
+from .weights import WeightsPane
+from .step import StepPane
+
+TITLES = {"boundary": "decision boundary", "neurons": "neurons", "weights": "weights", "health": "layer health",
+          "confusion": "confusion", "step": "the step, written out"}
+SHORT = {"boundary": "bound", "neurons": "neur", "weights": "wts", "health": "hlth", "confusion": "conf", "step": "step"}
+WHICH_TITLE = {"params": "weights", "grads": "gradients", "updates": "last update"}
+
+
+def tabs_text(current: str, width: int) -> Text:
+    """`1 boundary  2 neurons ...` with the current view reversed; short names when narrow."""
+    only_current = tuple(SHORT[v] if v == current else "" for v in VIEWS)
+    for names in (VIEWS, tuple(SHORT[v] for v in VIEWS), only_current):
+        t = Text(no_wrap=True, overflow="crop")
+        for i, (v, name) in enumerate(zip(VIEWS, names), start=1):
+            t.append(" " if i > 1 else "")
+            t.append(f" {i} {name} ".replace("  ", " "), style="bold reverse" if v == current else "dim")
+        if t.cell_len <= width:
+            break
+    return t
+
+
+class ViewSwitcher(ContentSwitcher):
+    """The views beside the boundary; tells the app its content size (the engine sizes the probes)."""
+
+    @dataclass
+    class Resized(Message):
+        cols: int
+        rows: int
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized(self.content_size.width, self.content_size.height))
 
 
 class Panes(Vertical):
@@ -26,31 +69,88 @@ class Panes(Vertical):
         super().__init__(**kwargs)
         self.show_rate = show_rate
         self._drawn: dict[str, object] = {}
+        self.view = "boundary"
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Horizontal(id="body"):
             yield LossPlot(id="loss")
-            yield BoundaryPane(id="boundary")
+            with Vertical(id="right"):
+                yield Static(id="tabs")
+                with Horizontal(id="views-row"):
+                    yield BoundaryPane(id="boundary")
+                    with ViewSwitcher(id="views", initial="neurons"):
+                        yield NeuronsPane(id="neurons")
+                        yield WeightsPane(id="weights")
+                        yield HealthPane(id="health")
+                        yield ConfusionPane(id="confusion")
+                        yield StepPane(id="step")
         yield ShapesPane(id="shapes")
 
     def on_mount(self) -> None:
         self.query_one("#loss").border_title = "loss"
         self.query_one("#shapes").border_title = "shapes"
-        self.query_one("#boundary").border_title = "decision boundary"
+        self.query_one("#boundary").border_title = TITLES["boundary"]
+        self.set_view("boundary", wide=False)
         self.status(None, State.STARTING)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._tabs()
+
+    def _tabs(self) -> None:
+        tabs = self.query_one("#tabs", Static)
+        tabs.update(tabs_text(self.view, tabs.content_size.width or 60))
+
+    def set_view(self, view: str, wide: bool) -> None:
+        """Show `view`; when wide the boundary stays and the view appears beside it."""
+        self.view = view
+        other = view != "boundary"
+        self.query_one("#boundary").display = wide or not other
+        switcher = self.query_one(ViewSwitcher)
+        switcher.display = other
+        if other:
+            switcher.current = view
+            switcher.border_title = TITLES[view]
+        self._tabs()
 
     def status(self, s: Snapshot | None, state: State, note: str = "") -> None:
         self.query_one(StatusLine).show(s, state, self.show_rate, note=note)
 
-    def show(self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool) -> None:
+    def show(self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool,
+             x_axis: str = "all") -> None:
         self.status(s, state)
-        if self._changed("loss", (s.run_id, s.step, len(s.curve_steps), log_scale)):
-            self.query_one(LossPlot).show(s, log_scale)
+        if self._changed("loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale,
+                                  x_axis)):
+            self.query_one(LossPlot).show(s, log_scale, x_axis)
         if self._changed("shapes", (s.run_id, s.step, check)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, check)
-        if self._changed("boundary", (s.grid, s.points, show_test)):
+        if s.grid is not None and self._changed("boundary", (s.grid, s.points, show_test)):
             self.query_one(BoundaryPane).show(s, show_test)
+        if self.view != "boundary" and self.view in s.views:
+            self.show_view(s)
+
+    def show_view(self, s: Snapshot) -> None:
+        """The chosen view's part of the snapshot (measured only while the view is shown)."""
+        switcher = self.query_one(ViewSwitcher)
+        match self.view:
+            case "neurons" if s.neurons is not None:
+                self.query_one(NeuronsPane).show(s.neurons, s.dead)
+            case "weights" if s.weights is not None:
+                which = s.weights[0].which if s.weights else "params"
+                note = ""
+                if which == "updates" and s.weights:
+                    note = f"change over the last {s.update_steps} step{'s' * (s.update_steps != 1)}"
+                elif not s.weights:
+                    note = {"grads": "no gradients yet: take a step (n)",
+                            "updates": "no update seen yet: take a step (n)"}.get(which, "")
+                self.query_one(WeightsPane).show(s.weights, note)
+                switcher.border_title = f"{WHICH_TITLE[which]} (w cycles)"
+            case "health" if s.health is not None:
+                self.query_one(HealthPane).show(s.health)
+            case "confusion" if s.confusion is not None:
+                self.query_one(ConfusionPane).show(*s.confusion)
+            case "step" if s.step_rows is not None:
+                self.query_one(StepPane).show(s.step_rows, s.step)
 
     def _changed(self, pane: str, key) -> bool:
         if self._drawn.get(pane) == key:
