@@ -17,6 +17,23 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+NO_TERMINAL = "the dashboard needs a terminal; use ssh -t, or --headless"
+
+
+def terminal_missing() -> bool:
+    """True when the dashboard has no terminal to talk to: stdin is not one, or the stream Textual
+    draws on (sys.__stderr__ in Textual 8) is not one, or stdout is redirected (`ffnn-tui | cat`,
+    `ffnn-tui > log`: the output was meant for a file, which is --headless). Textual's web driver
+    (`ffnn-tui serve`, TEXTUAL_DRIVER set) talks through pipes by design."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return False
+    streams = (sys.__stdin__, sys.__stdout__, sys.__stderr__)
+    try:
+        return not all(s is not None and s.isatty() for s in streams)
+    except (ValueError, OSError):  # a closed stream
+        return True
+
+
 def run_config(argv: list[str]):
     """The run's options, validated (one-line InputErrors). Sources, weakest first: defaults <
     a resumed checkpoint's options < --config file < flags. Nothing is built: the checkpoint's
@@ -55,6 +72,8 @@ def run(argv: list[str]) -> int:
     try:
         cfg = run_config(argv)
         if not cfg.headless:
+            if terminal_missing():  # before the training process starts, as htop and btop refuse
+                return _error(NO_TERMINAL)
             from .app import run_dashboard  # the training process builds the run: files are read once
 
             return run_dashboard(cfg)
