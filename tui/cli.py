@@ -38,11 +38,17 @@ def run_config(argv: list[str]):
     """The run's options, validated (one-line InputErrors). Sources, weakest first: defaults <
     a resumed checkpoint's options < --config file < flags. Nothing is built: the checkpoint's
     options are read without its tensors, and no data is generated or read."""
+    return _run_config(argv)[0]
+
+
+def _run_config(argv: list[str]):
+    """(RunConfig, --dump-config given); the device is checked only when the run is to happen."""
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
     from ..core.device import resolve_device
 
     flags = parse_flags(argv)
+    dump = flags.pop("dump_config", False)
     toml = load_toml(flags["config"]) if "config" in flags else {}
     resume = flags.get("resume", toml.get("resume"))
     base = {}
@@ -54,8 +60,18 @@ def run_config(argv: list[str]):
                 raise
             raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
     cfg = merge(flags, toml, base)
-    resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
-    return cfg
+    _warn_ignored(cfg, {**toml, **flags})
+    if not dump:
+        resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
+    return cfg, dump
+
+
+def _warn_ignored(cfg, given: dict) -> None:
+    """A warning line on stderr when --data makes explicitly given generator options meaningless."""
+    ignored = [f"--{k} {given[k]}" for k in ("dataset", "noise") if k in given]
+    if cfg.data and ignored:
+        print(f"ffnn-tui: warning: --data {cfg.data} is used; {' and '.join(ignored)} "
+              f"{'is' if len(ignored) == 1 else 'are'} ignored", file=sys.stderr)
 
 
 def build_trainer(argv: list[str]):
@@ -70,7 +86,10 @@ def run(argv: list[str]) -> int:
     from ..core.errors import InputError
 
     try:
-        cfg = run_config(argv)
+        cfg, dump = _run_config(argv)
+        if dump:
+            sys.stdout.write(cfg.to_toml())
+            return 0
         if not cfg.headless:
             if terminal_missing():  # before the training process starts, as htop and btop refuse
                 return _error(NO_TERMINAL)

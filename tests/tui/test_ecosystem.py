@@ -67,3 +67,192 @@ def test_python_m_and_a_pipe_refuse_too(tmp_path):
     p = subprocess.run(f"{sys.executable} -m ffnn_tui < /dev/null | cat", shell=True, capture_output=True, text=True,
                        cwd=tmp_path, env=_env(), timeout=60)
     assert p.stderr.splitlines() == [NO_TERMINAL]
+
+
+# ----- 3. conventions -----
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """main() in-process; (code, stdout, stderr)."""
+    import signal
+
+    import torch
+
+    from ffnn_tui.tui.cli import main
+
+    monkeypatch.delenv("FFNN_TUI_DEBUG", raising=False)
+    capsys.readouterr()
+
+    def call(*args):
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        threads = torch.get_num_threads()
+        try:
+            code = main([str(a) for a in args])
+        finally:
+            for s, h in handlers.items():
+                signal.signal(s, h)
+            torch.set_num_threads(threads)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(cli, flag):
+    from importlib.metadata import version
+
+    code, out, err = cli(flag)
+    assert code == 0 and out.strip() == f"ffnn-tui {version('ffnn-tui')}", (out, err)
+
+
+def test_help_is_grouped_shows_every_default_and_ends_with_examples(cli):
+    code, out, _ = cli("--help")
+    assert code == 0
+    for title in ("data:", "model:", "training:", "run control:", "output:", "dashboard:"):
+        assert f"\n{title}\n" in out, title
+    from ffnn_tui.core.config import build_parser
+
+    for action in build_parser()._actions:
+        if action.option_strings and action.dest not in ("help", "version"):
+            assert "(default: " in action.help, action.option_strings
+    examples = out[out.index("\nexamples:\n"):].splitlines()
+    assert sum(line.startswith("  ffnn-tui ") for line in examples) == 3
+
+
+@pytest.mark.parametrize("typed,meant", [(["--lrr", "0.1"], "--lr"), (["--hid", "8"], "--hidden"),
+                                         (["--epoch", "3"], "--epochs"), (["--datset", "xor"], "--dataset")])
+def test_a_mistyped_or_abbreviated_flag_is_an_error_that_suggests_the_flag(cli, typed, meant):
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", *typed)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [f"ffnn-tui: error: unrecognized arguments: {' '.join(typed)}; did you mean {meant}? "
+                                "(see ffnn-tui --help)"]
+
+
+@pytest.mark.parametrize("sub", ["bench", "serve"])
+def test_subcommand_help_descriptions_end_with_a_full_sentence(sub):
+    import re
+
+    if sub == "bench":
+        from ffnn_tui.tui.bench import description
+    else:
+        from ffnn_tui.tui.serve import DESCRIPTION as description
+    assert re.search(r"[.)]$", description.strip()), description
+
+
+def test_data_overriding_dataset_or_noise_warns(cli, tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("".join(f"{i % 7 - 3},{i % 5 - 2},{i % 2}\n" for i in range(20)))
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--data", csv, "--dataset", "xor",
+                         "--noise", "0.1")
+    assert code == 0, err
+    assert err.splitlines()[0] == f"ffnn-tui: warning: --data {csv} is used; --dataset xor and --noise 0.1 are ignored"
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--data", csv)
+    assert code == 0 and "warning" not in err
+
+
+def test_license_file_and_metadata():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the ffnn-tui developers" in text
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    from importlib.metadata import metadata
+
+    assert metadata("ffnn-tui").get("License-Expression") == "MIT"
+
+
+# ----- 6. exports, dump-config, metrics runs, progress -----
+
+
+def test_dump_config_round_trips_through_config(cli, tmp_path):
+    from ffnn_tui.tui.cli import run_config
+
+    argv = ["--dataset", "spiral", "--classes", "3", "--hidden", "16,4", "--lr", "1e-05", "--optimizer", "adam",
+            "--epochs", "7", "--export", str(tmp_path / "w.npz"), "--quiet", "--device", "cpu", "--seed", "12"]
+    code, out, err = cli(*argv, "--dump-config")
+    assert code == 0 and err == ""
+    (tmp_path / "run.toml").write_text(out)
+    assert run_config(["--config", str(tmp_path / "run.toml")]) == run_config(argv)
+    code, again, _ = cli("--config", tmp_path / "run.toml", "--dump-config")
+    assert again == out
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz", ".json"])
+def test_export_writes_the_weights_with_what_their_shapes_mean(cli, tmp_path, suffix):
+    import json
+
+    import numpy as np
+    import torch
+
+    path = tmp_path / f"w{suffix}"
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "5", "--hidden", "8", "--export", path,
+                         "--save", tmp_path / "c.pt")
+    assert code == 0, err
+    params = torch.load(tmp_path / "c.pt", weights_only=True)["params"]
+    if suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(path, "pt") as f:
+            tensors, meta = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    elif suffix == ".npz":
+        z = np.load(path)  # no allow_pickle: the metadata is a plain string
+        tensors = {k: torch.from_numpy(z[k]) for k in z.files if k != "__metadata__"}
+        meta = json.loads(str(z["__metadata__"]))
+    else:
+        doc = json.loads(path.read_text())
+        tensors = {k: torch.tensor(v["data"]) for k, v in doc["tensors"].items()}
+        meta = doc["metadata"]
+        assert doc["tensors"]["W1"]["shape"] == [2, 8]
+    assert set(tensors) == {"W1", "b1", "W2", "b2"}
+    for name, t in tensors.items():
+        assert torch.equal(t, params[name]), name
+    assert meta["shape.W1"].startswith("(fan_in, fan_out) = (2, 8); layer 1 computes X @ W1 + b1")
+    assert meta["shape.b2"].startswith("(fan_out,) = (2,)")
+    assert meta["format"] == "ffnn-tui-weights/1" and meta["step"] == "5"
+
+
+def test_export_with_another_suffix_is_a_usage_error(cli, tmp_path):
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--export", tmp_path / "w.pt")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [f"ffnn-tui: error: --export {tmp_path / 'w.pt'}: expected a file name ending in "
+                                ".safetensors, .npz, .json"]
+
+
+def test_progress_shows_percent_and_eta_and_quiet_silences_it(cli, monkeypatch):
+    from ffnn_tui.tui import headless
+
+    monkeypatch.setattr(headless, "PROGRESS_EVERY", 0.0)  # a progress line after every chunk
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "40")
+    assert code == 0, err
+    import re
+
+    lines = err.splitlines()
+    assert lines and all(re.search(r"  \d+%  ETA (\d+:)?\d+:\d\d$", line) for line in lines), lines
+    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "40", "--quiet")
+    assert code == 0 and err == "" and "steps 40 " in out
+
+
+async def test_metrics_rows_name_their_run_so_a_reset_is_told_apart(tmp_path):
+    import csv
+
+    from .conftest import make_app, settled
+
+    path = tmp_path / "m.csv"
+    app = make_app("--metrics", str(path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        for expected in (1, 2):
+            await pilot.press("n")
+            await settled(pilot, app, expected)
+        await pilot.press("r")
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        await app.shutdown(0)
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(row["run"], row["step"]) for row in rows] == [("1", "1"), ("1", "2"), ("2", "1")]
