@@ -26,14 +26,17 @@ from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .engine import STOP_WAIT, Engine
 from .engine.process import ProcessEngine, prepare
-from .engine.protocol import (CheckGradients, Command, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
-                              Reset, Resize, Resume, Save, ScaleLr, Step)
+from .commands import DashboardCommands
+from .engine.protocol import (CheckGradients, Command, Exited, Export, GradChecks, NextActivation, NextDataset, Note,
+                              Pause, Reset, Resize, Resume, Save, ScaleLr, Step)
+from .paths import data_dir
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .messages import EngineEvent
 from .keys import BINDINGS
 from .widgets.boundary import BoundaryPane
 from .widgets.help import HelpScreen
+from .widgets.path_prompt import PathPrompt
 from .widgets.panes import Panes
 from .widgets.shapes import CHECK_OK
 
@@ -53,7 +56,9 @@ class FfnnApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "ffnn-tui"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    AUTO_FOCUS = None  # no pane is focused until clicked: the panes' focus border means "you clicked me"
     BINDINGS = BINDINGS
 
     stall_after = STALL_AFTER
@@ -93,7 +98,8 @@ class FfnnApp(App):
     def compose(self) -> ComposeResult:
         yield Panes(self.show_rate, id="panes")
         yield Static("", id="too-small")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ^p is named on the help screen (? key):
+        # at 80 columns the footer is already cut, and the keys it shows matter more
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -103,6 +109,8 @@ class FfnnApp(App):
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
                 pass
         self._fit(self.size.width, self.size.height)
+        for pane in self.query("#loss, #boundary, #shapes"):
+            pane.can_focus = True  # a click focuses it (app.tcss draws the focus border); keys still reach the app
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
 
@@ -287,9 +295,35 @@ class FfnnApp(App):
     def action_save(self) -> None:
         self.send(Save(self.cfg.save))
 
+    def action_export(self) -> None:
+        self.send(Export(self.cfg.export))
+
+    def action_save_as(self) -> None:
+        """Command palette: ask for a path, then save a checkpoint there."""
+        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
+                         lambda path: path and self.send(Save(path)))
+
+    def action_export_as(self) -> None:
+        """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
+        self.push_screen(PathPrompt("Export the weights to (.safetensors, .npz or .json):", "weights.safetensors",
+                                    self.cfg.export or ""), lambda path: path and self.send(Export(path)))
+
+    def action_screenshot_to_data(self) -> None:
+        """Command palette: an SVG of the screen in the data folder, its path in a notification."""
+        try:
+            path = self.save_screenshot(path=str(data_dir(create=True)))
+        except OSError as e:
+            self.notify(f"could not save the screenshot: {e}", severity="error")
+        else:
+            self.notify(f"screenshot saved: {path}", title="screenshot")
+
+    def get_system_commands(self, screen):
+        """Textual's system commands (theme, quit, keys, ...), less its Screenshot: ours goes to the data folder."""
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.cfg.to_command_line()))
+            self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
 
     async def action_quit(self) -> None:
         await self.shutdown(0)

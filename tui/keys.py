@@ -19,5 +19,6 @@ BINDINGS = [
     Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
     Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
     Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
+    Binding("e", "export", "Export", id="export", tooltip="Export the weights (.safetensors, .npz or .json)"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]

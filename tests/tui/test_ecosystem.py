@@ -256,3 +256,131 @@ async def test_metrics_rows_name_their_run_so_a_reset_is_told_apart(tmp_path):
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(row["run"], row["step"]) for row in rows] == [("1", "1"), ("1", "2"), ("2", "1")]
+
+
+# ----- 4. where files go; 5. the command palette; 6. the dashboard's e -----
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    """platformdirs' user data folder, moved under tmp_path; the working directory elsewhere."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path / "xdg" / "ffnn-tui"
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_c_without_save_writes_to_the_data_folder_and_says_where(data_home):
+    from .conftest import make_app, settled, wait_for
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        await pilot.press("c")
+        target = data_home / "ffnn-tui-linear-step1.pt"
+        await wait_for(pilot, lambda: any("checkpoint saved" in n for n in notes(app)), what="the save note")
+        assert target.exists()
+        assert f"checkpoint saved: {target.resolve()} (step 1)" in notes(app)
+        assert list(Path.cwd().iterdir()) == []
+
+
+async def test_e_exports_the_weights_to_the_data_folder(data_home):
+    from safetensors.torch import load_file
+
+    from .conftest import make_app, settled, wait_for
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("e")
+        target = data_home / "ffnn-tui-linear-step0.safetensors"
+        await wait_for(pilot, lambda: any("weights exported" in n for n in notes(app)), what="the export note")
+        assert f"weights exported: {target.resolve()} (step 0)" in notes(app)
+        assert set(load_file(target)) == {"W1", "b1", "W2", "b2"}
+
+
+async def test_help_names_the_data_folder(data_home):
+    from .conftest import make_app, screen_text, settled
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert str(data_home.resolve()) in screen_text(app).replace("\n", "")
+
+
+def test_the_palette_lists_every_key_and_the_actions_without_one():
+    from ffnn_tui.tui.app import FfnnApp
+    from ffnn_tui.tui.commands import dashboard_commands
+    from ffnn_tui.tui.keys import BINDINGS
+
+    app = FfnnApp.__new__(FfnnApp)  # only bound methods are needed, not a running app
+    titles = [t for t, _, _ in dashboard_commands(app)]
+    for b in BINDINGS:
+        if b.id:
+            assert b.tooltip in titles, b.id
+    for title in ("Save checkpoint as...", "Export weights", "Export weights as...", "Screenshot"):
+        assert title in titles
+    assert FfnnApp.ENABLE_COMMAND_PALETTE
+
+
+async def test_palette_export_as_asks_for_a_path_and_writes_there(data_home, tmp_path):
+    from textual.command import CommandPalette
+
+    from ffnn_tui.tui.widgets.path_prompt import PathPrompt
+
+    from .conftest import make_app, settled, wait_for
+
+    app = make_app()
+    target = tmp_path / "w.npz"
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"export weights as")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt), what="the path prompt")
+        await pilot.press(*str(target), "enter")
+        await wait_for(pilot, lambda: any("weights exported" in n or "failed" in n for n in notes(app)),
+                       what="the export note")
+        assert f"weights exported: {target} (step 0)" in notes(app), notes(app)
+        assert target.exists()
+
+
+async def test_palette_has_textual_theme_commands_and_a_screenshot_to_the_data_folder(data_home):
+    from .conftest import make_app, settled
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Theme" in titles and titles.count("Screenshot") == 0  # Textual's goes to ~/Downloads; ours below
+        app.action_screenshot_to_data()
+        shots = list(data_home.glob("*.svg"))
+        assert len(shots) == 1 and any(str(shots[0]) in n for n in notes(app))
+
+
+async def test_clicking_a_pane_focuses_it():
+    from .conftest import make_app, settled
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        assert app.focused is None
+        await pilot.click("#boundary")
+        assert app.focused is not None and app.focused.id == "boundary"
+        await pilot.click("#loss")
+        assert app.focused.id == "loss"
+        await pilot.press("n")  # keys still reach the app with a pane focused
+        await settled(pilot, app, 1)

@@ -67,7 +67,14 @@ class CheckGradients:
 
 @dataclass(frozen=True)
 class Save:
-    """Write a checkpoint to `path`, or to a name made from the dataset and step."""
+    """Write a checkpoint to `path`, or to a name made from the dataset and step in the data folder."""
+
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """Write the weights to `path` (.safetensors, .npz or .json), or to the data folder."""
 
     path: str | None = None
 
@@ -77,7 +84,7 @@ class Stop:
     """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
 
 
-Command = Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | CheckGradients | Save | Stop
+Command = Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | CheckGradients | Save | Export | Stop
 
 # ----- events: training loop -> app -----
 
