@@ -33,7 +33,7 @@ from .paths import data_dir
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .messages import EngineEvent
-from .keys import BINDINGS
+from .keys import ASCII_LABELS, BINDINGS
 from .widgets.boundary import BoundaryPane
 from .widgets.help import HelpScreen
 from .widgets.path_prompt import PathPrompt
@@ -69,9 +69,13 @@ class FfnnApp(App):
     show_test: reactive[bool] = reactive(False)
 
     def __init__(self, cfg: RunConfig, *, trainer: Trainer | None = None, paused: bool | None = None,
-                 ui_hz: float | None = None, show_rate: bool = True):
+                 ui_hz: float | None = None, show_rate: bool = True, ascii: bool | None = None):
         """Train in a child process; or, given a Trainer (tests), in a thread of this process."""
         super().__init__()
+        self.ascii = cfg.ascii if ascii is None else ascii
+        """ASCII only: --ascii, or a plain terminal (tui/plain.py); panes read it when they draw."""
+        if self.ascii:
+            self._use_ascii_labels()
         self.cfg = cfg
         """The run's options, kept up to date from each snapshot (live changes included)."""
         self.ui_hz = ui_hz or cfg.ui_hz
@@ -108,11 +112,18 @@ class FfnnApp(App):
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
                 pass
+        self.set_class(self.ascii, "-ascii")
         self._fit(self.size.width, self.size.height)
         for pane in self.query("#loss, #boundary, #shapes"):
             pane.can_focus = True  # a click focuses it (app.tcss draws the focus border); keys still reach the app
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
+
+    def _use_ascii_labels(self) -> None:
+        """Footer labels without × and ÷ (this app's copy of the bindings; the class's stay)."""
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [
+                replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings]
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
@@ -355,7 +366,9 @@ class FfnnApp(App):
 
 def run_dashboard(cfg: RunConfig) -> int:
     """Run the app in this terminal, training in a child process; return its exit code."""
-    app = FfnnApp(cfg)
+    from .plain import plain_terminal
+
+    app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
     app.exit_guard = _exit_guard
     app.run()
     return app.return_code if app.return_code is not None else app.exit_code

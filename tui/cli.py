@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point (also `python -m ffnn_tui`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TEXTUAL_FPS", "30")  # Textual reads these at import
+    from .plain import set_color_system
+
+    set_color_system()  # TERM=dumb must not get truecolor; also read at import
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main

@@ -22,3 +22,6 @@ BINDINGS = [
     Binding("e", "export", "Export", id="export", tooltip="Export the weights (.safetensors, .npz or .json)"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]
+
+ASCII_LABELS = {"lr_up": "lr*2", "lr_down": "lr/2"}
+"""Footer labels for plain terminals (--ascii): binding id -> label."""

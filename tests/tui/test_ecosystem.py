@@ -367,6 +367,7 @@ async def test_palette_has_textual_theme_commands_and_a_screenshot_to_the_data_f
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Theme" in titles and titles.count("Screenshot") == 0  # Textual's goes to ~/Downloads; ours below
         app.action_screenshot_to_data()
+        await pilot.pause()  # notify() posts a message
         shots = list(data_home.glob("*.svg"))
         assert len(shots) == 1 and any(str(shots[0]) in n for n in notes(app))
 
@@ -384,3 +385,107 @@ async def test_clicking_a_pane_focuses_it():
         assert app.focused.id == "loss"
         await pilot.press("n")  # keys still reach the app with a pane focused
         await settled(pilot, app, 1)
+
+
+# ----- 2. plain terminals -----
+
+
+def _non_ascii(text: str) -> list[str]:
+    return sorted({c for c in text if not c.isascii()})
+
+
+async def test_ascii_screen_has_no_non_ascii_character(data_home):
+    """--ascii: every pane, the footer, a notification and the help screen, in ASCII only."""
+    from ffnn_tui.tui.app import FfnnApp
+    from ffnn_tui.tui.cli import build_trainer
+
+    from .conftest import screen_text, settled, wait_for
+
+    trainer = build_trainer(["--device", "cpu", "--ascii", "--hidden", "8,8", "--dataset", "moons"])
+    app = FfnnApp(trainer.cfg, trainer=trainer, paused=True, show_rate=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settled(pilot, app, 0)
+        for expected in (1, 2, 3):
+            await pilot.press("n")
+            await settled(pilot, app, expected)
+        await pilot.press("t", "g", "c")
+        await wait_for(pilot, lambda: any("checkpoint saved" in n for n in notes(app)), what="the save note")
+        await pilot.click("#loss")  # the focus border too
+        await pilot.pause()
+        text = screen_text(app)
+        assert "|param|" in text and "lr*2" in text and "loss" in text
+        assert _non_ascii(text) == [], text
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert _non_ascii(screen_text(app)) == []
+
+
+async def test_without_ascii_the_same_screen_uses_unicode():
+    """The control for the test above: the unicode glyphs it removes are really there by default."""
+    from .conftest import make_app, screen_text, settled
+
+    app = make_app("--hidden", "8,8")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        text = screen_text(app)
+        assert "‖param‖" in text and "lr×2" in text and "╭" in text
+
+
+@pytest.mark.parametrize("env,plain", [({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"}, False),
+                                       ({"TERM": "xterm"}, False),
+                                       ({"TERM": "dumb", "LANG": "en_US.UTF-8"}, True),
+                                       ({"TERM": "vt100"}, True), ({"TERM": "linux"}, True),
+                                       ({"TERM": "xterm", "LANG": "en_US.ISO-8859-1"}, True),
+                                       ({"TERM": "xterm", "LC_ALL": "C", "LANG": "en_US.UTF-8"}, True),
+                                       ({"TERM": "xterm", "LC_CTYPE": "de_DE.utf8"}, False)])
+def test_plain_terminals_are_recognised(env, plain):
+    from ffnn_tui.tui.plain import plain_terminal
+
+    assert plain_terminal(env) is plain
+
+
+@needs_script
+@pytest.mark.parametrize("term,expected", [("dumb", "standard"), ("xterm-256color", None)])
+def test_term_dumb_does_not_get_truecolor(tmp_path, term, expected):
+    """main() sets TEXTUAL_COLOR_SYSTEM before Textual is imported, unless the user set it."""
+    probe = ("import os, sys; from ffnn_tui.tui import cli; cli.run = lambda argv: 0; cli.main([]);"
+             "import textual.constants as c; print(os.environ.get('TEXTUAL_COLOR_SYSTEM'), c.COLOR_SYSTEM)")
+    env = {k: v for k, v in _env().items() if k != "TEXTUAL_COLOR_SYSTEM"}
+    env["TERM"] = term
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env).stdout.split()
+    assert out == ([expected, expected] if expected else ["None", "auto"])
+    env["TEXTUAL_COLOR_SYSTEM"] = "truecolor"  # the user's choice wins
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env).stdout.split()
+    assert out == ["truecolor", "truecolor"]
+
+
+async def test_no_color_curves_differ_by_marker(monkeypatch):
+    """NO_COLOR=1: the test curve is drawn with dots, the train curve in braille, so they read apart."""
+    from ffnn_tui.tui.widgets.loss_plot import LossPlot
+
+    from .conftest import make_app, settled
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app("--dataset", "moons")
+    assert app.no_color
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        for expected in range(1, 9):
+            await pilot.press("n")
+            await settled(pilot, app, expected)
+        plot = app.query_one(LossPlot).render().plain
+    braille = {c for c in plot if 0x2801 <= ord(c) <= 0x28FF}
+    assert braille and "•" in plot
+    assert "•• test" in plot and "train" in plot  # the legend shows which marker is which
+
+
+def test_curve_markers():
+    from ffnn_tui.tui.widgets.loss_plot import curve_markers
+
+    assert curve_markers(ascii=False, no_color=False) == {"train": "braille", "test": "braille"}
+    m = curve_markers(ascii=False, no_color=True)
+    assert m["train"] != m["test"]
+    m = curve_markers(ascii=True, no_color=False)
+    assert m["train"] != m["test"] and all(v.isascii() and len(v) == 1 for v in m.values())
