@@ -7,6 +7,8 @@ A bad value raises ConfigError with one line naming the option, the value and wh
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
 import math
 import re
 import shlex
@@ -24,6 +26,7 @@ DTYPES = ("float32", "float64")
 MAX_SAMPLES = 50_000_000
 MAX_WIDTH = 4096
 MAX_LAYERS = 8
+EXPORT_SUFFIXES = (".safetensors", ".npz", ".json")
 DEFAULT_UI_HZ = 4.0  # chosen by measurement: see the README's Performance section
 
 
@@ -71,6 +74,12 @@ class RunConfig:
     init_params: str | None = None
     paused: bool = False
     ui_hz: float = DEFAULT_UI_HZ
+    export: str | None = None
+    """Weights file (.safetensors, .npz or .json) written at the end of a headless run; the dashboard's `e`."""
+    quiet: bool = False
+    """Headless: no progress lines."""
+    ascii: bool = False
+    """Dashboard: ASCII only (also chosen automatically on plain terminals)."""
     config: str | None = field(default=None, compare=False)
     """The TOML file the options came from, if any (not part of the run's identity)."""
 
@@ -95,11 +104,32 @@ class RunConfig:
                 parts += [flag, _format(value)]
         return shlex.join(parts)
 
+    def to_toml(self) -> str:
+        """The run as a TOML file that `--config` reads back to the same RunConfig (None options are left out)."""
+        lines = [f"# ffnn-tui {version()}: {self.to_command_line()}"]
+        default = RunConfig()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            unused = self.data and f.name in ("dataset", "noise") and value == getattr(default, f.name)
+            if f.name != "config" and value is not None and not unused:  # (an unused default would warn)
+                lines.append(f"{f.name} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
     def to_dict(self) -> dict:
         """Plain types only (for checkpoints and TOML)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
         return d
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)  # floats keep every digit: 0.07, 1e-05 (valid TOML); ints stay ints
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 def _format(value) -> str:
@@ -202,11 +232,13 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise _fail("device", cfg.device, "expected auto, cpu, cuda, cuda:N or mps")
     if cfg.metrics is not None and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
         raise _fail("metrics", cfg.metrics, "expected a file name ending in .csv or .jsonl")
+    if cfg.export is not None and Path(cfg.export).suffix.lower() not in EXPORT_SUFFIXES:
+        raise _fail("export", cfg.export, "expected a file name ending in " + ", ".join(EXPORT_SUFFIXES))
     if cfg.save_every and not cfg.save:
         raise _fail("save_every", cfg.save_every, "needs --save PATH to know where to write")
     if cfg.resume and cfg.init_params:
         raise _fail("init_params", cfg.init_params, "cannot be combined with --resume (resume restores the parameters)")
-    for name in ("save", "metrics"):
+    for name in ("save", "metrics", "export"):
         path = getattr(cfg, name)
         if path is not None:
             parent = Path(path).expanduser().resolve().parent
@@ -271,41 +303,103 @@ def _hidden_arg(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text}: {str(e).split(': ', 1)[1]}") from None
 
 
+EXAMPLES = """\
+examples:
+  ffnn-tui --dataset spiral --classes 3 --hidden 32,32 --optimizer adam --lr 0.01
+  ffnn-tui --headless --dataset moons --noise 0.1 --epochs 2000 --metrics run.csv --save run.pt
+  ffnn-tui --dataset xor --hidden 16 --dump-config > xor.toml && ffnn-tui --config xor.toml --headless --export xor.npz
+
+subcommands: 'ffnn-tui bench --help' (throughput against the tutorial's loop),
+'ffnn-tui serve --help' (the dashboard in a browser)"""
+
+
+def version() -> str:
+    """The installed distribution's version ('unknown' when running from an uninstalled tree)."""
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+
+    try:
+        return dist_version("ffnn-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them."""
-    p = OneLineParser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True,
-                description="Watch a from-scratch feed-forward network learn, live in your terminal.",
-                epilog="subcommands: 'ffnn-tui bench --help' (throughput against the tutorial's loop), "
-                       "'ffnn-tui serve --help' (the dashboard in a browser)")
-    add = p.add_argument
-    add("--dataset", choices=DATASETS, metavar="NAME", help=f"one of {', '.join(DATASETS)} (default linear)")
-    add("--data", metavar="FILE.csv", help="your own points: rows x1,x2,label")
-    add("--samples", type=_number(int), metavar="N", help="points to generate (default 80)")
-    add("--noise", type=_number(float), metavar="F", help="Gaussian jitter (default 0)")
-    add("--classes", type=_number(int), metavar="K", help="classes for spiral/blobs/circles (default 2)")
-    add("--test-fraction", type=_number(float), metavar="F", help="held-out fraction (default 0.2)")
-    add("--hidden", type=_hidden_arg, metavar="W[,W...]", help="hidden widths, e.g. 8 or 16,16 (default 8)")
-    add("--activation", choices=ACTIVATIONS, metavar="NAME", help=f"one of {', '.join(ACTIVATIONS)}")
-    add("--init", choices=INITS, metavar="NAME", help=f"one of {', '.join(INITS)} (default normal)")
-    add("--lr", type=_number(float), metavar="F", help="learning rate (default 0.07)")
-    add("--optimizer", choices=OPTIMIZERS, metavar="NAME", help=f"one of {', '.join(OPTIMIZERS)}")
-    add("--weight-decay", type=_number(float), metavar="F", help="L2 weight decay (default 0)")
-    add("--batch-size", type=_number(int), metavar="N", help="mini-batch size; 0 = full batch")
-    add("--backprop", choices=BACKPROPS, metavar="MODE", help="manual (default) or autograd")
-    add("--epochs", type=_number(int), metavar="N", help="stop after N epochs; 0 = never")
-    add("--seed", type=_number(int), metavar="N", help="random seed (default 0)")
-    add("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps")
-    add("--dtype", choices=DTYPES, metavar="T", help="float32 (default) or float64")
-    add("--headless", action="store_true", help="no UI: progress on stderr, summary on stdout")
-    add("--metrics", metavar="FILE", help="write one row per step to FILE.csv or FILE.jsonl")
-    add("--save", metavar="PATH", help="checkpoint to write at the end (and on c / signals)")
-    add("--save-every", type=_number(int), metavar="N", help="also save every N steps")
-    add("--resume", metavar="PATH", help="continue a saved run")
-    add("--init-params", metavar="PATH", help="start from these parameters")
-    add("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
-    add("--paused", action="store_true", help="start the dashboard paused at step 0")
-    add("--ui-hz", type=_number(float), metavar="HZ", help=f"dashboard redraws per second (default {DEFAULT_UI_HZ:g})")
+    """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them.
+    Grouped as --help shows them; every option's help ends with its default."""
+    p = OneLineParser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True, allow_abbrev=False,
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      description="Watch a from-scratch feed-forward network learn, live in your terminal.",
+                      epilog=EXAMPLES)
+    p.add_argument("-V", "--version", action="version", version=f"ffnn-tui {version()}",
+                   help="print the version and exit")
+    defaults = RunConfig()
+
+    def group(title: str):
+        g = p.add_argument_group(title)
+
+        def add(flag: str, help: str, default: str | None = None, **kw):
+            name = flag[2:].replace("-", "_")
+            if default is None:
+                value = getattr(defaults, name, None)
+                default = ("off" if value is False else "none" if value is None else _format(value))
+            g.add_argument(flag, help=f"{help} (default: {default})", **kw)
+
+        return add
+
+    add = group("data")
+    add("--dataset", f"one of {', '.join(DATASETS)}", choices=DATASETS, metavar="NAME")
+    add("--data", "your own points: rows x1,x2,label; overrides --dataset and --noise", metavar="FILE.csv")
+    add("--samples", "points to generate (train + test)", type=_number(int), metavar="N")
+    add("--noise", "Gaussian jitter added to generated points", type=_number(float), metavar="F")
+    add("--classes", "classes for spiral, blobs and circles (2..10)", type=_number(int), metavar="K")
+    add("--test-fraction", "held-out fraction (0..0.9)", type=_number(float), metavar="F")
+    add = group("model")
+    add("--hidden", "hidden layer widths, e.g. 8 or 16,16", type=_hidden_arg, metavar="W[,W...]")
+    add("--activation", f"one of {', '.join(ACTIVATIONS)}", choices=ACTIVATIONS, metavar="NAME")
+    add("--init", f"one of {', '.join(INITS)}", choices=INITS, metavar="NAME")
+    add = group("training")
+    add("--lr", "learning rate", type=_number(float), metavar="F")
+    add("--optimizer", f"one of {', '.join(OPTIMIZERS)}", choices=OPTIMIZERS, metavar="NAME")
+    add("--weight-decay", "L2 weight decay", type=_number(float), metavar="F")
+    add("--batch-size", "mini-batch size; 0 = full batch", type=_number(int), metavar="N")
+    add("--backprop", "manual (hand-derived) or autograd", choices=BACKPROPS, metavar="MODE")
+    add("--seed", "seed for data, split, weights and batch order", type=_number(int), metavar="N")
+    add("--device", "auto, cpu, cuda, cuda:N or mps", metavar="DEV")
+    add("--dtype", "float32 or float64", choices=DTYPES, metavar="T")
+    add = group("run control")
+    add("--epochs", "stop after N epochs; 0 = until stopped", type=_number(int), metavar="N")
+    add("--headless", "no UI: progress on stderr, summary on stdout", action="store_true")
+    add("--quiet", "headless: no progress lines, only the summary and errors", action="store_true")
+    add("--resume", "continue a saved run", metavar="PATH")
+    add("--init-params", "start from these parameters", metavar="PATH")
+    add("--config", "read options from a TOML file (flags win)", metavar="FILE.toml")
+    add("--dump-config", "print the run's options as TOML (what --config reads) and exit", default="off",
+        action="store_true")
+    add = group("output")
+    add("--metrics", "one row per step to FILE.csv or FILE.jsonl", metavar="FILE")
+    add("--save", "checkpoint written at the end, on c and on signals", metavar="PATH")
+    add("--save-every", "also save every N steps (needs --save)", type=_number(int), metavar="N")
+    add("--export", "weights to PATH.safetensors, .npz or .json: at the end (headless), on e (dashboard)",
+        metavar="PATH")
+    add = group("dashboard")
+    add("--paused", "start the dashboard paused at step 0", action="store_true")
+    add("--ui-hz", "dashboard redraws per second (0.5..60)", type=_number(float), metavar="HZ")
+    add("--ascii", "ASCII only: no box drawing, braille or symbols (automatic under TERM=dumb, vt100, linux "
+        "or a non-UTF-8 locale)", action="store_true")
     return p
+
+
+def did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """'; did you mean --lr?' for the first unknown --flag in argparse's message ('' when nothing is close).
+    A prefix of exactly one flag is suggested first, since abbreviations are not accepted (allow_abbrev=False)."""
+    m = re.search(r"unrecognized arguments: .*?(--[\w-]+)", message)
+    if not m:
+        return ""
+    typed = m.group(1).split("=")[0]
+    options = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    prefixed = [o for o in options if o.startswith(typed)]
+    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(typed, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
@@ -318,7 +412,7 @@ def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> arg
             raise ConfigError(f"{m.group(1)} {m.group(2).strip(chr(39))}: expected one of {m.group(3).replace(chr(39), '')}") from None
         if m:
             raise ConfigError(f"{m.group(1)} {m.group(4)}") from None
-        raise ConfigError(f"{msg} (see ffnn-tui --help)") from None
+        raise ConfigError(f"{msg}{did_you_mean(parser, msg)} (see ffnn-tui --help)") from None
 
 
 def parse_flags(argv: list[str]) -> dict:
@@ -326,7 +420,8 @@ def parse_flags(argv: list[str]) -> dict:
     return vars(_with_choice_errors(build_parser(), argv))
 
 
-RUNTIME_ONLY = ("headless", "metrics", "save", "save_every", "resume", "init_params", "paused", "ui_hz", "config")
+RUNTIME_ONLY = ("headless", "metrics", "save", "save_every", "resume", "init_params", "paused", "ui_hz", "config",
+                "export", "quiet", "ascii")
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 
 

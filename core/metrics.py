@@ -1,4 +1,6 @@
-"""Per-step metrics files: CSV or JSON Lines, columns step,epoch,train_loss,test_loss,train_acc,test_acc.
+"""Per-step metrics files: CSV or JSON Lines, columns run,step,epoch,train_loss,test_loss,train_acc,test_acc.
+
+`run` tells runs in one file apart: the dashboard's reset starts the steps at 1 again, in run 2.
 
 Row k describes update k: train_loss is the loss of the forward pass that produced it, and the
 other columns are measured on the same parameters. A value that was not measured (no test set)
@@ -11,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-COLUMNS = ("step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
+COLUMNS = ("run", "step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
 
 
 def _cell(v) -> str:
@@ -31,8 +33,9 @@ class MetricsWriter:
         if fresh and not self.jsonl:
             self.fh.write(",".join(COLUMNS) + "\n")
 
-    def write(self, rows: list[tuple]) -> None:
-        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc)."""
+    def write(self, rows: list[tuple], run: int = 1) -> None:
+        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc) of run number `run`."""
+        rows = [(run, *row) for row in rows]
         if self.jsonl:
             for row in rows:
                 rec = {k: (v if isinstance(v, int) or math.isfinite(v) else None) for k, v in zip(COLUMNS, row)}

@@ -62,7 +62,9 @@ class RunLoop:
         """Open the metrics file (when --metrics is set); every step then also writes a row."""
         if self.metrics_path:
             self.writer = MetricsWriter(self.metrics_path, append=self.append)
-            self.tr.track_metrics, self.tr.on_rows = True, self.writer.write
+            writer, tr = self.writer, self.tr
+            # rows reach the writer at flush time, and a reset starts run_id + 1 with nothing pending
+            tr.track_metrics, tr.on_rows = True, lambda rows: writer.write(rows, run=tr.run_id)
 
     def __exit__(self, *exc) -> None:
         self.finish()

@@ -26,15 +26,18 @@ from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .engine import STOP_WAIT, Engine
 from .engine.process import ProcessEngine, prepare
-from .engine.protocol import (CheckGradients, Command, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
-                              Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
+from .commands import DashboardCommands
+from .engine.protocol import (CheckGradients, Command, Exited, Export, GradChecks, NextActivation, NextDataset, Note,
+                              Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
+from .paths import data_dir
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .messages import EngineEvent
-from .keys import BINDINGS
+from .keys import ASCII_LABELS, BINDINGS
 from .widgets.boundary import BoundaryPane
 from .widgets.help import HelpScreen
 from .widgets.panes import Panes, ViewSwitcher
+from .widgets.path_prompt import PathPrompt
 from .widgets.shapes import CHECK_OK
 
 MIN_SIZE = (40, 12)
@@ -59,7 +62,9 @@ class FfnnApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "ffnn-tui"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    AUTO_FOCUS = None  # no pane is focused until clicked: the panes' focus border means "you clicked me"
     BINDINGS = BINDINGS
 
     stall_after = STALL_AFTER
@@ -70,9 +75,13 @@ class FfnnApp(App):
     show_test: reactive[bool] = reactive(False)
 
     def __init__(self, cfg: RunConfig, *, trainer: Trainer | None = None, paused: bool | None = None,
-                 ui_hz: float | None = None, show_rate: bool = True):
+                 ui_hz: float | None = None, show_rate: bool = True, ascii: bool | None = None):
         """Train in a child process; or, given a Trainer (tests), in a thread of this process."""
         super().__init__()
+        self.ascii = cfg.ascii if ascii is None else ascii
+        """ASCII only: --ascii, or a plain terminal (tui/plain.py); panes read it when they draw."""
+        if self.ascii:
+            self._use_ascii_labels()
         self.cfg = cfg
         """The run's options, kept up to date from each snapshot (live changes included)."""
         self.ui_hz = ui_hz or cfg.ui_hz
@@ -109,7 +118,8 @@ class FfnnApp(App):
     def compose(self) -> ComposeResult:
         yield Panes(self.show_rate, id="panes")
         yield Static("", id="too-small")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ^p is named on the help screen (? key):
+        # at 80 columns the footer is already cut, and the keys it shows matter more
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -118,9 +128,18 @@ class FfnnApp(App):
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
                 pass
+        self.set_class(self.ascii, "-ascii")
         self._fit(self.size.width, self.size.height)
+        for pane in self.query("#loss, #boundary, #shapes"):
+            pane.can_focus = True  # a click focuses it (app.tcss draws the focus border); keys still reach the app
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
+
+    def _use_ascii_labels(self) -> None:
+        """Footer labels without × and ÷ (this app's copy of the bindings; the class's stay)."""
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [
+                replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings]
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
@@ -353,9 +372,35 @@ class FfnnApp(App):
     def action_save(self) -> None:
         self.send(Save(self.cfg.save))
 
+    def action_export(self) -> None:
+        self.send(Export(self.cfg.export))
+
+    def action_save_as(self) -> None:
+        """Command palette: ask for a path, then save a checkpoint there."""
+        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
+                         lambda path: path and self.send(Save(path)))
+
+    def action_export_as(self) -> None:
+        """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
+        self.push_screen(PathPrompt("Export the weights to (.safetensors, .npz or .json):", "weights.safetensors",
+                                    self.cfg.export or ""), lambda path: path and self.send(Export(path)))
+
+    def action_screenshot_to_data(self) -> None:
+        """Command palette: an SVG of the screen in the data folder, its path in a notification."""
+        try:
+            path = self.save_screenshot(path=str(data_dir(create=True)))
+        except OSError as e:
+            self.notify(f"could not save the screenshot: {e}", severity="error")
+        else:
+            self.notify(f"screenshot saved: {path}", title="screenshot")
+
+    def get_system_commands(self, screen):
+        """Textual's system commands (theme, quit, keys, ...), less its Screenshot: ours goes to the data folder."""
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.cfg.to_command_line()))
+            self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
 
     async def action_quit(self) -> None:
         await self.shutdown(0)
@@ -387,7 +432,9 @@ class FfnnApp(App):
 
 def run_dashboard(cfg: RunConfig) -> int:
     """Run the app in this terminal, training in a child process; return its exit code."""
-    app = FfnnApp(cfg)
+    from .plain import plain_terminal
+
+    app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
     app.exit_guard = _exit_guard
     app.run()
     return app.return_code if app.return_code is not None else app.exit_code

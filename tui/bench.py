@@ -166,8 +166,12 @@ def machine() -> dict:
             "torch": torch.__version__, "textual": textual.__version__, "gpu": dev}
 
 
+description = " ".join(__doc__.split("\n\n")[0].split())
+"""--help's description: the module docstring's first paragraph, whole sentences."""
+
+
 def main(argv: list[str]) -> int:
-    ap = OneLineParser(prog="ffnn-tui bench", description=__doc__.split("\n")[0])
+    ap = OneLineParser(prog="ffnn-tui bench", description=description)
     ap.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
     ap.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
     ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m, 2m (default tutorial,10k,1m)")

@@ -17,15 +17,38 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+NO_TERMINAL = "the dashboard needs a terminal; use ssh -t, or --headless"
+
+
+def terminal_missing() -> bool:
+    """True when the dashboard has no terminal to talk to: stdin is not one, or the stream Textual
+    draws on (sys.__stderr__ in Textual 8) is not one, or stdout is redirected (`ffnn-tui | cat`,
+    `ffnn-tui > log`: the output was meant for a file, which is --headless). Textual's web driver
+    (`ffnn-tui serve`, TEXTUAL_DRIVER set) talks through pipes by design."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return False
+    streams = (sys.__stdin__, sys.__stdout__, sys.__stderr__)
+    try:
+        return not all(s is not None and s.isatty() for s in streams)
+    except (ValueError, OSError):  # a closed stream
+        return True
+
+
 def run_config(argv: list[str]):
     """The run's options, validated (one-line InputErrors). Sources, weakest first: defaults <
     a resumed checkpoint's options < --config file < flags. Nothing is built: the checkpoint's
     options are read without its tensors, and no data is generated or read."""
+    return _run_config(argv)[0]
+
+
+def _run_config(argv: list[str]):
+    """(RunConfig, --dump-config given); the device is checked only when the run is to happen."""
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
     from ..core.device import resolve_device
 
     flags = parse_flags(argv)
+    dump = flags.pop("dump_config", False)
     toml = load_toml(flags["config"]) if "config" in flags else {}
     resume = flags.get("resume", toml.get("resume"))
     base = {}
@@ -37,8 +60,18 @@ def run_config(argv: list[str]):
                 raise
             raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
     cfg = merge(flags, toml, base)
-    resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
-    return cfg
+    _warn_ignored(cfg, {**toml, **flags})
+    if not dump:
+        resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
+    return cfg, dump
+
+
+def _warn_ignored(cfg, given: dict) -> None:
+    """A warning line on stderr when --data makes explicitly given generator options meaningless."""
+    ignored = [f"--{k} {given[k]}" for k in ("dataset", "noise") if k in given]
+    if cfg.data and ignored:
+        print(f"ffnn-tui: warning: --data {cfg.data} is used; {' and '.join(ignored)} "
+              f"{'is' if len(ignored) == 1 else 'are'} ignored", file=sys.stderr)
 
 
 def build_trainer(argv: list[str]):
@@ -53,8 +86,13 @@ def run(argv: list[str]) -> int:
     from ..core.errors import InputError
 
     try:
-        cfg = run_config(argv)
+        cfg, dump = _run_config(argv)
+        if dump:
+            sys.stdout.write(cfg.to_toml())
+            return 0
         if not cfg.headless:
+            if terminal_missing():  # before the training process starts, as htop and btop refuse
+                return _error(NO_TERMINAL)
             from .app import run_dashboard  # the training process builds the run: files are read once
 
             return run_dashboard(cfg)
@@ -74,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point (also `python -m ffnn_tui`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TEXTUAL_FPS", "30")  # Textual reads these at import
+    from .plain import set_color_system
+
+    set_color_system()  # TERM=dumb must not get truecolor; also read at import
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main

@@ -44,6 +44,29 @@ def progress_line(tr: Trainer, rate: float) -> str:
             f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
 
 
+def eta(tr: Trainer, rate: float) -> str:
+    """'  37%  ETA 0:12' (m:ss, or h:mm:ss) when --epochs is set; '' otherwise."""
+    total = tr.cfg.epochs * tr.steps_per_epoch
+    if not total:
+        return ""
+    done = min(tr.step_count / total, 1.0)
+    left = (total - tr.step_count) / rate if rate > 0 else math.inf
+    if not math.isfinite(left):
+        return f"  {100 * done:.0f}%  ETA ?"
+    h, m, sec = int(left) // 3600, int(left) // 60 % 60, int(left) % 60
+    return f"  {100 * done:.0f}%  ETA " + (f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}")
+
+
+def export_at_end(tr: Trainer) -> None:
+    """--export: the final weights, named in a line on stderr."""
+    from ..core.export import export_weights
+
+    if tr.cfg.export:
+        path = export_weights(tr.params, tr.cfg, tr.step_count, tr.cfg.export)
+        if not tr.cfg.quiet:
+            print(f"ffnn-tui: weights exported to {path}", file=sys.stderr)
+
+
 def summary(tr: Trainer, seconds: float, steps: int) -> str:
     """The final summary on stdout: what was trained, how it ended, and how to reproduce it.
 
@@ -75,10 +98,13 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
             run.advance()
             if (now := time.perf_counter()) - last >= PROGRESS_EVERY:
                 tr.flush()
-                print(progress_line(tr, (tr.step_count - s_last) / (now - last)), file=sys.stderr, flush=True)
+                rate = (tr.step_count - s_last) / (now - last)
+                if not cfg.quiet:
+                    print(progress_line(tr, rate) + eta(tr, rate), file=sys.stderr, flush=True)
                 last, s_last = now, tr.step_count
         tr.flush()
         elapsed = time.perf_counter() - t0
+    export_at_end(tr)
     print(summary(tr, elapsed, tr.step_count - s0))
     if stop.signum:
         print(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"

@@ -19,6 +19,7 @@ BINDINGS = [
     Binding("l", "log_scale", "Log", id="log", tooltip="Toggle a log scale on the loss plot"),
     Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
     Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
+    Binding("e", "export", "Export", id="export", tooltip="Export the weights (.safetensors, .npz or .json)"),
     Binding("x", "x_axis", "X-axis", id="x_axis", tooltip="Loss plot's step axis: all steps, log steps, last 1000 steps"),
     Binding("1", "view('boundary')", "Bound", id="view_boundary", tooltip="View: decision boundary"),
     Binding("2", "view('neurons')", "Neurons", id="view_neurons", tooltip="View: every unit's map over the plane"),
@@ -34,3 +35,6 @@ BINDINGS = [
             tooltip="Weights view: weights, gradients, last update"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]
+
+ASCII_LABELS = {"lr_up": "lr*2", "lr_down": "lr/2"}
+"""Footer labels for plain terminals (--ascii): binding id -> label."""

@@ -32,10 +32,13 @@ def _error(message: str) -> int:
     return 2
 
 
+DESCRIPTION = ("The dashboard in a browser, one per tab, through textual-serve. No authentication: keep "
+               "--host 127.0.0.1 and use an SSH port forward.")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """serve's own flags; the dashboard's come after `--` (raises ConfigError, one line)."""
-    ap = OneLineParser(prog="ffnn-tui serve", description="The dashboard in a browser, one per tab, through "
-                       "textual-serve. No authentication: keep --host 127.0.0.1 and use an SSH port forward.")
+    ap = OneLineParser(prog="ffnn-tui serve", description=DESCRIPTION)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     ap.add_argument("--public-url", default=None, metavar="URL",

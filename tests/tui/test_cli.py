@@ -428,7 +428,8 @@ def test_good_headless_run(cli, monkeypatch):
     steps = [int(line.split()[1]) for line in progress]
     assert steps == sorted(set(steps)) and 1 <= steps[0] and steps[-1] <= 100
     for line in progress:
-        assert re.fullmatch(r"step \d+  epoch \d+  loss \d+\.\d{4}  acc [\d.]+%/[\d.]+%  [\d,]+ steps/s", line), line
+        assert re.fullmatch(r"step \d+  epoch \d+  loss \d+\.\d{4}  acc [\d.]+%/[\d.]+%  [\d,]+ steps/s"
+                            r"  \d+%  ETA (\d+:)?\d+:\d\d", line), line  # --epochs is set: percent and ETA
 
 
 def test_reproduce_line_reproduces_the_run(cli, tmp_path):
@@ -453,7 +454,7 @@ def test_metrics_file_has_one_row_per_step(cli, tmp_path, suffix):
     path = tmp_path / f"m{suffix}"
     r = cli(*RUN, "--epochs", "6", "--samples", "200", "--batch-size", "50", "--metrics", path)
     assert r.code == 0, r.err
-    assert COLUMNS == ("step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
+    assert COLUMNS == ("run", "step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
     if suffix == ".csv":
         header, rows = read_csv_rows(path)
         assert header == list(COLUMNS)
@@ -461,6 +462,7 @@ def test_metrics_file_has_one_row_per_step(cli, tmp_path, suffix):
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         assert all(list(row) == list(COLUMNS) for row in rows)
     assert [int(row["step"]) for row in rows] == list(range(1, 25))  # 6 epochs x 4 steps
+    assert {int(row["run"]) for row in rows} == {1}
     assert [int(row["epoch"]) for row in rows] == [s // 4 for s in range(24)]
     for row in rows:
         for col in COLUMNS[2:]:

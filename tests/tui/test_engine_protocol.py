@@ -24,7 +24,7 @@ from .conftest import make_app, settled, wait_for
 
 COMMANDS = [Pause(), Resume(), Step(), Reset(), Reset(seed=7), ScaleLr(2.0), NextActivation(), NextDataset(),
             Resize(40, 12), ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"), CheckGradients(), Save("ck.pt"),
-            Stop()]
+            protocol.Export("w.json"), Stop()]
 
 
 def test_every_command_and_event_type_is_listed():
@@ -51,6 +51,8 @@ def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
         assert after != before or events, f"{command} had no effect"
     if isinstance(command, Save):
         assert (tmp_path / "ck.pt").exists() and isinstance(events[-1], Note)
+    if isinstance(command, protocol.Export):
+        assert (tmp_path / "w.json").exists() and isinstance(events[-1], Note)
     if isinstance(command, CheckGradients):
         assert isinstance(events[-1], GradChecks)
 

@@ -263,5 +263,5 @@ async def test_metrics_are_written_by_the_dashboard_too(tmp_path):
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="quit")
     rows = path.read_text().splitlines()
-    assert rows[0] == "step,epoch,train_loss,test_loss,train_acc,test_acc"
-    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert rows[0] == "run,step,epoch,train_loss,test_loss,train_acc,test_acc"
+    assert [r.split(",")[1] for r in rows[1:]] == ["1", "2", "3"]

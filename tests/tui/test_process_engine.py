@@ -18,8 +18,10 @@ async def test_the_training_process_steps_resets_and_stops(tmp_path):
         await wait_for(pilot, lambda: app.snapshot.step == 2, what="two steps")
         await pilot.press("space")
         await wait_for(pilot, lambda: app.snapshot.step > 100, what="running")
+        await pilot.press("space")  # paused, so the reset's step-0 snapshot is the last one (a queued
+        await wait_for(pilot, lambda: app.snapshot.state == "PAUSED", what="paused")  # one gives way to a newer)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.snapshot.step < 100 and app.snapshot.run_id == 2, what="reset")
+        await wait_for(pilot, lambda: app.snapshot.step == 0 and app.snapshot.run_id == 2, what="reset")
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="quit")
     assert app.return_code == 0

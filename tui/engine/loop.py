@@ -12,15 +12,18 @@ import queue
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Callable
 
 from ...core.data import DATASETS
+from ...core.export import export_weights
 from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
-from .protocol import (CheckGradients, Command, Event, GradChecks, NextActivation, NextDataset, Note, Pause, Reset,
-                       Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
+from ..paths import default_file
+from .protocol import (CheckGradients, Command, Event, Export, GradChecks, NextActivation, NextDataset, Note, Pause,
+                       Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
 from .snapshot import Snapshot, SnapshotMaker
 
 PAUSED_WAIT = 0.5
@@ -123,11 +126,20 @@ class TrainingLoop:
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
             case Save(path=path):
-                path = path or f"ffnn-tui-{tr.cfg.data and 'data' or tr.cfg.dataset}-step{tr.step_count}.pt"
-                save(tr, path)
-                self.emit(Note(f"checkpoint saved: {path} (step {tr.step_count})", title="saved"))
+                target = Path(path).expanduser() if path else default_file(self._file_name(".pt"))
+                save(tr, target)
+                self.emit(Note(f"checkpoint saved: {target.resolve()} (step {tr.step_count})", title="saved"))
+            case Export(path=path):
+                target = export_weights(tr.params, tr.cfg, tr.step_count,
+                                        path or default_file(self._file_name(".safetensors")))
+                self.emit(Note(f"weights exported: {target} (step {tr.step_count})", title="exported"))
             case Stop():
                 self.stopping = True
+
+    def _file_name(self, suffix: str) -> str:
+        """ffnn-tui-<dataset>-step<N><suffix>: the name of a file saved without a path."""
+        tr = self.tr
+        return f"ffnn-tui-{tr.cfg.data and 'data' or tr.cfg.dataset}-step{tr.step_count}{suffix}"
 
     def _apply_safely(self, command: Command, run: RunLoop) -> None:
         """A failing command must not end the loop; a failing step ends the run as FAILED."""

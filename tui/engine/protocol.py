@@ -87,7 +87,14 @@ class CheckGradients:
 
 @dataclass(frozen=True)
 class Save:
-    """Write a checkpoint to `path`, or to a name made from the dataset and step."""
+    """Write a checkpoint to `path`, or to a name made from the dataset and step in the data folder."""
+
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """Write the weights to `path` (.safetensors, .npz or .json), or to the data folder."""
 
     path: str | None = None
 
@@ -98,7 +105,7 @@ class Stop:
 
 
 Command = (Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | ShowViews | CheckGradients
-           | Save | Stop)
+           | Save | Export | Stop)
 
 # ----- events: training loop -> app -----
 

@@ -14,11 +14,14 @@ HELP = """\
   [b]+ / -[/b]  learning rate x2 / /2    [b]a[/b]  next activation (live, no reset)
   [b]d[/b]      next dataset             [b]g[/b]  gradient check (manual vs autograd)
   [b]l[/b]      log-scale loss           [b]t[/b]  show / hide test points
-  [b]c[/b]      save a checkpoint        [b]?[/b]  this help
+  [b]c[/b]      save a checkpoint        [b]e[/b]  export the weights
   [b]x[/b]      loss x-axis: all / log / last 1000 steps
   [b]1-6[/b]    view: 1 boundary  2 neurons  3 weights  4 health  5 confusion  6 step
   [b]] / [[/b]  neurons: next / previous page   [b]w[/b]  weights: W / grad / last update
-  [b]q[/b]      quit (also ctrl+c)
+  [b]?[/b]      this help                [b]q[/b]  quit (also ctrl+c)
+  [b]ctrl+p[/b] every command: save as..., export as..., screenshot, theme
+
+Files saved without a path (c, e, screenshots) go to {folder}
 
 Boundary pane: background = predicted class ([b].:[/b] class 0, [b]-=[/b] class 1, ...),
 denser glyph = more confident, blank = unsure. Points: [b]o[/b] class 0, [b]x[/b] class 1,
@@ -38,13 +41,15 @@ class HelpScreen(ModalScreen):
     HelpScreen > Static { width: auto; max-width: 100%; height: auto; padding: 1 2; border: round $accent; background: $surface; }
     """
 
-    def __init__(self, command: str):
+    def __init__(self, command: str, folder: str = ""):
         super().__init__()
         self.command = command
+        self.folder = folder
+        """The data folder that c, e and screenshots use without a path."""
         self.closing = False
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP.format(command=self.command.replace("[", "\\[")))
+        yield Static(HELP.format(command=self.command.replace("[", "\\["), folder=self.folder.replace("[", "\\[")))
 
     def on_key(self, event) -> None:
         event.stop()

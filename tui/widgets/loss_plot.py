@@ -33,6 +33,14 @@ def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], lis
     return xs, ys
 
 
+def _ascii_text(text):
+    from ..plain import to_ascii
+
+    out = text.copy()
+    out.plain = to_ascii(text.plain)
+    return out
+
+
 def compact(v: float) -> str:
     """A short axis label: 0.693, 12.5, 1.2e+33 (a diverging run must not widen the axis)."""
     return f"{v:.3g}"
@@ -80,20 +88,35 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
+def curve_markers(ascii: bool) -> dict[str, str]:
+    """Train and test differ by marker as well as colour (so NO_COLOR still tells them apart),
+    and use ASCII markers on plain terminals."""
+    return {"train": "*", "test": "+"} if ascii else {"train": TRAIN_MARKER, "test": TEST_MARKER}
+
+
 class LossPlot(PlotextPlot):
     """textual-plotext curve of the loss; `l` toggles log10, `x` cycles the step axis."""
+
+    def render(self):
+        """plotext's frame is box drawing: on plain terminals (--ascii) it is redrawn in ASCII."""
+        text = super().render()
+        if getattr(self.app, "ascii", False):
+            text = _ascii_text(text)  # one character for one: the colour spans still fit
+        return text
 
     def show(self, s: Snapshot, log: bool, x_axis: str = "all") -> None:
         plt = self.plt
         plt.clear_data()
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
-        self.border_title = f"{'log ' if log else ''}loss{axis}  {LEGEND}"
+        markers = curve_markers(getattr(self.app, "ascii", False))
+        legend = "-- train  + test" if getattr(self.app, "ascii", False) else LEGEND
+        self.border_title = f"{'log ' if log else ''}loss{axis}  {legend}"
         plt.xlabel("log steps" if x_axis == "log" else "step")
         newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
         first = newest - LAST_STEPS if x_axis == "last" else -math.inf
         lo, hi, xlo, xhi = math.inf, -math.inf, math.inf, -math.inf
-        for steps, values, marker, color in ((s.curve_test_steps, s.curve_test, TEST_MARKER, "orange"),
-                                             (s.curve_steps, s.curve_train, TRAIN_MARKER, "cyan")):  # train on top
+        for steps, values, marker, color in ((s.curve_test_steps, s.curve_test, markers["test"], "orange"),
+                                             (s.curve_steps, s.curve_train, markers["train"], "cyan")):  # train on top
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
             if keep:

@@ -19,17 +19,20 @@ def _g(v: float) -> str:
 
 
 COLUMNS = ("param", "shape", "grad", "‖param‖", "‖grad‖", "‖Δ‖/‖p‖")
+ASCII_COLUMNS = ("param", "shape", "grad", "|param|", "|grad|", "|d|/|p|")
+"""The same headers for plain terminals (--ascii)."""
 
 
-def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = ()) -> Text:
+def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = (), ascii: bool = False) -> Text:
     """A plain text table (cheap to redraw several times a second) and the activation shapes."""
+    COLUMNS_ = ASCII_COLUMNS if ascii else COLUMNS
     errors = {name: (a, r) for name, a, r in check}
     rows = [[p.name, str(p.shape), str(p.grad_shape) if p.grad_shape else "-",
              _g(p.norm), _g(p.grad_norm), _g(p.update_ratio)] for p in s.params]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS_)]
     line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(line(COLUMNS), style="bold")
+    text = Text(no_wrap=True, overflow="crop" if ascii else "ellipsis")
+    text.append(line(COLUMNS_), style="bold")
     if check:
         text.append("  manual vs autograd", style="bold")
     for p, row in zip(s.params, rows):
@@ -46,4 +49,4 @@ class ShapesPane(Static):
     """Parameter, gradient and activation shapes of the live network."""
 
     def show(self, s: Snapshot, check: tuple = ()) -> None:
-        self.update(shapes_table(s, check))
+        self.update(shapes_table(s, check, ascii=getattr(self.app, "ascii", False)))

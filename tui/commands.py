@@ -1,0 +1,42 @@
+"""The command palette (ctrl+p): every dashboard action, the ones with a key and the ones without
+(save as..., export, screenshot). Textual's own system commands (theme, quit, keys) sit beside them."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .keys import BINDINGS
+
+
+def dashboard_commands(app) -> list[tuple[str, str, Callable]]:
+    """(title, help, callback) for every bound action, then the actions that have no key."""
+    commands = []
+    for b in BINDINGS:
+        if b.id and b.tooltip:
+            key = b.key_display or b.key.split(",")[0]
+            commands.append((b.tooltip, f"key: {key}", partial(app.run_action, b.action)))
+    commands += [
+        ("Save checkpoint as...", "write a checkpoint to a path you type", app.action_save_as),
+        ("Export weights", "write the weights (.safetensors) to --export or the data folder; key: e",
+         app.action_export),
+        ("Export weights as...", "type a path ending in .safetensors, .npz or .json", app.action_export_as),
+        ("Screenshot", "save an SVG of the screen to the data folder", app.action_screenshot_to_data),
+    ]
+    return commands
+
+
+class DashboardCommands(Provider):
+    """Every dashboard action, by name."""
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in dashboard_commands(self.app):
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in dashboard_commands(self.app):
+            if (score := matcher.match(title)) > 0:
+                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
