@@ -12,6 +12,7 @@ import torch
 from ffnn_tui.core.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_params, save_atomic
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.network import cross_entropy, forward
+from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import build_trainer, main
 
@@ -62,7 +63,7 @@ def test_resume_continues_exactly(tmp_path, name):
 
     first = run_steps(Trainer(cfg), N)
     path = tmp_path / "half.pt"
-    first.save(str(path))
+    save(first, path)
     del first
 
     resumed = Trainer(cfg)
@@ -98,7 +99,7 @@ def test_the_round_trip_comparison_can_fail(tmp_path):
 def test_resume_through_build_trainer_takes_config_from_the_checkpoint(tmp_path):
     cfg, N = ROUND_TRIPS["adam-batch16-mid-epoch"]
     first = run_steps(Trainer(cfg), N)
-    first.save(str(tmp_path / "c.pt"))
+    save(first, tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--headless"])
     assert tr.cfg.optimizer == "adam" and tr.cfg.hidden == (16, 16) and tr.cfg.batch_size == 16
     assert tr.cfg.activation == "tanh" and tr.cfg.samples == 200 and tr.cfg.lr == 0.01
@@ -108,7 +109,7 @@ def test_resume_through_build_trainer_takes_config_from_the_checkpoint(tmp_path)
 
 
 def test_resume_flags_override_the_learning_rate(tmp_path):
-    run_steps(Trainer(RunConfig(device="cpu")), 5).save(str(tmp_path / "c.pt"))
+    save(run_steps(Trainer(RunConfig(device="cpu")), 5), tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--lr", "0.5", "--weight-decay", "0.1", "--headless"])
     assert tr.cfg.lr == 0.5
     assert (tr.optimizer.lr, tr.optimizer.weight_decay) == (0.5, 0.1)
@@ -161,7 +162,7 @@ def test_checkpoint_file_format(tmp_path):
                     batch_size=16, samples=100)
     tr = run_steps(Trainer(cfg), 7)
     path = tmp_path / "c.pt"
-    tr.save(str(path))
+    save(tr, path)
     ck = torch.load(path, weights_only=True)
     assert isinstance(ck, dict) and set(ck) == KEYS
     assert ck["format"] == FORMAT == "ffnn-tui/1"
@@ -194,9 +195,9 @@ def test_saved_params_are_a_copy(tmp_path):
 
 def test_save_leaves_no_temp_file(tmp_path):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
-    tr.save(str(tmp_path / "c.pt"))
+    save(tr, tmp_path / "c.pt")
     run_steps(tr, 2)
-    tr.save(str(tmp_path / "c.pt"))  # overwrite
+    save(tr, tmp_path / "c.pt")  # overwrite
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
     assert load_checkpoint(tmp_path / "c.pt")["step"] == 4
 
@@ -206,7 +207,7 @@ def test_save_leaves_no_temp_file(tmp_path):
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
     path = tmp_path / "c.pt"
-    tr.save(str(path))
+    save(tr, path)
     good = path.read_bytes()
     run_steps(tr, 2)
     real_save = torch.save
@@ -217,7 +218,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
 
     monkeypatch.setattr(torch, "save", half_written)
     with pytest.raises(type(exc)):
-        tr.save(str(path))
+        save(tr, path)
     monkeypatch.setattr(torch, "save", real_save)
     assert path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
@@ -244,7 +245,7 @@ def test_checkpoint_file_mode_follows_the_umask(tmp_path):
 
 def test_init_params_accepts_a_full_checkpoint(tmp_path, capsys):
     donor = run_steps(Trainer(RunConfig(device="cpu", hidden=(8, 8), optimizer="adam", lr=0.01)), 10)
-    donor.save(str(tmp_path / "c.pt"))
+    save(donor, tmp_path / "c.pt")
     assert params_equal(load_params(tmp_path / "c.pt"), {k: v.cpu() for k, v in donor.params.items()})
     tr = build_trainer(["--init-params", str(tmp_path / "c.pt"), "--hidden", "8,8", "--device", "cpu", "--headless"])
     assert params_equal(tr.params, donor.params)
@@ -300,7 +301,7 @@ def test_device_resume_round_trip_eager_is_exact(tmp_path, device):
     cfg = RunConfig(device=device, optimizer="adam", lr=0.01, batch_size=16, samples=200, hidden=(16,))
     full = run_steps(Trainer(cfg), 50)
     half = run_steps(Trainer(cfg), 25)
-    half.save(str(tmp_path / "c.pt"))
+    save(half, tmp_path / "c.pt")
     ck = torch.load(tmp_path / "c.pt", weights_only=True)
     assert all(v.device.type == "cpu" for v in ck["params"].values())  # loads anywhere
     resumed = Trainer(cfg)
@@ -318,7 +319,7 @@ def test_device_resume_round_trip_with_graph_chunks(tmp_path, device, optimizer)
     cfg = RunConfig(device=device, optimizer=optimizer, lr=0.05, hidden=(16,))
     full = advance(Trainer(cfg), 192)
     half = advance(Trainer(cfg), 96)
-    half.save(str(tmp_path / "c.pt"))
+    save(half, tmp_path / "c.pt")
     resumed = Trainer(cfg)
     resumed.restore(load_checkpoint(tmp_path / "c.pt"))
     advance(resumed, 96)
@@ -334,7 +335,7 @@ def test_device_resume_round_trip_with_graph_chunks(tmp_path, device, optimizer)
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
 def test_device_checkpoint_resumes_on_cpu(tmp_path, device):
     src = advance(Trainer(RunConfig(device=device, optimizer="momentum", lr=0.05)), 70)
-    src.save(str(tmp_path / "c.pt"))
+    save(src, tmp_path / "c.pt")
     tr = build_trainer(["--resume", str(tmp_path / "c.pt"), "--device", "cpu", "--headless"])
     assert tr.device.type == "cpu" and tr.step_count == 70
     assert all(v.device.type == "cpu" for v in tr.params.values())

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from ffnn_tui.core import run as run_mod
 from ffnn_tui.core import trainer as trainer_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.metrics import COLUMNS
+from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui import headless
 from ffnn_tui.tui.cli import build_trainer, main
@@ -153,7 +155,7 @@ def test_absent_cuda_device_is_an_error(cli, device):
 
 def test_resume_and_init_params_together(cli, tmp_path):
     ck = tmp_path / "c.pt"
-    Trainer(RunConfig(device="cpu")).save(str(ck))
+    save(Trainer(RunConfig(device="cpu")), ck)
     assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck, "--init-params", ck), "--init-params", "--resume")
 
 
@@ -214,7 +216,7 @@ def test_toml_values_are_used_and_flags_override_them(cli, tmp_path):
 
 def test_toml_init_params_is_used(cli, tmp_path):
     donor = Trainer(RunConfig(device="cpu", hidden=(16,)))
-    donor.save(str(tmp_path / "c.pt"))
+    save(donor, tmp_path / "c.pt")
     cfg = write(tmp_path / "run.toml", f'init_params = "{tmp_path / "c.pt"}"\nhidden = 16\ndevice = "cpu"\n')
     tr = build_trainer(["--config", str(cfg), "--headless"])
     assert tr.cfg.init_params == str(tmp_path / "c.pt")
@@ -225,7 +227,7 @@ def test_toml_resume_is_used(cli, tmp_path):
     tr = Trainer(RunConfig(device="cpu", hidden=(16,), lr=0.01))
     for _ in range(3):
         tr.step()
-    tr.save(str(tmp_path / "c.pt"))
+    save(tr, tmp_path / "c.pt")
     cfg = write(tmp_path / "run.toml", f'resume = "{tmp_path / "c.pt"}"\nepochs = 6\nheadless = true\n')
     r = cli("--config", cfg)
     assert r.code == 0, r.err
@@ -289,7 +291,7 @@ def good_ckpt(tmp_path) -> Path:
     for _ in range(3):
         tr.step()
     path = tmp_path / "good.pt"
-    tr.save(str(path))
+    save(tr, path)
     return path
 
 
@@ -474,13 +476,13 @@ def test_split_with_no_training_points_is_a_usage_error(cli, args):
 
 def test_save_every_saves_on_schedule(cli, tmp_path, monkeypatch):
     saved: list[int] = []
-    real = trainer_mod.save_atomic
+    real = run_mod.save_atomic
 
     def spy(obj, path):
         saved.append(obj["step"])
         real(obj, path)
 
-    monkeypatch.setattr(trainer_mod, "save_atomic", spy)
+    monkeypatch.setattr(run_mod, "save_atomic", spy)
     r = cli(*RUN, "--epochs", "10", "--save", tmp_path / "c.pt", "--save-every", "4")
     assert r.code == 0, r.err
     assert saved == [4, 8, 10]
