@@ -140,7 +140,7 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         first_row = not xs and not seen_header
         cells = [c.strip() for c in row.split(",")]
         if len(cells) != 3:
-            raise DataError(f"{path}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}: {row[:60]!r}")
+            raise DataError(f"{path}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}")  # the row is not quoted: --data may name any file
         try:
             x1, x2 = float(cells[0]), float(cells[1])
         except ValueError:

@@ -24,6 +24,7 @@ def run_config(argv: list[str]):
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
     from ..core.device import resolve_device
+    from ..core.errors import InputError, clip, clip_path
 
     flags = parse_flags(argv)
     toml = load_toml(flags["config"]) if "config" in flags else {}
@@ -31,12 +32,12 @@ def run_config(argv: list[str]):
     base = {}
     if resume:
         try:
-            base = config_from_dict(peek_config(resume))
+            base = config_from_dict(peek_config(resume), origin=resume)
         except ValueError as e:
-            if isinstance(e, CheckpointError):
+            if isinstance(e, InputError):
                 raise
-            raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
-    cfg = merge(flags, toml, base)
+            raise CheckpointError(f"--resume {clip_path(resume)}: its config is unusable ({clip(e)})") from None
+    cfg = merge(flags, toml, base, toml_path=flags.get("config"), base_path=resume)
     resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
     return cfg
 

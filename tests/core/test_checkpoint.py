@@ -11,7 +11,8 @@ import torch
 
 from ffnn_tui.core.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_params, save_atomic
 from ffnn_tui.core.config import RunConfig
-from ffnn_tui.core.network import cross_entropy, forward
+from ffnn_tui.core.backprop import cross_entropy
+from ffnn_tui.core.network import forward
 from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import build_trainer, main

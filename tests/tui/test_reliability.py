@@ -3,10 +3,15 @@ resumed metrics files, FIFOs and devices as inputs, unbounded reads, stale temp 
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 import torch
 
 from ffnn_tui.core.config import RunConfig
+from ffnn_tui.core.run import save
 from ffnn_tui.core.state import State
 from ffnn_tui.core.trainer import Trainer
 
@@ -29,3 +34,145 @@ def test_lr_beyond_float32_exits_3_headless(cli):
     r = cli(*RUN, "--lr", "1e39", "--epochs", "5")
     assert r.code == 3, r.err
     assert "diverged" in r.err and "unexpected" not in r.err
+
+
+# ----- item 6: unwritable outputs are found at start-up; symlinks are written through -----
+
+
+def test_save_into_a_read_only_folder_is_refused_at_start(cli):
+    """/sys refuses new files even to root, where a chmod'ed folder would not."""
+    if not os.path.isdir("/sys"):
+        pytest.skip("no /sys")
+    for flag, name in (("--save", "c.pt"), ("--metrics", "m.csv")):
+        assert_usage_error(cli(*RUN, "--epochs", "1", flag, f"/sys/{name}"), flag, "cannot write")
+
+
+@pytest.mark.parametrize("flag,suffix", [("--save", ".pt"), ("--metrics", ".csv")])
+def test_a_file_name_too_long_is_refused_at_start(cli, tmp_path, flag, suffix):
+    path = tmp_path / ("x" * 300 + suffix)
+    line = assert_usage_error(cli(*RUN, "--epochs", "1", flag, path), flag, "longer than")
+    assert len(line) < 300
+
+
+def test_save_through_a_symlink_writes_its_target(cli, tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "c.pt"
+    link = tmp_path / "link.pt"
+    link.symlink_to(target)
+    r = cli(*RUN, "--epochs", "2", "--save", link)
+    assert r.code == 0, r.err
+    assert link.is_symlink() and torch.load(target, weights_only=True)["step"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.pt", "real"]
+
+
+# ----- item 7: an output may not replace an input -----
+
+
+def test_metrics_onto_the_data_is_refused(cli, tmp_path):
+    data = write(tmp_path / "pts.csv", "1,2,0\n-1,-2,1\n3,1,0\n-2,-1,1\n")
+    before = data.read_text()
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data, "--metrics", tmp_path / "." / "pts.csv"),
+                       "--metrics", "--data")
+    assert data.read_text() == before
+
+
+def test_save_onto_the_config_is_refused(cli, tmp_path):
+    cfg = write(tmp_path / "cfg.toml", "epochs = 1\n")
+    link = tmp_path / "other.toml"
+    link.symlink_to(cfg)
+    assert_usage_error(cli(*RUN, "--config", cfg, "--save", link), "--save", "--config")
+    assert cfg.read_text() == "epochs = 1\n"
+
+
+def test_save_onto_resume_continues_in_place(cli, tmp_path):
+    ck = tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "2", "--save", ck).code == 0
+    r = cli(*RUN, "--epochs", "4", "--resume", ck, "--save", ck)
+    assert r.code == 0, r.err
+    assert torch.load(ck, weights_only=True)["step"] == 4
+
+
+# ----- items 9, 10, 18: inputs are non-empty regular files of bounded size -----
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params", "--metrics", "--save"])
+def test_a_fifo_is_refused(cli, tmp_path, flag):
+    fifo = tmp_path / ("f.csv" if flag in ("--data", "--metrics") else "f.toml" if flag == "--config" else "f.pt")
+    os.mkfifo(fifo)
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, fifo), flag, "not a regular file")
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params"])
+def test_dev_zero_is_refused(cli, flag):
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, "/dev/zero"), flag, "not a regular file")
+
+
+def test_metrics_to_dev_null_is_refused(cli):
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", "/dev/null"),
+                       "--metrics")
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params", "--metrics", "--save"])
+def test_an_empty_path_is_refused(cli, flag):
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, ""), flag, "empty path")
+
+
+def test_a_huge_toml_is_refused_unread(cli, tmp_path):
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as fh:
+        fh.truncate(2 << 20)  # sparse: 2 MiB of zeros
+    assert_usage_error(cli(*RUN, "--config", big), "--config", "at most")
+
+
+def test_a_deeply_nested_toml_is_one_line(cli, tmp_path):
+    cfg = write(tmp_path / "deep.toml", "hidden = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert_usage_error(cli(*RUN, "--config", cfg), "--config", "deep.toml")
+
+
+# ----- items 15, 16: values from a file get the flags' checks and name their source -----
+
+
+def _checkpoint_with(tmp_path, **config) -> Path:
+    ck = tmp_path / "run.pt"
+    save(Trainer(RunConfig(device="cpu")), ck)
+    obj = torch.load(ck, weights_only=True)
+    obj["config"].update(config)
+    torch.save(obj, ck)
+    return ck
+
+
+def test_a_checkpoints_data_gets_the_flags_checks(cli, tmp_path):
+    ck = _checkpoint_with(tmp_path, data="/dev/zero")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt: config.data /dev/zero", "regular file")
+
+
+def test_a_checkpoints_bad_value_names_the_checkpoint(cli, tmp_path):
+    ck = _checkpoint_with(tmp_path, dataset="mnist")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt: config.dataset mnist", "spiral")
+
+
+def test_a_data_file_that_is_not_csv_is_not_echoed(cli, tmp_path):
+    secret = write(tmp_path / "passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    line = assert_usage_error(cli(*RUN, "--epochs", "1", "--data", secret), "passwd:1:")
+    assert "root" not in line.replace(str(tmp_path), "")
+
+
+def test_long_values_are_clipped_in_errors(cli):
+    line = assert_usage_error(cli(*RUN, "--hidden", "1," * 20_000 + "1"), "--hidden")
+    assert len(line) < 300
+    line = assert_usage_error(cli(*RUN, "--dataset", "x" * 40_000), "--dataset")
+    assert len(line) < 300
+
+
+# ----- item 12: temp files of killed saves are cleaned by the next save -----
+
+
+def test_a_save_removes_temp_files_of_dead_writers(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = write(tmp_path / f".c.pt.{dead.pid}.abc123.tmp", b"half a checkpoint")
+    live = write(tmp_path / f".c.pt.{os.getppid()}.def456.tmp", b"being written")
+    other = write(tmp_path / f".d.pt.{dead.pid}.abc123.tmp", b"another file's")
+    save(Trainer(RunConfig(device="cpu")), tmp_path / "c.pt")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.glob(".c.pt.*.tmp")) == [live.name]
