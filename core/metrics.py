@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 COLUMNS = ("step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
@@ -30,16 +31,40 @@ class MetricsWriter:
         self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8", buffering=1 << 16)
         if fresh and not self.jsonl:
             self.fh.write(",".join(COLUMNS) + "\n")
+        self.fh.flush()
+        self.good = self.fh.tell()
+        """Size of the file up to its last whole row."""
 
     def write(self, rows: list[tuple]) -> None:
-        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc)."""
+        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc), flushed. A failed
+        write (a full disk) is cut back to the last whole row before the OSError goes up, so the
+        file never ends in a torn row."""
         if self.jsonl:
-            for row in rows:
-                rec = {k: (v if isinstance(v, int) or math.isfinite(v) else None) for k, v in zip(COLUMNS, row)}
-                self.fh.write(json.dumps(rec) + "\n")
+            text = "".join(json.dumps({k: (v if isinstance(v, int) or math.isfinite(v) else None)
+                                       for k, v in zip(COLUMNS, row)}) + "\n" for row in rows)
         else:
-            self.fh.write("".join(",".join(map(_cell, row)) + "\n" for row in rows))
+            text = "".join(",".join(map(_cell, row)) + "\n" for row in rows)
+        try:
+            self.fh.write(text)
+            self.fh.flush()
+        except OSError:
+            self._cut_to_last_row()
+            raise
+        self.good = self.fh.tell()
+
+    def _cut_to_last_row(self) -> None:
+        try:
+            os.ftruncate(self.fh.fileno(), self.good)
+        except OSError:
+            pass  # the file may be gone or unwritable; nothing more to do
 
     def close(self) -> None:
-        self.fh.flush()
-        self.fh.close()
+        """Close the file; after a failed write, drop what is still buffered instead of raising again."""
+        try:
+            self.fh.flush()
+        except OSError:
+            self._cut_to_last_row()
+        try:
+            self.fh.close()
+        except OSError:
+            pass  # the buffer could not be written: already cut back to whole rows

@@ -53,6 +53,8 @@ class RunLoop:
         self.save_path = cfg.save
         self.save_every = cfg.save_every
         self.writer: MetricsWriter | None = None
+        self.metrics_error = ""
+        """Why the metrics file stopped (a full disk), once it has; the driver shows it. Training goes on."""
 
     def __enter__(self) -> "RunLoop":
         self.open()
@@ -62,7 +64,22 @@ class RunLoop:
         """Open the metrics file (when --metrics is set); every step then also writes a row."""
         if self.metrics_path:
             self.writer = MetricsWriter(self.metrics_path, append=self.append)
-            self.tr.track_metrics, self.tr.on_rows = True, self.writer.write
+            self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
+
+    def _write_rows(self, rows: list) -> None:
+        """Metrics are a record of the run, not the run: a failed write stops the file (cut back to
+        its last whole row) and is reported once, and training and the final save go on."""
+        try:
+            self.writer.write(rows)
+        except OSError as e:
+            self.metrics_error = f"metrics file {self.metrics_path} stopped at step {rows[0][0] - 1}: {e.strerror or e}"
+            self._close_metrics()
+
+    def _close_metrics(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            self.tr.track_metrics, self.tr.on_rows = False, None
 
     def __exit__(self, *exc) -> None:
         self.finish()
@@ -101,9 +118,7 @@ class RunLoop:
         try:
             if self.writer is not None:
                 self.tr.flush()
-                self.writer.close()
-                self.writer = None
-                self.tr.track_metrics, self.tr.on_rows = False, None
+                self._close_metrics()
         finally:
             if self.save_path:
                 path, self.save_path = self.save_path, None

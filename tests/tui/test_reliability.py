@@ -3,17 +3,22 @@ resumed metrics files, FIFOs and devices as inputs, unbounded reads, stale temp 
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from ffnn_tui.core import metrics as metrics_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.run import save
 from ffnn_tui.core.state import State
 from ffnn_tui.core.trainer import Trainer
+from ffnn_tui.tui import headless
 
 from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
 
@@ -176,3 +181,84 @@ def test_a_save_removes_temp_files_of_dead_writers(tmp_path):
     save(Trainer(RunConfig(device="cpu")), tmp_path / "c.pt")
     assert not stale.exists() and live.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.glob(".c.pt.*.tmp")) == [live.name]
+
+
+# ----- item 4: a failed metrics write stops the metrics file, not the run -----
+
+
+class FullDisk:
+    """A file that takes `budget` characters, writes part of the next chunk (a torn row), then
+    raises ENOSPC on every write and flush, as a full disk does, close included."""
+
+    def __init__(self, real, budget: int):
+        self.real, self.budget, self.full = real, budget, False
+
+    def write(self, text: str) -> int:
+        if self.full or len(text) > self.budget:
+            self.real.write(text[:self.budget])
+            self.real.flush()
+            self.budget, self.full = 0, True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.budget -= len(text)
+        return self.real.write(text)
+
+    def flush(self) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.real.flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.real.close()
+
+    def tell(self) -> int:
+        return self.real.tell()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_full_disk_stops_the_metrics_not_the_run(cli, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(metrics_mod, "open", lambda *a, **k: FullDisk(open(*a, **k), 20_000), raising=False)
+    path = tmp_path / f"m{suffix}"
+    r = cli(*RUN, "--epochs", "1000", "--metrics", path, "--save", tmp_path / "c.pt")
+    assert r.code == 0, r.err
+    warnings = [line for line in r.err_lines if "warning" in line]
+    assert len(warnings) == 1 and "No space left" in warnings[0], r.err
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 1000
+    text = path.read_text()
+    assert text.endswith("\n")
+    rows = text.splitlines()[1:] if suffix == ".csv" else text.splitlines()
+    assert rows and all(len(row.split(",")) == 6 for row in rows if suffix == ".csv")
+    steps = [int(row.split(",")[0]) if suffix == ".csv" else json.loads(row)["step"] for row in rows]
+    assert steps == list(range(1, len(steps) + 1))
+
+
+# ----- item 5: a closed stderr ends the progress lines, not the run -----
+
+
+def test_a_broken_stderr_does_not_stop_the_run(cli, tmp_path, monkeypatch):
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(headless, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(sys, "stderr", Gone())
+    r = cli(*RUN, "--epochs", "50", "--save", tmp_path / "c.pt")
+    assert r.code == 0
+    assert "steps 50 " in r.out
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 50
+
+
+def test_stderr_on_a_full_device_does_not_stop_the_run(tmp_path):
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "2000", "--save", str(tmp_path / "c.pt")],
+                           stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
+    assert p.returncode == 0
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 2000
