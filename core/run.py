@@ -16,7 +16,7 @@ from pathlib import Path
 from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
 from .config import RunConfig
 from .device import SMALL_WORK
-from .metrics import MetricsWriter
+from .metrics import MetricsWriter, resume_cut
 from .trainer import Trainer
 
 SMALL_CHUNK = 8
@@ -33,6 +33,8 @@ def open_trainer(cfg: RunConfig) -> Trainer:
         tr.restore_params(params)
     if cfg.resume:
         restore(tr, load_checkpoint(cfg.resume), cfg.resume)
+        if cfg.metrics and Path(cfg.metrics).expanduser().exists():
+            resume_cut(cfg.metrics, tr.step_count)  # rows missing is bad input, found before the run
     return tr
 
 
@@ -63,7 +65,7 @@ class RunLoop:
     def open(self) -> None:
         """Open the metrics file (when --metrics is set); every step then also writes a row."""
         if self.metrics_path:
-            self.writer = MetricsWriter(self.metrics_path, append=self.append)
+            self.writer = MetricsWriter(self.metrics_path, append=self.append, step=self.tr.step_count)
             self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
 
     def _write_rows(self, rows: list) -> None:

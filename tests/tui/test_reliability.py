@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -262,3 +263,30 @@ def test_stderr_on_a_full_device_does_not_stop_the_run(tmp_path):
                            stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
     assert p.returncode == 0
     assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 2000
+
+
+# ----- item 8: a resumed run continues its metrics file exactly from the checkpoint's step -----
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_resume_after_a_crash_continues_the_metrics_exactly(cli, tmp_path, suffix):
+    """A kill -9 after the checkpoint leaves later rows (and maybe a torn one): they are cut."""
+    m, ck = tmp_path / f"m{suffix}", tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "10", "--save", ck, "--metrics", m).code == 0
+    shutil.copy(ck, tmp_path / "c10.pt")
+    assert cli(*RUN, "--epochs", "20", "--resume", ck, "--save", ck, "--metrics", m).code == 0
+    with open(m, "a") as fh:
+        fh.write("21,0,0.1" if suffix == ".csv" else '{"step": 21, "ep')  # torn by the kill
+    r = cli(*RUN, "--epochs", "30", "--resume", tmp_path / "c10.pt", "--metrics", m)
+    assert r.code == 0, r.err
+    assert cli(*RUN, "--epochs", "30", "--metrics", tmp_path / f"full{suffix}").code == 0
+    assert m.read_text() == (tmp_path / f"full{suffix}").read_text()
+
+
+def test_resume_with_rows_missing_is_refused(cli, tmp_path):
+    m, ck = tmp_path / "m.csv", tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "5", "--metrics", m).code == 0
+    assert cli(*RUN, "--epochs", "10", "--save", ck).code == 0
+    before = m.read_text()
+    assert_usage_error(cli(*RUN, "--epochs", "12", "--resume", ck, "--metrics", m), "--metrics", "step 10", "missing")
+    assert m.read_text() == before
