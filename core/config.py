@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import shlex
 import tomllib
@@ -22,6 +23,7 @@ from .network import ACTIVATIONS, INITS
 from .optim import OPTIMIZERS
 
 DTYPES = ("float32", "float64")
+DTYPE_BYTES = {"float32": 4, "float64": 8}
 MAX_SAMPLES = 50_000_000
 MAX_WIDTH = 4096
 MAX_LAYERS = 8
@@ -215,9 +217,25 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise _fail("save_every", cfg.save_every, "needs --save PATH to know where to write")
     if cfg.resume and cfg.init_params:
         raise _fail("init_params", cfg.init_params, "cannot be combined with --resume (resume restores the parameters)")
+    _check_memory(cfg)
     _check_files(cfg)
     _check_no_overwrite(cfg)
     return cfg
+
+
+def _check_memory(cfg: RunConfig) -> None:
+    """Refuse generated data that surely cannot fit in this machine's RAM (found now, not as a
+    crash mid-allocation): a lower bound, the points and one batch's activations forward and back."""
+    if cfg.data is not None:
+        return  # a CSV's size is checked as a file
+    item = DTYPE_BYTES[cfg.dtype]
+    rows = cfg.batch_size or cfg.samples
+    need = cfg.samples * (2 + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > ram:
+        raise _fail("samples", cfg.samples, f"with --hidden {_format(cfg.hidden)} needs at least "
+                                            f"{need / 2**30:,.0f} GiB, more than this machine's {ram / 2**30:,.0f} GiB "
+                                            "(use fewer --samples, a smaller --batch-size or narrower --hidden)")
 
 
 INPUT_BYTES = {"data": MAX_CSV_BYTES, "resume": MAX_CHECKPOINT_BYTES, "init_params": MAX_CHECKPOINT_BYTES,

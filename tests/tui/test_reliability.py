@@ -6,9 +6,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pickle
+import resource
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +329,38 @@ def test_csv_values_keep_full_precision(tmp_path):
     X, y = read_csv(data)
     assert X.dtype == torch.float64 and X.tolist() == [[0.1, 1e-300], [-2.5, 3.141592653589793]]
     assert y.tolist() == [0, 1]
+
+
+# ----- item 17: what cannot work is found before the work -----
+
+
+def _limited_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # a failed fix must not take the machine
+
+
+def test_data_that_cannot_fit_in_memory_is_refused():
+    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "1", "--samples", "50000000",
+                        "--hidden", "4096,4096,4096,4096"], capture_output=True, text=True, timeout=120,
+                       preexec_fn=_limited_memory)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "--samples 50000000" in p.stderr and "GiB" in p.stderr
+
+
+def test_bench_json_into_a_missing_folder_is_refused_first(tmp_path, capsys):
+    from ffnn_tui.tui.bench import main as bench_main
+
+    t0 = time.monotonic()
+    assert bench_main(["--seconds", "0.2", "--repeat", "1", "--problems", "tutorial", "--no-dashboard",
+                       "--json", str(tmp_path / "missing" / "b.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--json" in err and "does not exist" in err
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_a_raw_pickle_checkpoint_is_one_line(tmp_path):
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps({"format": "x"}))
+    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--resume", str(raw)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "raw.pt" in p.stderr, p.stderr
