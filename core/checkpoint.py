@@ -14,15 +14,18 @@ so a crash (even kill -9) mid-save leaves the previous checkpoint whole.
 
 from __future__ import annotations
 
+import glob
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import torch
 
-from .errors import InputError
+from .errors import InputError, clip_path
+from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, temp_prefix
 from .history import History
 
 FORMAT = "ffnn-tui/1"
@@ -33,10 +36,13 @@ class CheckpointError(InputError):
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:
-    """torch.save to a temp file beside path, fsync, rename; the folder is fsynced too."""
-    target = Path(path).expanduser()
-    folder = target.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    """torch.save to a temp file beside path, fsync, rename; the folder is fsynced too. A symlink
+    is written through: the temp file goes beside its resolved target and is renamed onto it (a
+    rename onto the link itself would replace the link, or fail across filesystems)."""
+    target = Path(path).expanduser().resolve()
+    folder = target.parent
+    remove_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=folder)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as fh:
@@ -54,6 +60,26 @@ def save_atomic(obj: dict, path: str | Path) -> None:
         os.close(dir_fd)
 
 
+def remove_stale_temps(target: Path) -> None:
+    """Remove temp files of target's saves whose writer is dead: a kill -9 mid-save leaves one
+    (`.NAME.PID.XXXX.tmp`), and nothing else would ever remove it. Live writers' are kept."""
+    stem = temp_prefix(target).rsplit(".", 2)[0]  # `.NAME` without this pid
+    for tmp in target.parent.glob(f"{glob.escape(stem)}.*.tmp"):
+        pid = tmp.name[len(stem) + 1:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -61,14 +87,18 @@ def _umask() -> int:
 
 
 def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
-    """torch.load(weights_only=True) with every failure turned into a CheckpointError."""
+    """torch.load(weights_only=True) with every failure turned into a CheckpointError. Torch's
+    warnings are silenced: a raw pickle makes it print three lines, and the one-line error says it all."""
     p = Path(path).expanduser()
-    if not p.exists():
-        raise CheckpointError(f"{what} {path}: no such file")
-    if p.is_dir():
-        raise CheckpointError(f"{what} {path}: is a folder, expected a checkpoint file")
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
+        check_input(what, path, MAX_CHECKPOINT_BYTES)
+    except PathError as e:
+        raise CheckpointError(str(e)) from None
+    path = clip_path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:  # torch's weights-only loader refused it: not a plain torch.save dict
         raise CheckpointError(f"{what} {path}: not an ffnn-tui checkpoint (not a plain torch.save file)") from None
     except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,

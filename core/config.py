@@ -10,6 +10,7 @@ import argparse
 import difflib
 import json
 import math
+import os
 import re
 import shlex
 import tomllib
@@ -17,12 +18,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .backprop import BACKPROPS
-from .errors import InputError
+from .errors import InputError, clip, clip_path
+from .files import MAX_CHECKPOINT_BYTES, MAX_CSV_BYTES, MAX_TOML_BYTES, PathError, check_input, check_output, open_input, same_file
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
 from .network import ACTIVATIONS, INITS
 from .optim import OPTIMIZERS
 
 DTYPES = ("float32", "float64")
+DTYPE_BYTES = {"float32": 4, "float64": 8}
 MAX_SAMPLES = 50_000_000
 MAX_WIDTH = 4096
 MAX_LAYERS = 8
@@ -31,7 +34,12 @@ DEFAULT_UI_HZ = 4.0  # chosen by measurement: see the README's Performance secti
 
 
 class ConfigError(InputError):
-    """A bad option; str() is the one line shown to the user."""
+    """A bad option; str() is the one line shown to the user. `name`, `value` and `allowed` let
+    merge() name the value's source instead of the flag: `cfg.toml: lr`, `run.pt: config.lr`."""
+
+    def __init__(self, message: str, name: str | None = None, value=None, allowed: str = ""):
+        super().__init__(message)
+        self.name, self.value, self.allowed = name, value, allowed
 
 
 @dataclass(frozen=True)
@@ -151,13 +159,16 @@ CHOICES = {
 _TYPES = {f.name: f.type for f in fields(RunConfig)}
 
 
+PATHS = ("data", "metrics", "save", "resume", "init_params", "config")
+"""Options that name files: their values are quoted by their tail, where the file name is."""
+
+
 def _fail(name: str, value, allowed: str) -> ConfigError:
-    return ConfigError(f"--{name.replace('_', '-')} {_shown(value)}: {allowed}")
+    return ConfigError(f"--{name.replace('_', '-')} {_shown(name, value)}: {allowed}", name, value, allowed)
 
 
-def _shown(value) -> str:
-    text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
-    return text if text else "''"
+def _shown(name: str, value) -> str:
+    return clip_path(value) if name in PATHS and isinstance(value, str) else clip(value)
 
 
 def parse_hidden(value) -> tuple[int, ...]:
@@ -230,7 +241,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("ui_hz", cfg.ui_hz, 0.5, 60, "expected a number of redraws per second, 0.5..60")
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", cfg.device):
         raise _fail("device", cfg.device, "expected auto, cpu, cuda, cuda:N or mps")
-    if cfg.metrics is not None and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
+    if cfg.metrics and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
         raise _fail("metrics", cfg.metrics, "expected a file name ending in .csv or .jsonl")
     if cfg.export is not None and Path(cfg.export).suffix.lower() not in EXPORT_SUFFIXES:
         raise _fail("export", cfg.export, "expected a file name ending in " + ", ".join(EXPORT_SUFFIXES))
@@ -238,41 +249,90 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise _fail("save_every", cfg.save_every, "needs --save PATH to know where to write")
     if cfg.resume and cfg.init_params:
         raise _fail("init_params", cfg.init_params, "cannot be combined with --resume (resume restores the parameters)")
-    for name in ("save", "metrics", "export"):
-        path = getattr(cfg, name)
-        if path is not None:
-            parent = Path(path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise _fail(name, path, f"folder {parent} does not exist")
-            if Path(path).is_dir():
-                raise _fail(name, path, "is a folder; expected a file path")
+    _check_memory(cfg)
+    _check_files(cfg)
+    _check_no_overwrite(cfg)
     return cfg
 
 
+def _check_memory(cfg: RunConfig) -> None:
+    """Refuse generated data that surely cannot fit in this machine's RAM (found now, not as a
+    crash mid-allocation): a lower bound, the points and one batch's activations forward and back."""
+    if cfg.data is not None:
+        return  # a CSV's size is checked as a file
+    item = DTYPE_BYTES[cfg.dtype]
+    rows = cfg.batch_size or cfg.samples
+    need = cfg.samples * (2 + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > ram:
+        raise _fail("samples", cfg.samples, f"with --hidden {_format(cfg.hidden)} needs at least "
+                                            f"{need / 2**30:,.0f} GiB, more than this machine's {ram / 2**30:,.0f} GiB "
+                                            "(use fewer --samples, a smaller --batch-size or narrower --hidden)")
+
+
+INPUT_BYTES = {"data": MAX_CSV_BYTES, "resume": MAX_CHECKPOINT_BYTES, "init_params": MAX_CHECKPOINT_BYTES,
+               "config": MAX_TOML_BYTES}
+"""What each input option reads, at most."""
+
+
+def _check_files(cfg: RunConfig) -> None:
+    """Inputs are readable regular files of bounded size; outputs can be written. Checked here,
+    before anything runs, so a path that would fail at the end of a run fails at its start."""
+    for name, limit in INPUT_BYTES.items():
+        if getattr(cfg, name) is not None:
+            try:
+                check_input("", getattr(cfg, name), limit)
+            except PathError as e:
+                raise _fail(name, getattr(cfg, name), e.reason) from None
+    for name in ("save", "metrics", "export"):
+        if getattr(cfg, name) is not None:
+            try:
+                check_output("", getattr(cfg, name), replaced=name in ("save", "export"))
+            except PathError as e:
+                raise _fail(name, getattr(cfg, name), e.reason) from None
+
+
+def _check_no_overwrite(cfg: RunConfig) -> None:
+    """No output may replace an input (or the other output): --metrics pts.csv would write over
+    the data. --save equal to --resume is allowed: that is how a run continues in place."""
+    outputs = [n for n in ("save", "metrics", "export") if getattr(cfg, n)]
+    for out in outputs:
+        for other in ("data", "config", "resume", "init_params", "save", "metrics", "export"):
+            if other == out or (out, other) == ("save", "resume") or not getattr(cfg, other):
+                continue
+            if same_file(getattr(cfg, out), getattr(cfg, other)):
+                raise _fail(out, getattr(cfg, out), f"is also the --{other.replace('_', '-')} file; "
+                                                    "writing it would destroy it")
+
+
 def load_toml(path: str) -> dict:
-    """Read a TOML file of RunConfig keys; unknown keys and wrong types are ConfigErrors."""
+    """Read a TOML file of RunConfig keys; unknown keys and wrong types are ConfigErrors that
+    name the file and the key (`cfg.toml: lr x: expected a number`)."""
     try:
-        with open(path, "rb") as fh:
+        with open_input("--config", path, MAX_TOML_BYTES) as fh:
             raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"--config {path}: is a folder, expected a .toml file") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"--config {path}: not valid TOML ({e})") from None
+        raise ConfigError(f"--config {clip_path(path)}: not valid TOML ({clip(e, 120)})") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise ConfigError(f"--config {clip_path(path)}: nested too deeply to be a config") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--config {path}: cannot read ({e})") from None
+        raise ConfigError(f"--config {clip_path(path)}: cannot read ({clip(e, 120)})") from None
     known = {f.name for f in fields(RunConfig)} - {"config"}
     values = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in known:
-            raise ConfigError(f"--config {path}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"--config {clip_path(path)}: unknown key {clip(key)!r} (known: {', '.join(sorted(known))})")
         try:
             values[name] = _coerce(name, value)
         except ConfigError as e:
-            raise ConfigError(f"--config {path}: key {key}: {str(e).split(': ', 1)[1]}") from None
+            raise _relabel(e, f"{clip_path(path)}: {clip(key)}") from None
     return values
+
+
+def _relabel(e: ConfigError, label: str) -> ConfigError:
+    """The same error, naming where the value came from instead of the flag."""
+    return ConfigError(f"{label} {_shown(e.name, e.value)}: {e.allowed}", e.name, e.value, e.allowed)
 
 
 # ----- the command line -----
@@ -290,7 +350,7 @@ def _number(kind):
         try:
             return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: expected {'an integer' if kind is int else 'a number'}") from None
+            raise argparse.ArgumentTypeError(f"{clip(text)!r}: expected {'an integer' if kind is int else 'a number'}") from None
 
     convert.__name__ = kind.__name__
     return convert
@@ -300,7 +360,7 @@ def _hidden_arg(text: str) -> tuple[int, ...]:
     try:
         return parse_hidden(text)
     except ConfigError as e:
-        raise argparse.ArgumentTypeError(f"{text}: {str(e).split(': ', 1)[1]}") from None
+        raise argparse.ArgumentTypeError(f"{clip(text)}: {e.allowed}") from None
 
 
 EXAMPLES = """\
@@ -409,7 +469,7 @@ def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> arg
         msg = str(e)
         m = re.match(r"argument (--[\w-]+): (?:invalid choice: (.*?) \(choose from (.*)\)|(.*))$", msg)
         if m and m.group(2) is not None:
-            raise ConfigError(f"{m.group(1)} {m.group(2).strip(chr(39))}: expected one of {m.group(3).replace(chr(39), '')}") from None
+            raise ConfigError(f"{m.group(1)} {clip(m.group(2).strip(chr(39)))}: expected one of {m.group(3).replace(chr(39), '')}") from None
         if m:
             raise ConfigError(f"{m.group(1)} {m.group(4)}") from None
         raise ConfigError(f"{msg}{did_you_mean(parser, msg)} (see ffnn-tui --help)") from None
@@ -425,14 +485,34 @@ RUNTIME_ONLY = ("headless", "metrics", "save", "save_every", "resume", "init_par
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 
 
-def config_from_dict(saved: dict) -> dict:
-    """The training options of a saved config (a checkpoint's), type-checked like TOML values."""
+def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
+    """The training options of a saved config (a checkpoint's), type-checked like TOML values;
+    an error names `origin: config.key`."""
     known = {f.name for f in fields(RunConfig)} - set(RUNTIME_ONLY)
-    return {k: _coerce(k, v) for k, v in saved.items() if k in known and v is not None}
+    values = {}
+    for k, v in saved.items():
+        if k in known and v is not None:
+            try:
+                values[k] = _coerce(k, v)
+            except ConfigError as e:
+                raise _relabel(e, f"{clip_path(origin)}: config.{k}") from None
+    return values
 
 
-def merge(flags: dict, toml: dict, base: dict | None = None) -> RunConfig:
-    """defaults < base (a resumed checkpoint's config) < --config file < flags, validated."""
-    values = {**(base or {}), **toml, **flags}
-    return validate(replace(RunConfig(), **values))
+def merge(flags: dict, toml: dict, base: dict | None = None, *, toml_path: str | None = None,
+          base_path: str | None = None) -> RunConfig:
+    """defaults < base (a resumed checkpoint's config) < --config file < flags, validated. An error
+    names where the bad value came from: `--lr`, `cfg.toml: lr` or `run.pt: config.lr`."""
+    base = base or {}
+    values = {**base, **toml, **flags}
+    try:
+        return validate(replace(RunConfig(), **values))
+    except ConfigError as e:
+        if e.name in flags or e.name is None:
+            raise
+        if e.name in toml and toml_path is not None:
+            raise _relabel(e, f"{clip_path(toml_path)}: {e.name}") from None
+        if e.name in base and base_path is not None:
+            raise _relabel(e, f"{clip_path(base_path)}: config.{e.name}") from None
+        raise
 

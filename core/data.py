@@ -6,13 +6,16 @@ Every generator draws from the `torch.Generator` it is given, so one seed gives 
 
 from __future__ import annotations
 
+import io
 import math
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .errors import InputError
+from .errors import InputError, clip, clip_path
+from .files import MAX_CSV_BYTES, open_input
 
 DATASETS = ("linear", "diagonal", "xor", "circles", "moons", "spiral", "blobs")
 TWO_CLASS_ONLY = ("linear", "diagonal", "xor", "moons")
@@ -117,58 +120,74 @@ def split(X: torch.Tensor, y: torch.Tensor, test_fraction: float, seed: int) -> 
     return X[train], y[train], X[test], y[test]
 
 
+MAX_LINE = 4096
+"""Longest CSV line read, in characters: a row x1,x2,label at full precision is under 60."""
+
+
+def _lines(path: str | Path):
+    """(line number, text) of each line, decoded as UTF-8 (a byte-order mark dropped: Excel writes
+    one), streamed: at most one line is held, and no line is read past MAX_LINE characters."""
+    with open_input("--data", path, MAX_CSV_BYTES) as raw, \
+            io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as fh:
+        lineno = 0
+        try:
+            while line := fh.readline(MAX_LINE + 1):
+                lineno += 1
+                if len(line) > MAX_LINE and not line.endswith("\n"):
+                    raise DataError(f"{clip_path(path)}:{lineno}: line longer than {MAX_LINE:,} characters; "
+                                    "expected rows x1,x2,label")
+                yield lineno, line
+        except UnicodeDecodeError:
+            raise DataError(f"--data {clip_path(path)}: not a text file (expected UTF-8 CSV rows x1,x2,label)") from None
+        except OSError as e:
+            raise DataError(f"--data {clip_path(path)}: cannot read ({e.strerror})") from None
+
+
 def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read rows `x1,x2,label` (header optional); raise DataError naming file and line."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")  # -sig: Excel writes a byte-order mark
-    except FileNotFoundError:
-        raise DataError(f"--data {path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"--data {path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise DataError(f"--data {path}: not a text file (expected UTF-8 CSV rows x1,x2,label)") from None
-    except OSError as e:
-        raise DataError(f"--data {path}: cannot read ({e.strerror})") from None
-    xs: list[tuple[float, float]] = []
-    labels: list[int] = []
+    """Read rows `x1,x2,label` (header optional, `#` comments); raise DataError naming file and line.
+    Rows are parsed one at a time into flat arrays of doubles and bytes (16 + 1 bytes a point, not
+    a Python tuple's ~150), so reading takes little more memory than the tensors it returns."""
+    xs = array("d")  # x1, x2, x1, x2, ... at full precision
+    labels = array("b")
     seen_header = False
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in _lines(path):
         row = line.strip()
         if not row or row.startswith("#"):
             continue
-        first_row = not xs and not seen_header
+        first_row = not labels and not seen_header
         cells = [c.strip() for c in row.split(",")]
         if len(cells) != 3:
-            raise DataError(f"{path}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}: {row[:60]!r}")
+            raise DataError(f"{clip_path(path)}:{lineno}: expected 3 values x1,x2,label, got {len(cells)}")  # the row
+            # is not quoted: --data may name any file
         try:
             x1, x2 = float(cells[0]), float(cells[1])
         except ValueError:
             if first_row:  # only the first row may be a header
                 seen_header = True
                 continue
-            raise DataError(f"{path}:{lineno}: x1,x2 must be numbers, got {cells[0]!r},{cells[1]!r}") from None
+            raise DataError(f"{clip_path(path)}:{lineno}: x1,x2 must be numbers, got {clip(cells[0])!r},{clip(cells[1])!r}") from None
         if not (math.isfinite(x1) and math.isfinite(x2)):
-            raise DataError(f"{path}:{lineno}: coordinates must be finite, got {cells[0]},{cells[1]}")
+            raise DataError(f"{clip_path(path)}:{lineno}: coordinates must be finite, got {clip(cells[0])},{clip(cells[1])}")
         try:
             label = int(cells[2])
         except ValueError:
-            raise DataError(f"{path}:{lineno}: label must be an integer 0..K-1, got {cells[2]!r}") from None
+            raise DataError(f"{clip_path(path)}:{lineno}: label must be an integer 0..K-1, got {clip(cells[2])!r}") from None
         if not 0 <= label < MAX_CLASSES:
-            raise DataError(f"{path}:{lineno}: label must be in 0..{MAX_CLASSES - 1}, got {label}")
-        xs.append((x1, x2))
+            raise DataError(f"{clip_path(path)}:{lineno}: label must be in 0..{MAX_CLASSES - 1}, got {clip(label)}")
+        xs.extend((x1, x2))
         labels.append(label)
     if not labels:
-        raise DataError(f"--data {path}: no data rows (expected x1,x2,label)")
-    y = torch.tensor(labels, dtype=torch.long)  # (N,)
+        raise DataError(f"--data {clip_path(path)}: no data rows (expected x1,x2,label)")
+    y = torch.frombuffer(labels, dtype=torch.int8).long()  # (N,)
     K = int(y.max()) + 1
     present = torch.bincount(y, minlength=K)  # (K,)
     if K < 2:
-        raise DataError(f"--data {path}: only one class (label 0); need at least 2")
+        raise DataError(f"--data {clip_path(path)}: only one class (label 0); need at least 2")
     missing = [str(k) for k in range(K) if present[k] == 0]
     if missing:
-        raise DataError(f"--data {path}: labels must be 0..K-1 with every class present; missing {','.join(missing)}")
-    return torch.tensor(xs, dtype=torch.float64), y  # (N, 2) at full precision; the run casts, (N,)
+        raise DataError(f"--data {clip_path(path)}: labels must be 0..K-1 with every class present; missing {','.join(missing)}")
+    X = torch.frombuffer(xs, dtype=torch.float64).view(-1, 2)  # (N, 2) at full precision, sharing xs; the run casts
+    return X, y  # (N, 2), (N,)
 
 
 def build_dataset(*, data: str | None, dataset: str, samples: int, classes: int, noise: float,

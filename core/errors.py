@@ -7,3 +7,22 @@ the command line prints it and exits 2. Anything else is a bug (exit 1).
 
 class InputError(ValueError):
     """Bad user input; str() is the one line shown to the user."""
+
+
+def clip_path(path, limit: int = 200) -> str:
+    """A path as an error quotes it: its last `limit` characters, where the file name is."""
+    text = str(path)
+    if not text:
+        return "''"
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def clip(value, limit: int = 60) -> str:
+    """A user's value as an error quotes it: at most `limit` characters, '' when empty. A value can
+    be a 40 KB flag or a line of someone else's file; one line of error must stay one short line."""
+    text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+    if isinstance(value, dict):
+        text = "a table"
+    if not text:
+        return "''"
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from pathlib import Path
+
+from .errors import InputError, clip_path
 
 COLUMNS = ("run", "step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
 
@@ -22,27 +26,91 @@ def _cell(v) -> str:
     return "" if not math.isfinite(v) else repr(float(v))
 
 
-class MetricsWriter:
-    """Appends rows to a .csv or .jsonl file; `append=True` continues a resumed run's file."""
+class MetricsError(InputError):
+    """A metrics file a resumed run cannot continue; str() is one line."""
 
-    def __init__(self, path: str | Path, append: bool = False):
+
+def _row_step(line: bytes) -> int | None:
+    """The step of a whole row (CSV or JSONL as written here); None for a header or a torn line."""
+    if not line.endswith(b"\n"):
+        return None  # cut short by a kill mid-write
+    m = re.match(rb'\{"run": \d+, "step": (\d+),|\d+,(\d+),', line)  # run first, then step
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def resume_cut(path: str | Path, step: int) -> int:
+    """The size to cut a metrics file to so that a run resumed at `step` continues it exactly:
+    just after the last row of `step` (after the header, for step 0). Rows after it were written
+    after the checkpoint (a kill -9 came later) and would repeat. Raises MetricsError when the file
+    has rows but none of `step`: rows are missing, and appending would leave a gap."""
+    header_end, offset, cut, last = 0, 0, None, None
+    with open(Path(path).expanduser(), "rb") as fh:
+        for line in fh:
+            offset += len(line)
+            row = _row_step(line)
+            if row is None:
+                if last is None and line.endswith(b"\n"):
+                    header_end = offset  # the CSV header (a torn first line is dropped)
+                continue
+            last = row
+            if row == step:
+                cut = offset
+    if last is None or step == 0:
+        return header_end
+    if cut is None:
+        raise MetricsError(f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's (its rows "
+                           f"end at step {last}); rows are missing: use a new --metrics file")
+    return cut
+
+
+class MetricsWriter:
+    """Appends rows to a .csv or .jsonl file; `append=True` continues a resumed run's file from
+    `step`, the checkpoint's (see resume_cut)."""
+
+    def __init__(self, path: str | Path, append: bool = False, step: int = 0):
         self.path = Path(path).expanduser()
         self.jsonl = self.path.suffix.lower() == ".jsonl"
+        if append and self.path.exists():
+            os.truncate(self.path, resume_cut(self.path, step))
         fresh = not append or not self.path.exists() or self.path.stat().st_size == 0
         self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8", buffering=1 << 16)
         if fresh and not self.jsonl:
             self.fh.write(",".join(COLUMNS) + "\n")
+        self.fh.flush()
+        self.good = self.fh.tell()
+        """Size of the file up to its last whole row."""
 
     def write(self, rows: list[tuple], run: int = 1) -> None:
-        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc) of run number `run`."""
+        """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc) of run number `run`,
+        flushed. A failed write (a full disk) is cut back to the last whole row before the OSError
+        goes up, so the file never ends in a torn row."""
         rows = [(run, *row) for row in rows]
         if self.jsonl:
-            for row in rows:
-                rec = {k: (v if isinstance(v, int) or math.isfinite(v) else None) for k, v in zip(COLUMNS, row)}
-                self.fh.write(json.dumps(rec) + "\n")
+            text = "".join(json.dumps({k: (v if isinstance(v, int) or math.isfinite(v) else None)
+                                       for k, v in zip(COLUMNS, row)}) + "\n" for row in rows)
         else:
-            self.fh.write("".join(",".join(map(_cell, row)) + "\n" for row in rows))
+            text = "".join(",".join(map(_cell, row)) + "\n" for row in rows)
+        try:
+            self.fh.write(text)
+            self.fh.flush()
+        except OSError:
+            self._cut_to_last_row()
+            raise
+        self.good = self.fh.tell()
+
+    def _cut_to_last_row(self) -> None:
+        try:
+            os.ftruncate(self.fh.fileno(), self.good)
+        except OSError:
+            pass  # the file may be gone or unwritable; nothing more to do
 
     def close(self) -> None:
-        self.fh.flush()
-        self.fh.close()
+        """Close the file; after a failed write, drop what is still buffered instead of raising again."""
+        try:
+            self.fh.flush()
+        except OSError:
+            self._cut_to_last_row()
+        try:
+            self.fh.close()
+        except OSError:
+            pass  # the buffer could not be written: already cut back to whole rows

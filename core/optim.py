@@ -17,6 +17,14 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 
 
+def _scalar(x: float, like: torch.Tensor) -> float:
+    """x clamped to the finite range of like's dtype. torch refuses a scalar it cannot convert
+    (lr 1e39 on float32 raises RuntimeError); clamped, the update is as large as the dtype allows,
+    the parameters or the loss become non-finite, and the run ends as DIVERGED, as any lr may."""
+    top = torch.finfo(like.dtype).max
+    return max(-top, min(top, x))
+
+
 class Optimizer:
     """Base: holds lr and weight decay; `update(params, grads)` changes params in place."""
 
@@ -34,7 +42,7 @@ class Optimizer:
 
     def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         """p <- p - lr * g, the tutorial's `W1 -= lr * W1.grad`, for all tensors in one call."""
-        torch._foreach_add_(params, self._decayed(params, grads), alpha=-self.lr)
+        torch._foreach_add_(params, self._decayed(params, grads), alpha=_scalar(-self.lr, params[0]))
 
     def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
         """‖update‖ of the last step per tensor (for the shapes pane; not used while training)."""
@@ -76,7 +84,7 @@ class Momentum(Optimizer):
             self.velocity = [torch.zeros_like(p) for p in params]
         torch._foreach_mul_(self.velocity, MOMENTUM)
         torch._foreach_add_(self.velocity, g)
-        torch._foreach_add_(params, self.velocity, alpha=-self.lr)
+        torch._foreach_add_(params, self.velocity, alpha=_scalar(-self.lr, params[0]))
 
     def update_norms(self, params, grads):
         return [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
@@ -118,7 +126,7 @@ class Adam(Optimizer):
         denom = torch._foreach_sqrt(self.v)
         torch._foreach_div_(denom, math.sqrt(1 - b2**self.t))
         torch._foreach_add_(denom, ADAM_EPS)
-        torch._foreach_addcdiv_(params, self.m, denom, -step)
+        torch._foreach_addcdiv_(params, self.m, denom, _scalar(-step, params[0]))
 
     def moments(self):
         return [*(self.m or []), *(self.v or [])]

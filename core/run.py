@@ -16,7 +16,7 @@ from pathlib import Path
 from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
 from .config import RunConfig
 from .device import SMALL_WORK
-from .metrics import MetricsWriter
+from .metrics import MetricsWriter, resume_cut
 from .trainer import Trainer
 
 SMALL_CHUNK = 8
@@ -33,6 +33,8 @@ def open_trainer(cfg: RunConfig) -> Trainer:
         tr.restore_params(params)
     if cfg.resume:
         restore(tr, load_checkpoint(cfg.resume), cfg.resume)
+        if cfg.metrics and Path(cfg.metrics).expanduser().exists():
+            resume_cut(cfg.metrics, tr.step_count)  # rows missing is bad input, found before the run
     return tr
 
 
@@ -53,6 +55,8 @@ class RunLoop:
         self.save_path = cfg.save
         self.save_every = cfg.save_every
         self.writer: MetricsWriter | None = None
+        self.metrics_error = ""
+        """Why the metrics file stopped (a full disk), once it has; the driver shows it. Training goes on."""
 
     def __enter__(self) -> "RunLoop":
         self.open()
@@ -61,10 +65,24 @@ class RunLoop:
     def open(self) -> None:
         """Open the metrics file (when --metrics is set); every step then also writes a row."""
         if self.metrics_path:
-            self.writer = MetricsWriter(self.metrics_path, append=self.append)
-            writer, tr = self.writer, self.tr
-            # rows reach the writer at flush time, and a reset starts run_id + 1 with nothing pending
-            tr.track_metrics, tr.on_rows = True, lambda rows: writer.write(rows, run=tr.run_id)
+            self.writer = MetricsWriter(self.metrics_path, append=self.append, step=self.tr.step_count)
+            self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
+
+    def _write_rows(self, rows: list) -> None:
+        """Metrics are a record of the run, not the run: a failed write stops the file (cut back to
+        its last whole row) and is reported once, and training and the final save go on. Rows reach
+        the writer at flush time, and a reset starts run_id + 1 with nothing pending."""
+        try:
+            self.writer.write(rows, run=self.tr.run_id)
+        except OSError as e:
+            self.metrics_error = f"metrics file {self.metrics_path} stopped at step {rows[0][0] - 1}: {e.strerror or e}"
+            self._close_metrics()
+
+    def _close_metrics(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            self.tr.track_metrics, self.tr.on_rows = False, None
 
     def __exit__(self, *exc) -> None:
         self.finish()
@@ -107,9 +125,7 @@ class RunLoop:
         try:
             if self.writer is not None:
                 self.tr.flush()
-                self.writer.close()
-                self.writer = None
-                self.tr.track_metrics, self.tr.on_rows = False, None
+                self._close_metrics()
         finally:
             if self.save_path:
                 path, self.save_path = self.save_path, None

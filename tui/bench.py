@@ -18,6 +18,8 @@ import torch.nn.functional as F
 
 from ..core.config import ConfigError, OneLineParser, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
+from ..core.errors import InputError
+from ..core.files import check_output
 from ..core.run import RunLoop
 from ..core.trainer import Trainer
 
@@ -196,6 +198,12 @@ def main(argv: list[str]) -> int:
     except DeviceError as e:
         print(f"ffnn-tui: error: {e}", file=sys.stderr)
         return 2
+    if a.json is not None:
+        try:  # found now, not after the whole benchmark
+            check_output("--json", a.json, replaced=False)
+        except InputError as e:
+            print(f"ffnn-tui: error: {e}", file=sys.stderr)
+            return 2
     info = machine()
     print(f"ffnn-tui bench  {info['date']}  {info['cpu']} x{info['cores']}  {info['gpu']}  device {device}  "
           f"torch {info['torch']}  python {info['python']}  textual {info['textual']}", flush=True)

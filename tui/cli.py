@@ -46,6 +46,7 @@ def _run_config(argv: list[str]):
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge, parse_flags
     from ..core.device import resolve_device
+    from ..core.errors import InputError, clip, clip_path
 
     flags = parse_flags(argv)
     dump = flags.pop("dump_config", False)
@@ -54,12 +55,12 @@ def _run_config(argv: list[str]):
     base = {}
     if resume:
         try:
-            base = config_from_dict(peek_config(resume))
+            base = config_from_dict(peek_config(resume), origin=resume)
         except ValueError as e:
-            if isinstance(e, CheckpointError):
+            if isinstance(e, InputError):
                 raise
-            raise CheckpointError(f"--resume {resume}: its config is unusable ({e})") from None
-    cfg = merge(flags, toml, base)
+            raise CheckpointError(f"--resume {clip_path(resume)}: its config is unusable ({clip(e)})") from None
+    cfg = merge(flags, toml, base, toml_path=flags.get("config"), base_path=resume)
     _warn_ignored(cfg, {**toml, **flags})
     if not dump:
         resolve_device(cfg.device)  # an absent device is bad input, found before anything starts

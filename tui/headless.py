@@ -5,6 +5,7 @@ second, a final summary on stdout, metrics rows to a file, checkpoints at the en
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 import time
@@ -30,6 +31,16 @@ class StopFlag:
     def install(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, self)
+
+
+def say(line: str) -> None:
+    """A line on stderr, a courtesy: once stderr is gone (`2>&1 >/dev/null | head -1`, `2>/dev/full`)
+    lines are dropped and the run goes on to its end and its checkpoint. stderr is pointed at
+    /dev/null so nothing else fails on it either (Python's own flush at exit included)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # BrokenPipeError, ENOSPC, EBADF
+        sys.stderr = open(os.devnull, "w")
 
 
 def _pct(v: float) -> str:
@@ -93,24 +104,30 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
     tr.claim_threads()
     t0 = last = time.perf_counter()
     s0 = s_last = tr.step_count
+    warned = False
     with RunLoop(tr) as run:
         while run.can_step and not stop.signum:
             run.advance()
+            if run.metrics_error and not warned:
+                say(f"ffnn-tui: warning: {run.metrics_error}; training goes on")
+                warned = True
             if (now := time.perf_counter()) - last >= PROGRESS_EVERY:
                 tr.flush()
                 rate = (tr.step_count - s_last) / (now - last)
                 if not cfg.quiet:
-                    print(progress_line(tr, rate) + eta(tr, rate), file=sys.stderr, flush=True)
+                    say(progress_line(tr, rate) + eta(tr, rate))
                 last, s_last = now, tr.step_count
         tr.flush()
         elapsed = time.perf_counter() - t0
+    if run.metrics_error and not warned:
+        say(f"ffnn-tui: warning: {run.metrics_error}")
     export_at_end(tr)
     print(summary(tr, elapsed, tr.step_count - s0))
     if stop.signum:
-        print(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
-              + (f"; checkpoint saved to {cfg.save}" if cfg.save else ""), file=sys.stderr)
+        say(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
+            + (f"; checkpoint saved to {cfg.save}" if cfg.save else ""))
         return 128 + stop.signum
     if tr.outcome is State.DIVERGED:
-        print(f"ffnn-tui: the run diverged: {tr.reason}", file=sys.stderr)
+        say(f"ffnn-tui: the run diverged: {tr.reason}")
         return EXIT_DIVERGED
     return 0

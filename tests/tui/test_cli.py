@@ -179,8 +179,9 @@ BAD_TOML = [
     ('dataset = 3\n', ["dataset"]),
     ('lr = \n', ["not valid TOML"]),
     ('[section]\nlr = 0.1\n', ["section"]),
-    ('lr = 0.0\n', ["--lr"]),
-    ('activation = "swish"\n', ["--activation", "swish"]),
+    ('lr = 0.0\n', ["run.toml: lr 0.0", "> 0"]),
+    ('activation = "swish"\n', ["run.toml: activation swish", "relu"]),
+    ('dataset = {a=1}\n', ["run.toml: dataset a table: expected a string"]),
 ]
 
 
@@ -188,8 +189,7 @@ BAD_TOML = [
 def test_bad_toml_is_one_line_and_exit_2(cli, tmp_path, text, needles):
     cfg = write(tmp_path / "run.toml", text)
     line = assert_usage_error(cli(*RUN, "--epochs", "1", "--config", cfg), *needles)
-    if "--" not in needles[0]:
-        assert "--config" in line and "run.toml" in line
+    assert "run.toml" in line  # the source of the bad value: the file, and its key
 
 
 def test_missing_toml_file(cli, tmp_path):

@@ -1,0 +1,111 @@
+"""What a path the user names may be. Inputs are regular files of bounded size: a FIFO would hang
+the read and /dev/zero would fill the memory. Outputs are files this process can create or
+replace, checked at start-up so a bad path ends the run before it starts (exit 2, one line)
+instead of after it. Each error names its source: `--data x.csv`, `cfg.toml: data`, `run.pt: config.data`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import InputError, clip_path
+
+MAX_CSV_BYTES = 8 << 30
+"""50,000,000 points (the most --samples allows) of full-precision rows fit well inside it."""
+MAX_TOML_BYTES = 1 << 20
+MAX_CHECKPOINT_BYTES = 32 << 30
+"""9 layers of 4096x4096 float64 weights, twice over for adam's moments, fit inside it."""
+
+
+class PathError(InputError):
+    """A path that cannot serve as the input or output it was given for; str() is one line."""
+
+    def __init__(self, label: str, path, reason: str):
+        super().__init__(f"{label} {clip_path(path)}: {reason}")
+        self.reason = reason
+        """What is wrong, without the label: config.py re-labels it with the value's source."""
+
+
+_fail = PathError
+
+
+def open_input(label: str, path: str | Path, max_bytes: int) -> BinaryIO:
+    """Open a regular file of at most max_bytes for reading. O_NONBLOCK makes opening a FIFO
+    return at once; fstat of what was opened (not of the name) then decides."""
+    if str(path) == "":
+        raise _fail(label, path, "empty path; expected a file")
+    try:
+        fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise _fail(label, path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(label, path, "is a folder; expected a file") from None
+    except OSError as e:
+        raise _fail(label, path, f"cannot read ({e.strerror})") from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        raise _fail(label, path, "is a folder; expected a file")
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise _fail(label, path, "is not a regular file (a FIFO, device or socket); expected a file")
+    if info.st_size > max_bytes:
+        os.close(fd)
+        raise _fail(label, path, f"is {info.st_size:,} bytes; at most {max_bytes:,} are read")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def check_input(label: str, path: str | Path, max_bytes: int) -> None:
+    """Raise PathError unless path is a readable regular file of at most max_bytes."""
+    open_input(label, path, max_bytes).close()
+
+
+def temp_prefix(target: Path) -> str:
+    """The prefix of this process's temp files beside target: the pid lets a later save tell
+    whose they are (core/checkpoint.py removes those of dead writers); the name is cut so the
+    temp name fits wherever the name itself does."""
+    return f".{target.name[:180]}.{os.getpid()}."
+
+
+def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
+    """Raise PathError unless this process can write path: a regular file or a new name in an
+    existing folder it can create files in (`replaced`: written to a temp file and renamed over
+    the target, as checkpoints are; else opened in place, as metrics files are). Symlinks are
+    followed: it is their target that gets written."""
+    if str(path) == "":
+        raise _fail(label, path, "empty path; expected a file")
+    given = Path(path).expanduser()
+    limit = os.pathconf(given.parent, "PC_NAME_MAX") if given.parent.is_dir() else 255
+    if len(os.fsencode(given.name)) > limit:
+        raise _fail(label, path, f"file name longer than {limit} bytes")
+    target = given.resolve()
+    folder = target.parent
+    if target.is_dir():
+        raise _fail(label, path, "is a folder; expected a file path")
+    if not folder.is_dir():
+        raise _fail(label, path, f"folder {clip_path(folder)} does not exist")
+    if target.exists() and not target.is_file():
+        raise _fail(label, path, "is not a regular file (a FIFO, device or socket); expected a file")
+    try:
+        if target.exists() and not replaced:
+            open(target, "ab").close()  # appending nothing changes nothing
+        else:
+            fd, probe = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise _fail(label, path, f"cannot write there ({e.strerror})") from None
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file, after ~ and symlinks (or the same name if neither exists yet)."""
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        return os.path.samefile(pa, pb)
+    except OSError:
+        return pa.resolve() == pb.resolve()

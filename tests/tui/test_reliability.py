@@ -1,0 +1,366 @@
+"""Reliability at the edges: huge lr, full disks, closed stderr, unwritable or clashing paths,
+resumed metrics files, FIFOs and devices as inputs, unbounded reads, stale temp files."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pickle
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ffnn_tui.core import metrics as metrics_mod
+from ffnn_tui.core.config import RunConfig
+from ffnn_tui.core.run import save
+from ffnn_tui.core.state import State
+from ffnn_tui.core.trainer import Trainer
+from ffnn_tui.tui import headless
+
+from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
+
+
+# ----- item 2: an lr beyond float32 is a divergence, not a crash -----
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_lr_beyond_float32_diverges(optimizer):
+    """The dashboard's engine and headless step the same Trainer: DIVERGED, never an exception."""
+    tr = Trainer(RunConfig(device="cpu", lr=1e39, optimizer=optimizer))
+    tr.advance(20)
+    tr.flush()
+    assert tr.outcome is State.DIVERGED, tr.reason
+
+
+def test_lr_beyond_float32_exits_3_headless(cli):
+    r = cli(*RUN, "--lr", "1e39", "--epochs", "5")
+    assert r.code == 3, r.err
+    assert "diverged" in r.err and "unexpected" not in r.err
+
+
+# ----- item 6: unwritable outputs are found at start-up; symlinks are written through -----
+
+
+def test_save_into_a_read_only_folder_is_refused_at_start(cli):
+    """/sys refuses new files even to root, where a chmod'ed folder would not."""
+    if not os.path.isdir("/sys"):
+        pytest.skip("no /sys")
+    for flag, name in (("--save", "c.pt"), ("--metrics", "m.csv")):
+        assert_usage_error(cli(*RUN, "--epochs", "1", flag, f"/sys/{name}"), flag, "cannot write")
+
+
+@pytest.mark.parametrize("flag,suffix", [("--save", ".pt"), ("--metrics", ".csv")])
+def test_a_file_name_too_long_is_refused_at_start(cli, tmp_path, flag, suffix):
+    path = tmp_path / ("x" * 300 + suffix)
+    line = assert_usage_error(cli(*RUN, "--epochs", "1", flag, path), flag, "longer than")
+    assert len(line) < 300
+
+
+def test_save_through_a_symlink_writes_its_target(cli, tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "c.pt"
+    link = tmp_path / "link.pt"
+    link.symlink_to(target)
+    r = cli(*RUN, "--epochs", "2", "--save", link)
+    assert r.code == 0, r.err
+    assert link.is_symlink() and torch.load(target, weights_only=True)["step"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.pt", "real"]
+
+
+# ----- item 7: an output may not replace an input -----
+
+
+def test_metrics_onto_the_data_is_refused(cli, tmp_path):
+    data = write(tmp_path / "pts.csv", "1,2,0\n-1,-2,1\n3,1,0\n-2,-1,1\n")
+    before = data.read_text()
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data, "--metrics", tmp_path / "." / "pts.csv"),
+                       "--metrics", "--data")
+    assert data.read_text() == before
+
+
+def test_save_onto_the_config_is_refused(cli, tmp_path):
+    cfg = write(tmp_path / "cfg.toml", "epochs = 1\n")
+    link = tmp_path / "other.toml"
+    link.symlink_to(cfg)
+    assert_usage_error(cli(*RUN, "--config", cfg, "--save", link), "--save", "--config")
+    assert cfg.read_text() == "epochs = 1\n"
+
+
+def test_save_onto_resume_continues_in_place(cli, tmp_path):
+    ck = tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "2", "--save", ck).code == 0
+    r = cli(*RUN, "--epochs", "4", "--resume", ck, "--save", ck)
+    assert r.code == 0, r.err
+    assert torch.load(ck, weights_only=True)["step"] == 4
+
+
+# ----- items 9, 10, 18: inputs are non-empty regular files of bounded size -----
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params", "--metrics", "--save"])
+def test_a_fifo_is_refused(cli, tmp_path, flag):
+    fifo = tmp_path / ("f.csv" if flag in ("--data", "--metrics") else "f.toml" if flag == "--config" else "f.pt")
+    os.mkfifo(fifo)
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, fifo), flag, "not a regular file")
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params"])
+def test_dev_zero_is_refused(cli, flag):
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, "/dev/zero"), flag, "not a regular file")
+
+
+def test_metrics_to_dev_null_is_refused(cli):
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", "/dev/null"),
+                       "--metrics")
+
+
+@pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params", "--metrics", "--save"])
+def test_an_empty_path_is_refused(cli, flag):
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, ""), flag, "empty path")
+
+
+def test_a_huge_toml_is_refused_unread(cli, tmp_path):
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as fh:
+        fh.truncate(2 << 20)  # sparse: 2 MiB of zeros
+    assert_usage_error(cli(*RUN, "--config", big), "--config", "at most")
+
+
+def test_a_deeply_nested_toml_is_one_line(cli, tmp_path):
+    cfg = write(tmp_path / "deep.toml", "hidden = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert_usage_error(cli(*RUN, "--config", cfg), "--config", "deep.toml")
+
+
+# ----- items 15, 16: values from a file get the flags' checks and name their source -----
+
+
+def _checkpoint_with(tmp_path, **config) -> Path:
+    ck = tmp_path / "run.pt"
+    save(Trainer(RunConfig(device="cpu")), ck)
+    obj = torch.load(ck, weights_only=True)
+    obj["config"].update(config)
+    torch.save(obj, ck)
+    return ck
+
+
+def test_a_checkpoints_data_gets_the_flags_checks(cli, tmp_path):
+    ck = _checkpoint_with(tmp_path, data="/dev/zero")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt: config.data /dev/zero", "regular file")
+
+
+def test_a_checkpoints_bad_value_names_the_checkpoint(cli, tmp_path):
+    ck = _checkpoint_with(tmp_path, dataset="mnist")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt: config.dataset mnist", "spiral")
+
+
+def test_a_data_file_that_is_not_csv_is_not_echoed(cli, tmp_path):
+    secret = write(tmp_path / "passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    line = assert_usage_error(cli(*RUN, "--epochs", "1", "--data", secret), "passwd:1:")
+    assert "root" not in line.replace(str(tmp_path), "")
+
+
+def test_long_values_are_clipped_in_errors(cli):
+    line = assert_usage_error(cli(*RUN, "--hidden", "1," * 20_000 + "1"), "--hidden")
+    assert len(line) < 300
+    line = assert_usage_error(cli(*RUN, "--dataset", "x" * 40_000), "--dataset")
+    assert len(line) < 300
+
+
+# ----- item 12: temp files of killed saves are cleaned by the next save -----
+
+
+def test_a_save_removes_temp_files_of_dead_writers(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = write(tmp_path / f".c.pt.{dead.pid}.abc123.tmp", b"half a checkpoint")
+    live = write(tmp_path / f".c.pt.{os.getppid()}.def456.tmp", b"being written")
+    other = write(tmp_path / f".d.pt.{dead.pid}.abc123.tmp", b"another file's")
+    save(Trainer(RunConfig(device="cpu")), tmp_path / "c.pt")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.glob(".c.pt.*.tmp")) == [live.name]
+
+
+# ----- item 4: a failed metrics write stops the metrics file, not the run -----
+
+
+class FullDisk:
+    """A file that takes `budget` characters, writes part of the next chunk (a torn row), then
+    raises ENOSPC on every write and flush, as a full disk does, close included."""
+
+    def __init__(self, real, budget: int):
+        self.real, self.budget, self.full = real, budget, False
+
+    def write(self, text: str) -> int:
+        if self.full or len(text) > self.budget:
+            self.real.write(text[:self.budget])
+            self.real.flush()
+            self.budget, self.full = 0, True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.budget -= len(text)
+        return self.real.write(text)
+
+    def flush(self) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.real.flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.real.close()
+
+    def tell(self) -> int:
+        return self.real.tell()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_full_disk_stops_the_metrics_not_the_run(cli, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(metrics_mod, "open", lambda *a, **k: FullDisk(open(*a, **k), 20_000), raising=False)
+    path = tmp_path / f"m{suffix}"
+    r = cli(*RUN, "--epochs", "1000", "--metrics", path, "--save", tmp_path / "c.pt")
+    assert r.code == 0, r.err
+    warnings = [line for line in r.err_lines if "warning" in line]
+    assert len(warnings) == 1 and "No space left" in warnings[0], r.err
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 1000
+    text = path.read_text()
+    assert text.endswith("\n")
+    rows = text.splitlines()[1:] if suffix == ".csv" else text.splitlines()
+    assert rows and all(len(row.split(",")) == 6 for row in rows if suffix == ".csv")
+    steps = [int(row.split(",")[0]) if suffix == ".csv" else json.loads(row)["step"] for row in rows]
+    assert steps == list(range(1, len(steps) + 1))
+
+
+# ----- item 5: a closed stderr ends the progress lines, not the run -----
+
+
+def test_a_broken_stderr_does_not_stop_the_run(cli, tmp_path, monkeypatch):
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(headless, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(sys, "stderr", Gone())
+    r = cli(*RUN, "--epochs", "50", "--save", tmp_path / "c.pt")
+    assert r.code == 0
+    assert "steps 50 " in r.out
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 50
+
+
+def test_stderr_on_a_full_device_does_not_stop_the_run(tmp_path):
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "2000", "--save", str(tmp_path / "c.pt")],
+                           stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
+    assert p.returncode == 0
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 2000
+
+
+# ----- item 8: a resumed run continues its metrics file exactly from the checkpoint's step -----
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_resume_after_a_crash_continues_the_metrics_exactly(cli, tmp_path, suffix):
+    """A kill -9 after the checkpoint leaves later rows (and maybe a torn one): they are cut."""
+    m, ck = tmp_path / f"m{suffix}", tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "10", "--save", ck, "--metrics", m).code == 0
+    shutil.copy(ck, tmp_path / "c10.pt")
+    assert cli(*RUN, "--epochs", "20", "--resume", ck, "--save", ck, "--metrics", m).code == 0
+    with open(m, "a") as fh:
+        fh.write("21,0,0.1" if suffix == ".csv" else '{"step": 21, "ep')  # torn by the kill
+    r = cli(*RUN, "--epochs", "30", "--resume", tmp_path / "c10.pt", "--metrics", m)
+    assert r.code == 0, r.err
+    assert cli(*RUN, "--epochs", "30", "--metrics", tmp_path / f"full{suffix}").code == 0
+    assert m.read_text() == (tmp_path / f"full{suffix}").read_text()
+
+
+def test_resume_with_rows_missing_is_refused(cli, tmp_path):
+    m, ck = tmp_path / "m.csv", tmp_path / "c.pt"
+    assert cli(*RUN, "--epochs", "5", "--metrics", m).code == 0
+    assert cli(*RUN, "--epochs", "10", "--save", ck).code == 0
+    before = m.read_text()
+    assert_usage_error(cli(*RUN, "--epochs", "12", "--resume", ck, "--metrics", m), "--metrics", "step 10", "missing")
+    assert m.read_text() == before
+
+
+# ----- items 10, 13: the CSV is streamed: bounded lines, memory close to the tensors it makes -----
+
+
+def test_a_csv_line_without_end_is_refused(cli, tmp_path):
+    data = write(tmp_path / "one.csv", "1," * 5_000_000)
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data), "one.csv:1:", "longer than")
+
+
+def test_reading_a_csv_takes_little_more_memory_than_its_tensors(tmp_path):
+    """500,000 rows make 12 MB of tensors: reading them took 18 MB more here, the old list of tuples 143 MB."""
+    data = tmp_path / "big.csv"
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(500_000, 2, generator=g, dtype=torch.float64)
+    data.write_text("x1,x2,label\n" + "".join(f"{a!r},{b!r},{int(a + b > 0)}\n" for a, b in X.tolist()))
+    script = ("import sys, torch\n"
+              "from ffnn_tui.core.data import read_csv\n"
+              "def peak(): return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+              "before = peak()\n"
+              "X, y = read_csv(sys.argv[1])\n"
+              "assert X.shape == (500_000, 2)\n"
+              "print(peak() - before)\n")  # VmHWM, as ru_maxrss would carry pytest's peak across exec
+    p = subprocess.run([sys.executable, "-c", script, str(data)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) < 60_000, f"read_csv grew the peak memory by {int(p.stdout) // 1024} MB"
+
+
+def test_csv_values_keep_full_precision(tmp_path):
+    from ffnn_tui.core.data import read_csv
+
+    data = write(tmp_path / "p.csv", "# points\nx1,x2,label\n0.1000000000000000055511151231257827,1e-300,0\n"
+                                     "-2.5,3.141592653589793,1\n")
+    X, y = read_csv(data)
+    assert X.dtype == torch.float64 and X.tolist() == [[0.1, 1e-300], [-2.5, 3.141592653589793]]
+    assert y.tolist() == [0, 1]
+
+
+# ----- item 17: what cannot work is found before the work -----
+
+
+def _limited_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # a failed fix must not take the machine
+
+
+def test_data_that_cannot_fit_in_memory_is_refused():
+    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "1", "--samples", "50000000",
+                        "--hidden", "4096,4096,4096,4096"], capture_output=True, text=True, timeout=120,
+                       preexec_fn=_limited_memory)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "--samples 50000000" in p.stderr and "GiB" in p.stderr
+
+
+def test_bench_json_into_a_missing_folder_is_refused_first(tmp_path, capsys):
+    from ffnn_tui.tui.bench import main as bench_main
+
+    t0 = time.monotonic()
+    assert bench_main(["--seconds", "0.2", "--repeat", "1", "--problems", "tutorial", "--no-dashboard",
+                       "--json", str(tmp_path / "missing" / "b.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--json" in err and "does not exist" in err
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_a_raw_pickle_checkpoint_is_one_line(tmp_path):
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps({"format": "x"}))
+    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--resume", str(raw)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "raw.pt" in p.stderr, p.stderr
