@@ -43,6 +43,10 @@ class Terminal:
         for k in keys:
             self.tmux("send-keys", k)
 
+    def burst(self, *keys: str) -> None:
+        """Several keys in one send-keys: they reach the program in one write, as a paste does."""
+        self.tmux("send-keys", *keys)
+
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """Poll the screen until text appears (or the program ends)."""
         deadline = time.monotonic() + timeout
