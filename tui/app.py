@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -25,7 +24,7 @@ from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .engine import STOP_WAIT, Engine
-from .engine.process import ProcessEngine, prepare
+from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
 from .engine.protocol import (CheckGradients, Command, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
                               Reset, Resize, Resume, Save, ScaleLr, Step)
 from .engine.snapshot import Snapshot
@@ -97,7 +96,7 @@ class FfnnApp(App):
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             try:
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
@@ -296,7 +295,7 @@ class FfnnApp(App):
 
     # ----- ending -----
     def on_signal(self, signum: int) -> None:
-        """SIGTERM, SIGHUP, SIGINT: stop the engine, save if --save, restore the terminal, exit 128+N.
+        """SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: stop the engine, save if --save, restore the terminal, exit 128+N.
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
         if self.exit_code:  # already shutting down: the user insists

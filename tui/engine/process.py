@@ -24,12 +24,16 @@ from .protocol import Command, Event, Exited, Stop
 
 POLL = 0.2
 """Seconds between checks that the child is still alive while no event arrives."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM)
+"""Every catchable signal whose default action ends a process: the app saves, restores the
+terminal and exits 128+N on each; the training process ignores them (the app stops it)."""
 
 
 def child_main(cfg: RunConfig, commands, events, ui_hz: float) -> None:
     """Entry point of the training process: build the run (reading the CSV and the checkpoint
     once), then train until Stop or until the app's end of the pipe closes."""
-    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # the app decides when to stop (and saves first)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing printed here, by Python or by C++, may reach the terminal
