@@ -85,6 +85,8 @@ class FfnnApp(App):
         self.exit_code = 0
         self.exit_guard = None
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
+        self.farewell = ""
+        """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
         self.snapshot_arrived = time.monotonic()
         self.set_reactive(FfnnApp.running, not paused)
 
@@ -173,7 +175,8 @@ class FfnnApp(App):
         if not exited.reason or self.exit_code:
             return  # it was asked to stop
         if exited.bad_input and self.snapshot is None:  # the options named a file that is not usable
-            self.exit(return_code=2, message=f"ffnn-tui: error: {exited.reason}")
+            self.farewell = f"ffnn-tui: error: {exited.reason}"
+            self.exit(return_code=2)
             return
         self.engine_failure = exited.reason
         self.running = False
@@ -323,6 +326,8 @@ def run_dashboard(cfg: RunConfig) -> int:
     app = FfnnApp(cfg)
     app.exit_guard = _exit_guard
     app.run()
+    if app.farewell:
+        print(app.farewell, file=sys.stderr, flush=True)
     return app.return_code if app.return_code is not None else app.exit_code
 
 

@@ -39,6 +39,10 @@ class Terminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")
 
+    def lines(self) -> list[str]:
+        """The screen's non-blank lines, each line the terminal wrapped joined back into one."""
+        return [line for line in self.tmux("capture-pane", "-p", "-J").splitlines() if line.strip()]
+
     def keys(self, *keys: str) -> None:
         for k in keys:
             self.tmux("send-keys", k)

@@ -121,3 +121,22 @@ async def test_a_slow_step_keeps_the_ui_responsive():
         assert not app.running
         await wait_for(pilot, lambda: not app.engine.loop_running)
         assert "STALLED" not in status(app)
+
+
+async def test_a_run_that_fails_to_build_shows_why(monkeypatch):
+    """The training process could not build the run (not bad input, which exits 2): the status
+    line says why instead of 'building the run...'."""
+    import ffnn_tui.tui.engine.thread as thread_engine
+
+    def broken(cfg):
+        raise RuntimeError("the checkpoint's tensors are unreadable")
+
+    monkeypatch.setattr(thread_engine, "open_trainer", broken)
+    app = make_app()
+    app.engine = app.new_engine(app.cfg, paused=True)  # builds its run in the thread, through open_trainer
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine_failure != "", what="the engine's Exited")
+        await pilot.pause()
+        text = status(app)
+        assert "FAILED" in text and "could not build the run: RuntimeError: the checkpoint's tensors are unreadable" in text
+        assert app.is_running  # not bad input: the app stays, and r starts over
