@@ -88,14 +88,17 @@ async def test_inf_parameters_show_diverged():
 
 
 async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
+    """A frozen training process (stopped, or stuck holding the GIL) says nothing at all: played
+    here by a hanging step without heartbeats."""
     release = threading.Event()
     app = make_app(paused=False)
     app.stall_after = 0.5
+    app.engine.heartbeat = 0
     app.engine.trainer.fault_hook = at_step(30, lambda tr: release.wait(60))
     async with app.run_test(size=SIZE) as pilot:
         try:
             await wait_for(pilot, lambda: "STALLED" in status(app), what="STALLED")
-            assert "no step has finished" in status(app)
+            assert "no word from the training process" in status(app)
             await pilot.press("l")  # the UI still answers keys
             assert app.log_scale
             stuck = app.engine.trainer
@@ -140,3 +143,26 @@ async def test_a_run_that_fails_to_build_shows_why(monkeypatch):
         text = status(app)
         assert "FAILED" in text and "could not build the run: RuntimeError: the checkpoint's tensors are unreadable" in text
         assert app.is_running  # not bad input: the app stays, and r starts over
+
+
+async def test_a_slow_step_that_sends_heartbeats_is_not_stalled():
+    """A healthy step that takes longer than the stall limit (step 1 of a big run) shows RUNNING
+    and how long it has taken so far, never STALLED; r then resets it, it is not killed."""
+    release = threading.Event()
+    app = make_app(paused=False)
+    app.stall_after = 1.5  # heartbeats come every HEARTBEAT (1 s)
+    app.engine.trainer.fault_hook = at_step(3, lambda tr: release.wait(4.0))
+    seen = []
+    async with app.run_test(size=SIZE) as pilot:
+        try:
+            await wait_for(pilot, lambda: "so far" in status(app), what="a heartbeat on the status line")
+            while not release.is_set() and "step 3: 3s so far" not in status(app):
+                seen.append(app.state())
+                await pilot.pause(0.05)
+            assert "STALLED" not in seen and "RUNNING" in status(app)
+            engine = app.engine
+            await pilot.press("r")
+            assert app.engine is engine  # a reset, not a fresh process
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: app.snapshot.step > 3, what="steps after the slow one")
