@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import sys
 import threading
 import time
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
@@ -25,10 +25,10 @@ from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .engine import STOP_WAIT, Engine
-from .engine.process import ProcessEngine, prepare
 from .commands import DashboardCommands
-from .engine.protocol import (CheckGradients, Command, Exited, Export, GradChecks, NextActivation, NextDataset, Note,
-                              Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
+from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
+from .engine.protocol import (CheckGradients, Command, Exited, Export, GradChecks, Heartbeat, NextActivation,
+                              NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
 from .paths import data_dir
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
@@ -55,7 +55,8 @@ QUIT_WAIT = STOP_WAIT + 2.0
 FORCE_EXIT_AFTER = 2.0
 """Seconds after quitting with a stuck engine before the process ends itself."""
 STALL_AFTER = 3.0
-"""Seconds without a snapshot while running before the status says STALLED."""
+"""Seconds without a word from the training loop (a snapshot or a heartbeat) while running before
+the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
 class FfnnApp(App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
@@ -68,7 +69,7 @@ class FfnnApp(App):
     BINDINGS = BINDINGS
 
     stall_after = STALL_AFTER
-    """Seconds without a snapshot while running before the status says STALLED (tests lower it)."""
+    """Seconds without a word from the loop while running before the status says STALLED (tests lower it)."""
 
     running: reactive[bool] = reactive(True, bindings=True)
     log_scale: reactive[bool] = reactive(False)
@@ -101,7 +102,11 @@ class FfnnApp(App):
         self.exit_code = 0
         self.exit_guard = None
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
+        self.farewell = ""
+        """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
         self.snapshot_arrived = time.monotonic()
+        self.heard_from = time.monotonic()
+        """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
         self.set_reactive(FfnnApp.running, not paused)
         self.view = "boundary"
         """The view beside the loss plot (keys 1-6)."""
@@ -123,7 +128,7 @@ class FfnnApp(App):
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             try:
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
@@ -215,13 +220,14 @@ class FfnnApp(App):
         self.engine.kill()
         self.running = False
         self.engine_failure = ""
-        self.snapshot_arrived = time.monotonic()
+        self.heard_from = time.monotonic()
         self.notify("starting over with a fresh run", severity="warning")
         self.start_engine(self.new_engine(replace(self.cfg, resume=None, init_params=None), paused=True))
 
     def on_engine_event(self, message: EngineEvent) -> None:
         if message.engine is not self.engine:
             return  # a replaced engine's late word
+        self.heard_from = time.monotonic()
         match message.event:
             case Snapshot() as s:
                 self.on_snapshot(s)
@@ -229,6 +235,8 @@ class FfnnApp(App):
                 self.notify(text, title=title, severity=severity)
             case GradChecks(rows=rows):
                 self.on_grad_checks(rows)
+            case Heartbeat(step=step, seconds=seconds) if seconds >= 1:
+                self.on_heartbeat(step, seconds)
             case Exited() as exited:
                 self.on_engine_exited(exited)
 
@@ -236,12 +244,20 @@ class FfnnApp(App):
         if not exited.reason or self.exit_code:
             return  # it was asked to stop
         if exited.bad_input and self.snapshot is None:  # the options named a file that is not usable
-            self.exit(return_code=2, message=f"ffnn-tui: error: {exited.reason}")
+            self.farewell = f"ffnn-tui: error: {exited.reason}"
+            self.exit(return_code=2)
             return
         self.engine_failure = exited.reason
         self.running = False
         self.refresh_bindings()
         self.query_one(Panes).status(self.snapshot, State.FAILED, note=exited.reason)
+
+    def on_heartbeat(self, step: int, seconds: float) -> None:
+        """A step that has run for a while is alive: say how long it has taken so far."""
+        try:
+            self.query_one(Panes).status(self.snapshot, self.state(), note=f"step {step}: {seconds:.0f}s so far")
+        except NoMatches:  # the panes are being built or torn down
+            pass
 
     def on_snapshot(self, s: Snapshot) -> None:
         if self.snapshot is None or s.state != self.snapshot.state:
@@ -267,15 +283,16 @@ class FfnnApp(App):
             return State.STARTING
         if s.state in ENDED:
             return s.state
-        if self.running and time.monotonic() - self.snapshot_arrived > self.stall_after:
+        if self.running and time.monotonic() - self.heard_from > self.stall_after:
             return State.STALLED
         return State.RUNNING if self.running else State.PAUSED
 
     def _watchdog(self) -> None:
-        """Once a second: show STALLED if a running step has not come back for a while."""
+        """Once a second: show STALLED if the loop has said nothing for a while, running."""
         if self.state() is State.STALLED:
-            waited = time.monotonic() - self.snapshot_arrived
-            self.query_one(Panes).status(self.snapshot, State.STALLED, note=f"no step has finished for {waited:.0f}s")
+            waited = time.monotonic() - self.heard_from
+            self.query_one(Panes).status(self.snapshot, State.STALLED,
+                                         note=f"no word from the training process for {waited:.0f}s")
 
     def on_grad_checks(self, rows: tuple[tuple[str, float, float], ...]) -> None:
         self.check = rows
@@ -307,7 +324,7 @@ class FfnnApp(App):
             self.notify(f"the run is {self.state()}; press r to reset", severity="warning")
             return
         self.running = not self.running
-        self.snapshot_arrived = time.monotonic()
+        self.heard_from = time.monotonic()
         self.send(Resume() if self.running else Pause())
 
     def action_step(self) -> None:
@@ -407,7 +424,7 @@ class FfnnApp(App):
 
     # ----- ending -----
     def on_signal(self, signum: int) -> None:
-        """SIGTERM, SIGHUP, SIGINT: stop the engine, save if --save, restore the terminal, exit 128+N.
+        """SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: stop the engine, save if --save, restore the terminal, exit 128+N.
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
         if self.exit_code:  # already shutting down: the user insists
@@ -425,6 +442,7 @@ class FfnnApp(App):
             ended = await asyncio.wait_for(asyncio.to_thread(self.engine.stop, STOP_WAIT), timeout=QUIT_WAIT)
         except Exception:  # a hung engine must not block quitting
             ended = False
+        self.farewell = self.farewell or self.engine.farewell  # e.g. saved the last completed step instead
         if not ended and self.exit_guard is not None:
             self.exit_guard(code, FORCE_EXIT_AFTER)
         self.exit(return_code=code)
@@ -437,6 +455,8 @@ def run_dashboard(cfg: RunConfig) -> int:
     app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
     app.exit_guard = _exit_guard
     app.run()
+    if app.farewell:
+        print(app.farewell, file=sys.stderr, flush=True)
     return app.return_code if app.return_code is not None else app.exit_code
 
 

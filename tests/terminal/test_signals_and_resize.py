@@ -18,7 +18,9 @@ pytestmark = pytest.mark.terminal
 CLEAN = {"alternate": "0", "mouse": "0", "cursor": "1"}
 
 
-@pytest.mark.parametrize("name,sig", [("TERM", signal.SIGTERM), ("HUP", signal.SIGHUP), ("INT", signal.SIGINT)])
+@pytest.mark.parametrize("name,sig", [("TERM", signal.SIGTERM), ("HUP", signal.SIGHUP), ("INT", signal.SIGINT),
+                                      ("QUIT", signal.SIGQUIT), ("USR1", signal.SIGUSR1), ("USR2", signal.SIGUSR2),
+                                      ("ALRM", signal.SIGALRM)])
 def test_signal_saves_a_loadable_checkpoint_and_restores_the_terminal(terminal, tmp_path, name, sig):
     ckpt = tmp_path / f"run-{name}.pt"
     t = terminal("--save", str(ckpt))

@@ -39,9 +39,17 @@ class Terminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")
 
+    def lines(self) -> list[str]:
+        """The screen's non-blank lines, each line the terminal wrapped joined back into one."""
+        return [line for line in self.tmux("capture-pane", "-p", "-J").splitlines() if line.strip()]
+
     def keys(self, *keys: str) -> None:
         for k in keys:
             self.tmux("send-keys", k)
+
+    def burst(self, *keys: str) -> None:
+        """Several keys in one send-keys: they reach the program in one write, as a paste does."""
+        self.tmux("send-keys", *keys)
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """Poll the screen until text appears (or the program ends)."""

@@ -15,8 +15,9 @@ from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import main
 from ffnn_tui.tui.engine import protocol
 from ffnn_tui.tui.engine.loop import Inbox, TrainingLoop
-from ffnn_tui.tui.engine.protocol import (CheckGradients, Exited, GradChecks, NextActivation, NextDataset, Note, Pause,
-                                          Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
+from ffnn_tui.tui.engine.protocol import (CheckGradients, Exited, GradChecks, Heartbeat, LastCheckpoint, NextActivation,
+                                          NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step,
+                                          Stop)
 from ffnn_tui.tui.engine.snapshot import SnapshotMaker
 from ffnn_tui.tui.messages import EngineEvent
 
@@ -29,7 +30,8 @@ COMMANDS = [Pause(), Resume(), Step(), Reset(), Reset(seed=7), ScaleLr(2.0), Nex
 
 def test_every_command_and_event_type_is_listed():
     assert {type(c) for c in COMMANDS} == set(typing.get_args(protocol.Command))
-    assert set(typing.get_args(protocol.Event)) == {protocol.Snapshot, Note, GradChecks, Exited}
+    assert set(typing.get_args(protocol.Event)) == {protocol.Snapshot, Note, GradChecks, Exited, Heartbeat,
+                                                    LastCheckpoint}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: repr(c))
@@ -62,19 +64,22 @@ async def test_events_pickle_and_the_app_dispatches_each():
     maker = SnapshotMaker()
     maker.size = (20, 8)
     events = [maker.make(tr, State.PAUSED), Note("hello there", title="t"), GradChecks((("W1", 1e-9, 1e-9),)),
-              Exited("the training process ended unexpectedly (exit code -9)")]
+              Heartbeat(1, 2.4), Exited("the training process ended unexpectedly (exit code -9)")]
     for e in events:
         assert repr(pickle.loads(pickle.dumps(e))) == repr(e)  # repr: nan != nan
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settled(pilot, app, 0)
-        snap, note, checks, exited = events
+        snap, note, checks, beat, exited = events
         app.post_message(EngineEvent(snap, app.engine))
         await wait_for(pilot, lambda: app.snapshot is snap, what="the snapshot")
         app.post_message(EngineEvent(note, app.engine))
         await wait_for(pilot, lambda: any(n.message == "hello there" for n in app._notifications), what="the note")
         app.post_message(EngineEvent(checks, app.engine))
         await wait_for(pilot, lambda: app.check == checks.rows, what="the gradient check")
+        app.post_message(EngineEvent(beat, app.engine))
+        await wait_for(pilot, lambda: "step 1: 2s so far" in str(app.query_one("StatusLine").render()),
+                       what="the heartbeat")
         app.post_message(EngineEvent(note, object()))  # a replaced engine's late word is dropped
         app.post_message(EngineEvent(exited, app.engine))
         await wait_for(pilot, lambda: app.state() is State.FAILED, what="FAILED")

@@ -6,7 +6,9 @@ from __future__ import annotations
 from ffnn_tui.core.state import ENDED
 
 import math
+import re
 import threading
+import time
 
 import torch
 
@@ -88,14 +90,17 @@ async def test_inf_parameters_show_diverged():
 
 
 async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
+    """A frozen training process (stopped, or stuck holding the GIL) says nothing at all: played
+    here by a hanging step without heartbeats."""
     release = threading.Event()
     app = make_app(paused=False)
     app.stall_after = 0.5
+    app.engine.heartbeat = 0
     app.engine.trainer.fault_hook = at_step(30, lambda tr: release.wait(60))
     async with app.run_test(size=SIZE) as pilot:
         try:
             await wait_for(pilot, lambda: "STALLED" in status(app), what="STALLED")
-            assert "no step has finished" in status(app)
+            assert "no word from the training process" in status(app)
             await pilot.press("l")  # the UI still answers keys
             assert app.log_scale
             stuck = app.engine.trainer
@@ -121,3 +126,46 @@ async def test_a_slow_step_keeps_the_ui_responsive():
         assert not app.running
         await wait_for(pilot, lambda: not app.engine.loop_running)
         assert "STALLED" not in status(app)
+
+
+async def test_a_run_that_fails_to_build_shows_why(monkeypatch):
+    """The training process could not build the run (not bad input, which exits 2): the status
+    line says why instead of 'building the run...'."""
+    import ffnn_tui.tui.engine.thread as thread_engine
+
+    def broken(cfg):
+        raise RuntimeError("the checkpoint's tensors are unreadable")
+
+    monkeypatch.setattr(thread_engine, "open_trainer", broken)
+    app = make_app()
+    app.engine = app.new_engine(app.cfg, paused=True)  # builds its run in the thread, through open_trainer
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine_failure != "", what="the engine's Exited")
+        await pilot.pause()
+        text = status(app)
+        assert "FAILED" in text and "could not build the run: RuntimeError: the checkpoint's tensors are unreadable" in text
+        assert app.is_running  # not bad input: the app stays, and r starts over
+
+
+async def test_a_slow_step_that_sends_heartbeats_is_not_stalled():
+    """A healthy step that takes longer than the stall limit (step 1 of a big run) shows RUNNING
+    and how long it has taken so far, never STALLED; r then resets it, it is not killed."""
+    release = threading.Event()
+    app = make_app(paused=False)
+    app.stall_after = 1.5  # heartbeats come every HEARTBEAT (1 s)
+    app.engine.trainer.fault_hook = at_step(3, lambda tr: release.wait(4.0))
+    seen = []
+    async with app.run_test(size=SIZE) as pilot:
+        try:
+            await wait_for(pilot, lambda: "so far" in status(app), what="a heartbeat on the status line")
+            while app.engine.loop.busy_since is not None and time.perf_counter() - app.engine.loop.busy_since < 3:
+                seen.append(app.state())  # for longer than twice the stall limit
+                await pilot.pause(0.05)
+            assert re.search(r"step 3: \ds so far", status(app)), status(app)
+            assert "STALLED" not in seen and "RUNNING" in status(app)
+            engine = app.engine
+            await pilot.press("r")
+            assert app.engine is engine  # a reset, not a fresh process
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: app.snapshot.step > 3, what="steps after the slow one")

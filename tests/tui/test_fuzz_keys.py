@@ -2,17 +2,23 @@
 
 Invariants after every key: the step counter only grows, except on a reset (r, R, d); while
 paused no step is taken; nothing raises (the app keeps running, the worker keeps answering).
+Bursts of keys written to a real terminal at once (tmux) keep the app alive and quittable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
+import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ffnn_tui.tui.app import HelpScreen
 
+from ..terminal.tmux import Terminal, ffnn_tui_command
 from .conftest import make_app, wait_for
 
 KEYS = ["space", "n", "n", "n", "r", "R", "plus", "plus", "plus", "minus", "a", "d", "g", "l", "t", "c",
@@ -49,3 +55,33 @@ async def drive(keys: list[str], tmp) -> None:
 @given(keys=st.lists(st.sampled_from(KEYS), min_size=1, max_size=20))
 def test_random_key_sequences_keep_the_invariants(keys, tmp_path):
     asyncio.run(drive(keys, tmp_path))
+
+
+TMUX_KEYS = ["space", "n", "n", "r", "+", "a", "l", "t", "g", "d", "?", "?", "Escape"]
+"""tmux key names; q is left out (each example quits at its end)."""
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bursts=st.lists(st.lists(st.sampled_from(TMUX_KEYS), min_size=2, max_size=6), min_size=1, max_size=3))
+def test_bursts_of_keys_in_one_write_through_a_real_terminal(bursts, tmp_path):
+    """Each burst is one tmux send-keys, so its keys reach the program in one read, as a paste does."""
+    if shutil.which("tmux") is None or ffnn_tui_command() is None:
+        pytest.skip("needs tmux and the installed ffnn-tui")
+    folder = tmp_path / uuid.uuid4().hex[:8]
+    folder.mkdir()
+    t = Terminal(["--paused", "--lr", "2"], folder, size=(100, 30))
+    try:
+        t.wait_for("PAUSED")
+        for keys in bursts:
+            t.burst(*keys)
+            time.sleep(0.2)
+            screen = t.screen()
+            assert t.exit_code() is None and "Traceback" not in screen, f"{keys} ended it:\n{screen}"
+        while "Reproduce this run" in t.screen():  # the help screen takes the next key to close
+            t.keys("Escape")
+            time.sleep(0.2)
+        t.keys("q")
+        assert t.wait_exit() == 0, t.screen()
+        assert t.terminal_state() == {"alternate": "0", "mouse": "0", "cursor": "1"}
+    finally:
+        t.close()

@@ -7,10 +7,14 @@ Trainer. The app never asks which one it has. Nothing here imports textual.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Callable
 
-from .protocol import Command, Event
+from .protocol import Command, Event, Heartbeat, LastCheckpoint
+from .snapshot import Snapshot
 
 STOP_WAIT = 5.0
 """Seconds to wait for a loop to stop (and save) before giving up on it."""
@@ -20,8 +24,46 @@ class Engine(ABC):
     """A training loop the app talks to: send() commands; events arrive through `emit`, called
     from a background thread (the app turns each into a Textual message)."""
 
-    def __init__(self, emit: Callable[[Event], None]):
+    def __init__(self, emit: Callable[[Event], None], save_path: str | None = None):
         self.emit = emit
+        self.save_path = save_path
+        """--save: where the loop saves when it stops, and where rescue() writes when it cannot."""
+        self.kept: LastCheckpoint | None = None
+        """The newest checkpoint bytes the loop sent (it sends them when steps may be slow)."""
+        self.completed: tuple[int, int] = (-1, -1)
+        """(run_id, step) of the last completed step the loop told of."""
+        self.farewell = ""
+        """One line for the user about a stop that did not go to plan ('' when it did)."""
+
+    def heard(self, event: Event) -> None:
+        """Bookkeeping on each event from the loop, before it is passed on to the app."""
+        match event:
+            case Snapshot(run_id=run_id, step=step) | LastCheckpoint(run_id=run_id, step=step):
+                self.completed = (run_id, step)
+                if isinstance(event, LastCheckpoint):
+                    self.kept = event
+            case Heartbeat(step=step):
+                self.completed = (self.completed[0], step - 1)
+
+    def rescue(self, waited: float, before: tuple | None) -> None:
+        """After a stop that did not end the loop (a slow, stopped or hung step): write the kept
+        checkpoint to --save if it is of the last completed step, and say what happened either way.
+        `before` is the file's stamp when the stop began: a file the loop wrote since is left alone."""
+        path = self.save_path
+        if not path or file_stamp(path) != before:
+            return
+        kept = self.kept
+        if kept is not None and (kept.run_id, kept.step) == self.completed:
+            try:
+                write_atomic(kept.data, path)
+            except OSError as e:
+                self.farewell = f"ffnn-tui: could not save {path}: {e}"
+                return
+            self.farewell = (f"ffnn-tui: the training process did not stop within {waited:.0f}s; "
+                             f"saved its last completed step ({kept.step}) to {path}")
+        else:
+            self.farewell = (f"ffnn-tui: could not save {path}: the training process did not stop within "
+                             f"{waited:.0f}s (stopped or hung), and its last completed step was not at hand")
 
     @abstractmethod
     def start(self) -> None:
@@ -39,3 +81,37 @@ class Engine(ABC):
     @abstractmethod
     def kill(self) -> None:
         """End it now, without saving, and silence its events."""
+
+
+def file_stamp(path: str) -> tuple | None:
+    """What tells a rewritten file apart: (inode, mtime, size), or None when there is none."""
+    try:
+        st = os.stat(Path(path).expanduser())
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def write_atomic(data: bytes, path: str) -> None:
+    """Write bytes to a temp file beside path, fsync, rename (as core/checkpoint.py's save_atomic
+    does, without importing torch into the app's process)."""
+    target = Path(path).expanduser()
+    folder = target.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

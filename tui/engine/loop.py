@@ -3,11 +3,15 @@
 It runs in the training process (process.py), or in a thread (thread.py, for tests), and never
 imports textual. Between chunks of steps it applies the commands waiting in its Inbox; while
 running it emits a Snapshot at most `ui_hz` times a second, and at once after a command. While
-paused it blocks on the Inbox, so it costs no CPU.
+paused it blocks on the Inbox, so it costs no CPU. While a step (or a command) runs, a thread of
+its own sends a Heartbeat about once a second, so the app tells a slow step from a stalled one;
+with --save set and steps that may be slow, it sends the run after each completed step as
+LastCheckpoint bytes, which the app writes itself if the loop cannot stop in time.
 """
 
 from __future__ import annotations
 
+import io
 import queue
 import threading
 import time
@@ -15,6 +19,9 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+import torch
+
+from ...core.checkpoint import checkpoint_of
 from ...core.data import DATASETS
 from ...core.export import export_weights
 from ...core.network import ACTIVATIONS, Params
@@ -22,14 +29,19 @@ from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
 from ..paths import default_file
-from .protocol import (CheckGradients, Command, Event, Export, GradChecks, NextActivation, NextDataset, Note, Pause,
-                       Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
+from .protocol import (CheckGradients, Command, Event, Export, GradChecks, Heartbeat, LastCheckpoint, NextActivation,
+                       NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
 from .snapshot import Snapshot, SnapshotMaker
 
 PAUSED_WAIT = 0.5
 """Seconds a paused loop sleeps between checks of cancellation (commands wake it at once)."""
 LR_RANGE = (1e-12, 1e6)
 """Where + and - stop."""
+HEARTBEAT = 1.0
+"""Seconds between heartbeats while a step or a command runs."""
+SLOW = 1.0
+"""Seconds: a chunk of steps that took longer is slow, and with --save set the run is sent up
+(LastCheckpoint) after each such chunk, and before the first chunk, whose time is not known yet."""
 
 
 class Inbox:
@@ -69,7 +81,8 @@ def _next(items: tuple[str, ...], current: str) -> str:
 class TrainingLoop:
     """Trains one Trainer for the app: steps while running, applies commands, emits events."""
 
-    def __init__(self, trainer: Trainer, emit: Callable[[Event], None], *, running: bool, ui_hz: float):
+    def __init__(self, trainer: Trainer, emit: Callable[[Event], None], *, running: bool, ui_hz: float,
+                 heartbeat: float = HEARTBEAT):
         self.tr = trainer
         self.emit = emit
         self.running = running
@@ -77,6 +90,14 @@ class TrainingLoop:
         self.period = 1.0 / ui_hz
         self.looker = SnapshotMaker()
         self.stopping = False
+        self.heartbeat = heartbeat
+        """Seconds between heartbeats during a step; 0 sends none (a test's frozen process)."""
+        self.busy_since: float | None = None
+        """perf_counter() when the step or command in progress began; None between them."""
+        self.chunk_seconds: float | None = None
+        """How long the last chunk of steps took; None until one has been timed."""
+        self.kept: tuple[int, int] | None = None
+        """(run_id, step) of the last LastCheckpoint sent; None once a command may have changed the run."""
         self.before: tuple[int, int, Params] | None = None
         """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
         self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
@@ -107,7 +128,7 @@ class TrainingLoop:
                 self.running = True
             case Step():
                 self._keep_before()  # one copy per key press: the step view always has it
-                run.step_once()
+                self._timed(run.step_once)
             case Reset(seed=seed):
                 tr.reset(seed)
             case ScaleLr(factor=factor):
@@ -143,12 +164,55 @@ class TrainingLoop:
 
     def _apply_safely(self, command: Command, run: RunLoop) -> None:
         """A failing command must not end the loop; a failing step ends the run as FAILED."""
+        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset)):
+            self.kept = None  # the run changed without a step: the kept bytes no longer describe it
+        self.busy_since = time.perf_counter()
         try:
             self.apply(command, run)
         except Exception as e:
             self.emit(Note(f"{type(command).__name__} failed: {type(e).__name__}: {e}", severity="error"))
             if isinstance(command, Step):
                 self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
+        finally:
+            self.busy_since = None
+
+    # ----- slow steps -----
+    def _timed(self, take: Callable[[], object]) -> None:
+        """Take a step (or a chunk of them), marked busy for the heartbeat and timed; around a
+        step that may be slow, the run as it stands is kept (sent up) for a stop that cannot wait."""
+        self._keep()
+        self.busy_since = started = time.perf_counter()
+        try:
+            take()
+        finally:
+            self.chunk_seconds = time.perf_counter() - started
+            self.busy_since = None
+        self._keep()
+
+    def _keep(self) -> None:
+        """With --save set, send the run's checkpoint bytes unless steps are known to be quick or
+        these bytes were sent already."""
+        tr = self.tr
+        if not tr.cfg.save or (self.chunk_seconds is not None and self.chunk_seconds < SLOW):
+            return
+        if self.kept == (tr.run_id, tr.step_count):
+            return
+        try:
+            buf = io.BytesIO()
+            torch.save(checkpoint_of(tr), buf)
+        except Exception as e:  # the final save will say what is wrong; this is only a fallback
+            self.emit(Note(f"could not keep the run for a quick save: {type(e).__name__}: {e}", severity="warning"))
+            self.kept = (tr.run_id, tr.step_count)
+            return
+        self.kept = (tr.run_id, tr.step_count)
+        self.emit(LastCheckpoint(tr.run_id, tr.step_count, tr.cfg.save, buf.getvalue()))
+
+    def _pulse(self, done: threading.Event) -> None:
+        """Every `heartbeat` seconds while a step or command is under way, say the loop is alive."""
+        while not done.wait(self.heartbeat):
+            since = self.busy_since
+            if since is not None and (seconds := time.perf_counter() - since) >= self.heartbeat / 2:
+                self.emit(Heartbeat(self.tr.step_count + 1, seconds))
 
     # ----- looking -----
     def state(self) -> State:
@@ -178,9 +242,13 @@ class TrainingLoop:
         self.tr.claim_threads(beside_ui=True)
         run = RunLoop(self.tr)
         run.open()
+        done = threading.Event()
+        if self.heartbeat > 0:
+            threading.Thread(target=self._pulse, args=(done,), daemon=True, name="heartbeat").start()
         try:
             self._loop(inbox, run, cancelled)
         finally:
+            done.set()
             try:
                 run.finish()
             except Exception as e:  # report, but let the app exit
@@ -200,6 +268,8 @@ class TrainingLoop:
 
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False
+        if self.running and not cancelled():
+            self.emit(self.snapshot())  # step 0 on screen now, not after a first chunk that may be slow
         while not self.stopping and not cancelled():
             if inbox.wake.is_set():
                 for command in inbox.take():
@@ -209,7 +279,7 @@ class TrainingLoop:
             running = self.running and run.can_step and not self.stopping
             if running:
                 try:
-                    self._advance(run)
+                    self._timed(lambda: self._advance(run))
                 except Exception as e:  # an engine failure is a state with a reason, never a dead UI
                     self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
                     traceback.clear_frames(e.__traceback__)

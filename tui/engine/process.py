@@ -19,17 +19,21 @@ import threading
 from typing import Callable
 
 from ...core.config import RunConfig
-from . import STOP_WAIT, Engine
+from . import STOP_WAIT, Engine, file_stamp
 from .protocol import Command, Event, Exited, Stop
 
 POLL = 0.2
 """Seconds between checks that the child is still alive while no event arrives."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM)
+"""Every catchable signal whose default action ends a process: the app saves, restores the
+terminal and exits 128+N on each; the training process ignores them (the app stops it)."""
 
 
 def child_main(cfg: RunConfig, commands, events, ui_hz: float) -> None:
     """Entry point of the training process: build the run (reading the CSV and the checkpoint
     once), then train until Stop or until the app's end of the pipe closes."""
-    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # the app decides when to stop (and saves first)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing printed here, by Python or by C++, may reach the terminal
@@ -83,7 +87,7 @@ class ProcessEngine(Engine):
     """The parent's handle: start the child, send commands, relay its events, stop or kill it."""
 
     def __init__(self, emit: Callable[[Event], None], cfg: RunConfig, *, ui_hz: float):
-        super().__init__(emit)
+        super().__init__(emit, cfg.save)
         ctx = mp.get_context("spawn")  # fork after torch's thread pools start is unsafe
         self._commands_r, self._commands = ctx.Pipe(duplex=False)
         self._events, self._events_w = ctx.Pipe(duplex=False)
@@ -118,6 +122,7 @@ class ProcessEngine(Engine):
             except (EOFError, OSError):
                 self.proc.join(1.0)
                 break
+            self.heard(event)
             if not self._silenced.is_set():
                 self.emit(event)
             if isinstance(event, Exited):
@@ -126,11 +131,13 @@ class ProcessEngine(Engine):
             self.emit(Exited(f"the training process ended unexpectedly (exit code {self.proc.exitcode})"))
 
     def stop(self, timeout: float = STOP_WAIT) -> bool:
+        before = file_stamp(self.save_path) if self.save_path else None
         self.send(Stop())
         self.proc.join(timeout)
         ended = not self.proc.is_alive()
         if not ended:
             self.kill()
+            self.rescue(timeout, before)
         self._relay.join(POLL * 2)
         return ended
 

@@ -136,4 +136,26 @@ class Exited:
     bad_input: bool = False
 
 
-Event = Snapshot | Note | GradChecks | Exited
+@dataclass(frozen=True)
+class Heartbeat:
+    """The loop is alive inside a step (or a command) that has taken `seconds` so far; sent about
+    once a second from a thread of its own while the step runs, so a slow step is not a stall."""
+
+    step: int
+    """The step being taken (updates done so far + 1)."""
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LastCheckpoint:
+    """The run after its last completed step, as checkpoint bytes (torch.save of the checkpoint
+    dict), sent with --save set before and after steps that may take long. If the loop cannot
+    stop in time (a slow, stopped or hung step), the app writes these bytes to `path` itself."""
+
+    run_id: int
+    step: int
+    path: str
+    data: bytes
+
+
+Event = Snapshot | Note | GradChecks | Exited | Heartbeat | LastCheckpoint

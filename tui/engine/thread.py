@@ -13,8 +13,8 @@ from ...core.config import RunConfig
 from ...core.errors import InputError
 from ...core.run import open_trainer
 from ...core.trainer import Trainer
-from . import STOP_WAIT, Engine
-from .loop import Inbox, TrainingLoop
+from . import STOP_WAIT, Engine, file_stamp
+from .loop import HEARTBEAT, Inbox, TrainingLoop
 from .protocol import Command, Event, Exited, Stop
 
 
@@ -23,8 +23,10 @@ class ThreadEngine(Engine):
 
     def __init__(self, emit: Callable[[Event], None], cfg: RunConfig, *, ui_hz: float,
                  trainer: Trainer | None = None, paused: bool | None = None):
-        super().__init__(emit)
+        super().__init__(emit, cfg.save)
         self.cfg, self.ui_hz, self.trainer = cfg, ui_hz, trainer
+        self.heartbeat = HEARTBEAT
+        """Seconds between the loop's heartbeats during a step; 0 plays a frozen process (tests)."""
         self.paused = cfg.paused if paused is None else paused
         self.inbox = Inbox()
         self.loop: TrainingLoop | None = None
@@ -41,6 +43,7 @@ class ThreadEngine(Engine):
         return self.loop is not None and self.loop.running
 
     def _emit(self, event: Event) -> None:
+        self.heard(event)
         if not self._silenced.is_set():
             self.emit(event)
 
@@ -54,7 +57,8 @@ class ThreadEngine(Engine):
         except Exception as e:
             self._emit(Exited(f"could not build the run: {type(e).__name__}: {e}"))
             return
-        self.loop = TrainingLoop(self.trainer, self._emit, running=not self.paused, ui_hz=self.ui_hz)
+        self.loop = TrainingLoop(self.trainer, self._emit, running=not self.paused, ui_hz=self.ui_hz,
+                                 heartbeat=self.heartbeat)
         try:
             self.loop.run(self.inbox, self._silenced.is_set)
             self._emit(Exited(""))
@@ -68,10 +72,12 @@ class ThreadEngine(Engine):
         self.inbox.put(command)
 
     def stop(self, timeout: float = STOP_WAIT) -> bool:
+        before = file_stamp(self.save_path) if self.save_path else None
         self.send(Stop())
         self._thread.join(timeout)
         if self._thread.is_alive():
             self.kill()
+            self.rescue(timeout, before)
             return False
         return True
 

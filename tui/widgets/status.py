@@ -27,8 +27,8 @@ def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: 
     """Two lines: what runs and how far it is; then losses, accuracies and any reason."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
-    if s is None:
-        t.append("  building the run...")
+    if s is None:  # no numbers yet: the reason the run could not start, or that it is starting
+        t.append(f"  {note}" if note else "  building the run...", style="bold red" if note else "")
         return t
     rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state is State.RUNNING else ""
     m = s.metrics

@@ -1,0 +1,88 @@
+"""How the dashboard ends when the training process cannot do its part, in a real terminal (tmux):
+bad input found by the training process, and quitting while a step is slow or the process is stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+
+from .test_signals_and_resize import _trainer_pid
+
+pytestmark = pytest.mark.terminal
+
+CLEAN = {"alternate": "0", "mouse": "0", "cursor": "1"}
+
+
+def test_a_csv_with_a_bad_row_exits_2_with_one_line_after_restoring_the_terminal(terminal, tmp_path):
+    """The CSV exists, so the flags pass; the training process finds the bad row (it reads the
+    file once) and the app ends with the reason, as headless does."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n0.1,0.2,0\n0.3,abc,1\n")
+    t = terminal("--data", str(bad))
+    assert t.wait_exit() == 2
+    assert t.terminal_state() == CLEAN
+    assert t.lines() == [f"ffnn-tui: error: {bad}:3: x1,x2 must be numbers, got '0.3','abc'"]
+
+
+SLOW = ("--paused", "--samples", "100000", "--hidden", "1024,1024")
+"""A run whose every step takes seconds on a 2-core machine (the first one longest)."""
+
+
+def test_q_while_the_training_process_is_stopped_in_a_slow_step_saves_the_last_completed_step(terminal, tmp_path):
+    ckpt = tmp_path / "slow.pt"
+    t = terminal(*SLOW, "--save", str(ckpt))
+    t.wait_for("PAUSED")
+    t.keys("n")
+    t.wait_for("s so far")  # a heartbeat: the step is under way and alive
+    trainer = _trainer_pid(t.program_pid())
+    os.kill(trainer, signal.SIGSTOP)  # frozen mid-step: it can neither finish nor save
+    try:
+        t.keys("q")
+        assert t.wait_exit(30) == 0
+    finally:
+        os.kill(trainer, signal.SIGCONT) if _alive(trainer) else None
+    assert t.terminal_state() == CLEAN
+    assert any("saved its last completed step (0) to" in line for line in t.lines()), t.lines()
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["format"] == "ffnn-tui/1" and saved["step"] == 0
+
+
+def test_q_while_a_fast_run_is_stopped_says_it_could_not_save(terminal, tmp_path):
+    ckpt = tmp_path / "fast.pt"
+    t = terminal("--save", str(ckpt))
+    t.wait_for("steps/s")
+    trainer = _trainer_pid(t.program_pid())
+    os.kill(trainer, signal.SIGSTOP)
+    try:
+        t.keys("q")
+        assert t.wait_exit(30) == 0
+    finally:
+        os.kill(trainer, signal.SIGCONT) if _alive(trainer) else None
+    assert t.terminal_state() == CLEAN
+    assert [line for line in t.lines() if "could not save" in line] == [
+        f"ffnn-tui: could not save {ckpt}: the training process did not stop within 5s (stopped or hung), "
+        "and its last completed step was not at hand"]
+    assert not ckpt.exists()
+
+
+def test_sigterm_during_a_slow_step_saves_a_loadable_checkpoint(terminal, tmp_path):
+    ckpt = tmp_path / "slow.pt"
+    t = terminal(*SLOW, "--save", str(ckpt))
+    t.wait_for("PAUSED")
+    t.keys("n")
+    t.wait_for("s so far")
+    t.kill(signal.SIGTERM)
+    assert t.wait_exit(30) == 143
+    assert t.terminal_state() == CLEAN
+    assert torch.load(ckpt, weights_only=True)["step"] in (0, 1)  # step 1 if it finished within the stop wait
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
