@@ -9,10 +9,6 @@ wrapped in one message, EngineEvent, and are dispatched here with `match`.
 from __future__ import annotations
 
 import asyncio
-import os
-import random
-import sys
-import threading
 import time
 from dataclasses import replace
 
@@ -24,20 +20,20 @@ from textual.widgets import Footer, Static
 from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
-from .engine import STOP_WAIT, Engine
 from .commands import DashboardCommands
+from .ending import Ending
+from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
-from .engine.protocol import (CheckGradients, Command, Exited, Export, GradChecks, Heartbeat, NextActivation,
-                              NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step)
-from .paths import data_dir
+from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, Resize
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
-from .messages import EngineEvent
+from .file_actions import FileActions
 from .keys import ASCII_LABELS, BINDINGS
+from .run_keys import RunKeys
+from .messages import EngineEvent
+from .view_keys import ViewKeys
 from .widgets.boundary import BoundaryPane
-from .widgets.help import HelpScreen
-from .widgets.panes import Panes, ViewSwitcher
-from .widgets.path_prompt import PathPrompt
+from .widgets.panes import Panes
 from .widgets.shapes import CHECK_OK
 
 MIN_SIZE = (40, 12)
@@ -46,19 +42,11 @@ FULL_SIZE = (110, 30)
 """From this size on the shapes pane is shown too."""
 WIDE_SIZE = (160, 50)
 """From this size on the boundary stays and the chosen view is shown beside it."""
-WHICH = ("params", "grads", "updates")
-"""What the weights view's `w` cycles through."""
-X_AXES = ("all", "log", "last")
-"""What the loss plot's `x` cycles through: every step, log10 steps, the last 1000 steps."""
-QUIT_WAIT = STOP_WAIT + 2.0
-"""Seconds quitting waits for the engine to stop (and save) before leaving without it."""
-FORCE_EXIT_AFTER = 2.0
-"""Seconds after quitting with a stuck engine before the process ends itself."""
 STALL_AFTER = 3.0
 """Seconds without a word from the training loop (a snapshot or a heartbeat) while running before
 the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
-class FfnnApp(App):
+class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
 
     CSS_PATH = "app.tcss"
@@ -72,8 +60,6 @@ class FfnnApp(App):
     """Seconds without a word from the loop while running before the status says STALLED (tests lower it)."""
 
     running: reactive[bool] = reactive(True, bindings=True)
-    log_scale: reactive[bool] = reactive(False)
-    show_test: reactive[bool] = reactive(False)
 
     def __init__(self, cfg: RunConfig, *, trainer: Trainer | None = None, paused: bool | None = None,
                  ui_hz: float | None = None, show_rate: bool = True, ascii: bool | None = None):
@@ -108,16 +94,7 @@ class FfnnApp(App):
         self.heard_from = time.monotonic()
         """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
         self.set_reactive(FfnnApp.running, not paused)
-        self.view = "boundary"
-        """The view beside the loss plot (keys 1-6)."""
-        self.wide = False
-        self.view_size = (0, 0)
-        """The view pane's content size in cells."""
-        self.page = 0
-        self.which = "params"
-        self.x_axis = "all"
-        self.shown: ShowViews | None = None
-        """The last ShowViews sent."""
+        self.init_views()
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
@@ -146,6 +123,11 @@ class FfnnApp(App):
             self._bindings.key_to_bindings[key] = [
                 replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings]
 
+    def on_unmount(self) -> None:
+        """However the app ends (quit, a signal, a test leaving run_test), no engine outlives it: a
+        thread still stepping while the interpreter exits aborts the process inside torch."""
+        self.engine.kill(wait=2.0)
+
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
 
@@ -168,24 +150,6 @@ class FfnnApp(App):
         if event.cols and event.rows:  # hidden: keep the size for when it shows again
             self.grid = (event.cols, event.rows)
             self.send(Resize(*self.grid))
-
-    def on_view_switcher_resized(self, event: ViewSwitcher.Resized) -> None:
-        if event.cols and event.rows:
-            self.view_size = (event.cols, event.rows)
-            self.show_views()
-
-    def views_shown(self) -> tuple[str, ...]:
-        """The views on screen: the chosen one, and the boundary beside it when wide."""
-        if self.wide and self.view != "boundary":
-            return ("boundary", self.view)
-        return (self.view,)
-
-    def show_views(self, force: bool = False) -> None:
-        """Tell the engine what is on screen (when it changed): only those views are measured."""
-        shown = ShowViews(self.views_shown(), *self.view_size, page=self.page, which=self.which)
-        if force or shown != self.shown:
-            self.shown = shown
-            self.send(shown)
 
     # ----- the engine -----
     def new_engine(self, cfg: RunConfig, trainer: Trainer | None = None, *, paused: bool) -> Engine:
@@ -301,177 +265,3 @@ class FfnnApp(App):
         self.notify(f"manual vs autograd, float64: max rel error {worst:.1e} ({verdict})",
                     title="gradient check", severity="information" if verdict == "PASS" else "error")
         self._draw()
-
-    # ----- keys -----
-    def _ended(self) -> bool:
-        return bool(self.engine_failure) or (self.snapshot is not None and self.snapshot.state in ENDED)
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        """None greys a key out in the footer: step while running, and stepping or running a run
-        that has diverged, failed or finished (r is the way on)."""
-        if action == "step" and (self.running or self._ended()):
-            return None
-        if action == "toggle_pause" and self._ended() and not self.running:
-            return None
-        return True
-
-    def watch_running(self, running: bool) -> None:
-        if self.snapshot is not None:
-            self.query_one(Panes).status(self.snapshot, self.state())
-
-    def action_toggle_pause(self) -> None:
-        if not self.running and self._ended():
-            self.notify(f"the run is {self.state()}; press r to reset", severity="warning")
-            return
-        self.running = not self.running
-        self.heard_from = time.monotonic()
-        self.send(Resume() if self.running else Pause())
-
-    def action_step(self) -> None:
-        if not self.running:
-            self.send(Step())
-
-    def action_reset(self) -> None:
-        self.check = ()
-        if self.state() is State.STALLED or self.engine_failure:
-            self.restart_engine()
-        else:
-            self.send(Reset())
-
-    def action_reseed(self) -> None:
-        self.check = ()
-        self.send(Reset(seed=random.randrange(2**31)))
-
-    def action_lr(self, factor: float) -> None:
-        self.send(ScaleLr(factor))
-
-    def action_activation(self) -> None:
-        self.send(NextActivation())
-
-    def action_dataset(self) -> None:
-        self.check = ()
-        self.send(NextDataset())
-
-    def action_gradcheck(self) -> None:
-        self.send(CheckGradients())
-
-    def action_log_scale(self) -> None:
-        self.log_scale = not self.log_scale
-        self._draw()
-
-    def action_test_points(self) -> None:
-        self.show_test = not self.show_test
-        self._draw()
-
-    def action_x_axis(self) -> None:
-        self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
-        self._draw()
-
-    def action_view(self, view: str) -> None:
-        self.view = view
-        self.set_class(view != "boundary", "-view")
-        self.query_one(Panes).set_view(view, self.wide)
-        self.show_views()
-        self._draw()
-
-    def action_page(self, delta: int) -> None:
-        self.page += delta
-        if self.view != "neurons":
-            self.action_view("neurons")
-        self.show_views()
-
-    def action_which_weights(self) -> None:
-        self.which = WHICH[(WHICH.index(self.which) + 1) % len(WHICH)]
-        if self.view != "weights":
-            self.action_view("weights")
-        self.show_views()
-
-    def action_save(self) -> None:
-        self.send(Save(self.cfg.save))
-
-    def action_export(self) -> None:
-        self.send(Export(self.cfg.export))
-
-    def action_save_as(self) -> None:
-        """Command palette: ask for a path, then save a checkpoint there."""
-        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
-                         lambda path: path and self.send(Save(path)))
-
-    def action_export_as(self) -> None:
-        """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
-        self.push_screen(PathPrompt("Export the weights to (.safetensors, .npz or .json):", "weights.safetensors",
-                                    self.cfg.export or ""), lambda path: path and self.send(Export(path)))
-
-    def action_screenshot_to_data(self) -> None:
-        """Command palette: an SVG of the screen in the data folder, its path in a notification."""
-        try:
-            path = self.save_screenshot(path=str(data_dir(create=True)))
-        except OSError as e:
-            self.notify(f"could not save the screenshot: {e}", severity="error")
-        else:
-            self.notify(f"screenshot saved: {path}", title="screenshot")
-
-    def get_system_commands(self, screen):
-        """Textual's system commands (theme, quit, keys, ...), less its Screenshot: ours goes to the data folder."""
-        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
-
-    async def action_quit(self) -> None:
-        await self.shutdown(0)
-
-    # ----- ending -----
-    def on_signal(self, signum: int) -> None:
-        """SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: stop the engine, save if --save, restore the terminal, exit 128+N.
-        A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
-        code = 128 + signum
-        if self.exit_code:  # already shutting down: the user insists
-            _force_exit(self.exit_code)
-        if self.exit_guard is not None:
-            self.exit_guard(code, QUIT_WAIT + FORCE_EXIT_AFTER)
-        self.run_worker(self.shutdown(code), group="shutdown")
-
-    async def shutdown(self, code: int) -> None:
-        """Stop the engine (it saves the checkpoint when --save is set) and exit with `code`."""
-        if self.exit_code:
-            return
-        self.exit_code = code
-        try:
-            ended = await asyncio.wait_for(asyncio.to_thread(self.engine.stop, STOP_WAIT), timeout=QUIT_WAIT)
-        except Exception:  # a hung engine must not block quitting
-            ended = False
-        self.farewell = self.farewell or self.engine.farewell  # e.g. saved the last completed step instead
-        if not ended and self.exit_guard is not None:
-            self.exit_guard(code, FORCE_EXIT_AFTER)
-        self.exit(return_code=code)
-
-
-def run_dashboard(cfg: RunConfig) -> int:
-    """Run the app in this terminal, training in a child process; return its exit code."""
-    from .plain import plain_terminal
-
-    app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
-    app.exit_guard = _exit_guard
-    app.run()
-    if app.farewell:
-        print(app.farewell, file=sys.stderr, flush=True)
-    return app.return_code if app.return_code is not None else app.exit_code
-
-
-def _exit_guard(code: int, after: float) -> None:
-    """End the process with `code` after `after` seconds unless it has ended by then: an engine
-    stuck in a step blocks interpreter exit, and a terminal that has gone away (SIGHUP) can leave
-    Textual's shutdown waiting on its writer for ever."""
-    timer = threading.Timer(after, _force_exit, args=(code,))
-    timer.daemon = True
-    timer.start()
-
-
-def _force_exit(code: int) -> None:
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)

@@ -94,7 +94,7 @@ def run(argv: list[str]) -> int:
         if not cfg.headless:
             if terminal_missing():  # before the training process starts, as htop and btop refuse
                 return _error(NO_TERMINAL)
-            from .app import run_dashboard  # the training process builds the run: files are read once
+            from .ending import run_dashboard  # the training process builds the run: files are read once
 
             return run_dashboard(cfg)
         from ..core.run import open_trainer

@@ -79,8 +79,9 @@ class Engine(ABC):
         Returns whether it ended; one that did not is killed (a process) or abandoned (a thread)."""
 
     @abstractmethod
-    def kill(self) -> None:
-        """End it now, without saving, and silence its events."""
+    def kill(self, wait: float = 0.0) -> None:
+        """End it now, without saving, and silence its events; wait up to `wait` seconds for it to
+        be gone (a thread can only be asked: it ends at its next step boundary)."""
 
 
 def file_stamp(path: str) -> tuple | None:

@@ -141,7 +141,7 @@ class ProcessEngine(Engine):
         self._relay.join(POLL * 2)
         return ended
 
-    def kill(self) -> None:
+    def kill(self, wait: float = 0.0) -> None:
         self._silenced.set()
         if self.proc.pid is not None:
             self.proc.kill()

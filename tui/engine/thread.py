@@ -81,6 +81,8 @@ class ThreadEngine(Engine):
             return False
         return True
 
-    def kill(self) -> None:
+    def kill(self, wait: float = 0.0) -> None:
         self._silenced.set()
         self.inbox.wake.set()
+        if wait and self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(wait)

@@ -1,0 +1,48 @@
+"""The dashboard's actions that write files or open screens: save, export (each also "as…" from
+the command palette), screenshot, help. A mixin of FfnnApp.
+"""
+
+from __future__ import annotations
+
+from .engine.protocol import Export, Save
+from .paths import data_dir
+from .widgets.help import HelpScreen
+from .widgets.path_prompt import PathPrompt
+
+
+class FileActions:
+    """Keys and palette commands that write files or show help (mixed into FfnnApp)."""
+
+    def action_save(self) -> None:
+        self.send(Save(self.cfg.save))
+
+    def action_export(self) -> None:
+        self.send(Export(self.cfg.export))
+
+    def action_save_as(self) -> None:
+        """Command palette: ask for a path, then save a checkpoint there."""
+        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
+                         lambda path: path and self.send(Save(path)))
+
+    def action_export_as(self) -> None:
+        """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
+        self.push_screen(PathPrompt("Export the weights to (.safetensors, .npz or .json):", "weights.safetensors",
+                                    self.cfg.export or ""), lambda path: path and self.send(Export(path)))
+
+    def action_screenshot_to_data(self) -> None:
+        """Command palette: an SVG of the screen in the data folder, its path in a notification."""
+        try:
+            path = self.save_screenshot(path=str(data_dir(create=True)))
+        except OSError as e:
+            self.notify(f"could not save the screenshot: {e}", severity="error")
+        else:
+            self.notify(f"screenshot saved: {path}", title="screenshot")
+
+    def get_system_commands(self, screen):
+        """Textual's system commands (theme, quit, keys, ...), less its Screenshot: ours goes to the data folder."""
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
+
