@@ -237,7 +237,7 @@ def test_a_full_disk_stops_the_metrics_not_the_run(cli, tmp_path, monkeypatch, s
     assert text.endswith("\n")
     rows = text.splitlines()[1:] if suffix == ".csv" else text.splitlines()
     assert rows and all(len(row.split(",")) == 7 for row in rows if suffix == ".csv")  # run, step, ...
-    steps = [int(row.split(",")[0]) if suffix == ".csv" else json.loads(row)["step"] for row in rows]
+    steps = [int(row.split(",")[1]) if suffix == ".csv" else json.loads(row)["step"] for row in rows]
     assert steps == list(range(1, len(steps) + 1))
 
 
