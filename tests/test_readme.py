@@ -14,7 +14,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_documents_every_flag_and_key():
-    from ffnn_tui.core.config import build_parser
+    from ffnn_tui.tui.flags import build_parser
     from ffnn_tui.tui.app import FfnnApp
 
     readme = (ROOT / "README.md").read_text()

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..core.config import ConfigError, OneLineParser, RunConfig
+from ..core.config import ConfigError, RunConfig
+from .flags import OneLineParser
 from ..core.device import DeviceError, resolve_device, sync
 from ..core.errors import InputError
 from ..core.files import check_output

@@ -19,7 +19,8 @@ import signal
 import socket
 import sys
 
-from ..core.config import ConfigError, OneLineParser
+from ..core.config import ConfigError
+from .flags import OneLineParser
 
 DEFAULT_MAX_SESSIONS = 4
 QUIT_WAIT = 6.0

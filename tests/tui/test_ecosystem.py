@@ -112,7 +112,7 @@ def test_help_is_grouped_shows_every_default_and_ends_with_examples(cli):
     assert code == 0
     for title in ("data:", "model:", "training:", "run control:", "output:", "dashboard:"):
         assert f"\n{title}\n" in out, title
-    from ffnn_tui.core.config import build_parser
+    from ffnn_tui.tui.flags import build_parser
 
     for action in build_parser()._actions:
         if action.option_strings and action.dest not in ("help", "version"):
