@@ -130,6 +130,8 @@ async def test_live_changes_are_marked_and_the_test_loss_is_on_the_grid():
         await pilot.press("+")
         await wait_for(pilot, lambda: app.snapshot.changes == ((3, "lr 0.14"),), what="the lr change")
         assert app.snapshot.curve_test_steps == (1, 2, 4)  # metrics rows 1, 2, 4: weights after 0, 1, 3 steps
+        await pilot.press("d")  # a new dataset is a new run: its curve starts at a marker naming it
+        await wait_for(pilot, lambda: app.snapshot.changes == ((0, "diagonal"),), what="the dataset change")
 
 
 async def test_wide_terminal_shows_the_boundary_beside_the_view():

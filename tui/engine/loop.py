@@ -139,6 +139,7 @@ class TrainingLoop:
                 self._changed(tr.cfg.activation)
             case NextDataset():
                 tr.set_dataset(_next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset))
+                self._changed(tr.cfg.dataset)  # a new run: its curve starts with the marker at step 0
             case Resize(cols=cols, rows=rows):
                 self.looker.size = (cols, rows)
             case ShowViews() as shown:
