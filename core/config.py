@@ -16,9 +16,18 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .backprop import BACKPROPS
-from .errors import InputError, clip, clip_path
-from .files import MAX_CHECKPOINT_BYTES, MAX_CSV_BYTES, MAX_TOML_BYTES, PathError, check_input, check_output, open_input, same_file
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
+from .errors import InputError, clip, clip_path
+from .files import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_CSV_BYTES,
+    MAX_TOML_BYTES,
+    PathError,
+    check_input,
+    check_output,
+    open_input,
+    same_file,
+)
 from .network import ACTIVATIONS, INITS
 from .optim import OPTIMIZERS
 

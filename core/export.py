@@ -32,7 +32,7 @@ def describe(params: dict[str, torch.Tensor], activation: str) -> dict[str, str]
     L = len(params) // 2
     out = {}
     for k in range(1, L + 1):
-        W, b = params[f"W{k}"], params[f"b{k}"]
+        W = params[f"W{k}"]
         fan_in, fan_out = W.shape
         inp = "X" if k == 1 else f"h{k - 1}"
         then = f", then {activation} = h{k}" if k < L else " = logits; softmax gives the class probabilities"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .probes import Extent, grid_points
 from .network import Params, depth, forward
+from .probes import Extent, grid_points
 
 SATURATED = 0.97
 """tanh: |h| above this is saturated; sigmoid: h below 1 - this or above this."""

@@ -14,8 +14,8 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_documents_every_flag_and_key():
-    from ffnn_tui.tui.flags import build_parser
     from ffnn_tui.tui.app import FfnnApp
+    from ffnn_tui.tui.flags import build_parser
 
     readme = (ROOT / "README.md").read_text()
     flags = [o for a in build_parser()._actions for o in a.option_strings if o.startswith("--") and o != "--help"]

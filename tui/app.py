@@ -29,8 +29,8 @@ from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
 from .keys import ASCII_LABELS, BINDINGS
-from .run_keys import RunKeys
 from .messages import EngineEvent
+from .run_keys import RunKeys
 from .view_keys import ViewKeys
 from .widgets.boundary import BoundaryPane
 from .widgets.panes import Panes

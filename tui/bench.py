@@ -17,12 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from ..core.config import ConfigError, RunConfig
-from .flags import OneLineParser
 from ..core.device import DeviceError, resolve_device, sync
 from ..core.errors import InputError
 from ..core.files import check_output
 from ..core.run import RunLoop
 from ..core.trainer import Trainer
+from .flags import OneLineParser
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,9 @@ def _run_config(argv: list[str]):
     """(RunConfig, --dump-config given); the device is checked only when the run is to happen."""
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge
-    from .flags import parse_flags
     from ..core.device import resolve_device
     from ..core.errors import InputError, clip, clip_path
+    from .flags import parse_flags
 
     flags = parse_flags(argv)
     dump = flags.pop("dump_config", False)

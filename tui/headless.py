@@ -50,7 +50,7 @@ def _pct(v: float) -> str:
 def progress_line(tr: Trainer, rate: float) -> str:
     """step 1200  epoch 1200  loss 0.1234  acc 96.2%/95.0%  12,345 steps/s"""
     m = sample_metrics(tr)
-    train_loss, test_loss, train_acc, test_acc = m.train_loss, m.test_loss, m.train_acc, m.test_acc
+    train_loss, train_acc, test_acc = m.train_loss, m.train_acc, m.test_acc
     return (f"step {tr.step_count}  epoch {tr.epoch}  loss {train_loss:.4f}  "
             f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
 

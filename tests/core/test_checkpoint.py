@@ -11,12 +11,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ffnn_tui.core import checkpoint as checkpoint_mod
-from ffnn_tui.core import run as run_mod
-from ffnn_tui.core.checkpoint import (FORMAT, CheckpointError, checkpoint_of, load_checkpoint, load_params,
-                                      peek_config, restore, save_atomic)
+from ffnn_tui.core import checkpoint as checkpoint_mod, run as run_mod
+from ffnn_tui.core.checkpoint import (
+    FORMAT,
+    CheckpointError,
+    checkpoint_of,
+    load_checkpoint,
+    load_params,
+    peek_config,
+    restore,
+    save_atomic,
+)
 from ffnn_tui.core.config import RunConfig
-from ffnn_tui.core.backprop import cross_entropy
 from ffnn_tui.core.errors import InputError
 from ffnn_tui.core.network import forward
 from ffnn_tui.core.run import open_trainer, save

@@ -6,8 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ffnn_tui.core import backprop, fast, network
-from ffnn_tui.core import trainer as trainer_mod
+from ffnn_tui.core import backprop, fast, network, trainer as trainer_mod
 from ffnn_tui.core.backprop import autograd_step, gradient_check, manual_step, targets
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.network import ACTIVATIONS, init_params, layer_sizes

@@ -205,7 +205,7 @@ def test_metric_rows_describe_each_step():
     assert [r[0] for r in rows] == list(range(1, 10))
     assert [r[1] for r in rows] == [0, 0, 0, 0, 1, 1, 1, 1, 2]  # 4 steps per epoch
     assert [r[2] for r in rows] == losses(tr)
-    for _, _, train_loss, test_loss, train_acc, test_acc in rows:
+    for _, _, _train_loss, test_loss, train_acc, test_acc in rows:
         assert math.isfinite(test_loss) and 0 <= train_acc <= 1 and 0 <= test_acc <= 1
 
 

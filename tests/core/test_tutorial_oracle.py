@@ -45,7 +45,7 @@ def tutorial_demo4(seed: int):
     b2 = torch.zeros(output_dim, requires_grad=True)
     init = {k: v.detach().clone() for k, v in dict(W1=W1, b1=b1, W2=W2, b2=b2).items()}
 
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         # Forward
         logits = forward(X_data)
         loss = cross_entropy_loss(logits, y_data)

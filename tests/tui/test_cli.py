@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ffnn_tui.core import checkpoint as checkpoint_mod
-from ffnn_tui.core import run as run_mod
+from ffnn_tui.core import checkpoint as checkpoint_mod, run as run_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.metrics import COLUMNS
 from ffnn_tui.core.run import save
@@ -608,7 +607,7 @@ def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
     exe = shutil.which("ffnn-tui")
     if exe is None:
         pytest.skip("ffnn-tui is not installed")
-    proc = subprocess.run(f"{exe} --headless --epochs 3000 2>err.txt | head -c 10; echo ${{PIPESTATUS[0]}} > code.txt",
+    subprocess.run(f"{exe} --headless --epochs 3000 2>err.txt | head -c 10; echo ${{PIPESTATUS[0]}} > code.txt",
                           shell=True, executable="/bin/bash", capture_output=True, text=True, cwd=tmp_path)
     code = int((tmp_path / "code.txt").read_text())
     err = (tmp_path / "err.txt").read_text()

@@ -15,9 +15,25 @@ from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import main
 from ffnn_tui.tui.engine import protocol
 from ffnn_tui.tui.engine.loop import Inbox, TrainingLoop
-from ffnn_tui.tui.engine.protocol import (CheckGradients, Exited, GradChecks, Heartbeat, LastCheckpoint, NextActivation,
-                                          NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step,
-                                          Stop)
+from ffnn_tui.tui.engine.protocol import (
+    CheckGradients,
+    Exited,
+    GradChecks,
+    Heartbeat,
+    LastCheckpoint,
+    NextActivation,
+    NextDataset,
+    Note,
+    Pause,
+    Reset,
+    Resize,
+    Resume,
+    Save,
+    ScaleLr,
+    ShowViews,
+    Step,
+    Stop,
+)
 from ffnn_tui.tui.engine.snapshot import SnapshotMaker
 from ffnn_tui.tui.messages import EngineEvent
 

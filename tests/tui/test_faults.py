@@ -3,8 +3,6 @@ and `r` recovers. Faults are injected through Trainer.fault_hook (called at the 
 
 from __future__ import annotations
 
-from ffnn_tui.core.state import ENDED
-
 import math
 import re
 import threading
@@ -12,6 +10,7 @@ import time
 
 import torch
 
+from ffnn_tui.core.state import ENDED
 from ffnn_tui.tui.widgets.status import StatusLine
 
 from .conftest import make_app, settled, wait_for

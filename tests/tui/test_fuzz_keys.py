@@ -13,8 +13,7 @@ import time
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ffnn_tui.tui.app import HelpScreen
 

@@ -16,7 +16,7 @@ from textual.app import App
 from ffnn_tui.core import inside
 from ffnn_tui.core.inside import Confusion, LayerHealth, LayerMaps, Matrix, NeuronMaps, UnitMap
 from ffnn_tui.core.network import init_params
-from ffnn_tui.tui.widgets import health, neurons, weights
+from ffnn_tui.tui.widgets import neurons, weights
 from ffnn_tui.tui.widgets.confusion import ConfusionPane, confusion_text
 from ffnn_tui.tui.widgets.health import HealthPane, health_text
 from ffnn_tui.tui.widgets.neurons import NeuronsPane, neurons_text

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from ffnn_tui.core.state import ENDED
-
 import math
 
 import pytest
 import torch
 
-from ffnn_tui.tui.widgets.boundary import POINT_GLYPHS
+from ffnn_tui.core.state import ENDED
 from ffnn_tui.tui.engine.protocol import GradChecks
 from ffnn_tui.tui.messages import EngineEvent
-from ffnn_tui.tui.widgets.boundary import BoundaryPane
+from ffnn_tui.tui.widgets.boundary import POINT_GLYPHS, BoundaryPane
 from ffnn_tui.tui.widgets.loss_plot import LossPlot
 from ffnn_tui.tui.widgets.status import StatusLine
 

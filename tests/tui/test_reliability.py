@@ -26,7 +26,6 @@ from ffnn_tui.tui import headless
 
 from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
 
-
 # ----- item 2: an lr beyond float32 is a divergence, not a crash -----
 
 

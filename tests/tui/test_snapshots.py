@@ -37,7 +37,7 @@ class TestFrames:
             while app.snapshot.state != "DIVERGED":
                 step = app.snapshot.step
                 await pilot.press("n")
-                await wait_for(pilot, lambda: app.snapshot.step == step + 1 or app.snapshot.state == "DIVERGED")
+                await wait_for(pilot, lambda: app.snapshot.step == step + 1 or app.snapshot.state == "DIVERGED")  # noqa: B023 - awaited in this iteration
             await pilot.pause()
 
         assert snap_compare(app, run_before=run_before, terminal_size=(120, 36))

@@ -84,7 +84,7 @@ async def test_w_cycles_weights_gradients_and_the_last_update():
         await settled(pilot, app, 1)
         for which, title in (("grads", "∂W1 (2, 8)"), ("updates", "ΔW1 (2, 8)"), ("params", "W1 (2, 8)")):
             await pilot.press("w")
-            await wait_for(pilot, lambda: app.snapshot.weights and app.snapshot.weights[0].which == which, what=which)
+            await wait_for(pilot, lambda: app.snapshot.weights and app.snapshot.weights[0].which == which, what=which)  # noqa: B023 - awaited in this iteration
             await pilot.pause()
             assert title in screen_text(app)
             if which == "updates":

@@ -29,8 +29,27 @@ from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
 from ..paths import default_file
-from .protocol import (CheckGradients, Command, Event, Export, GradChecks, Heartbeat, LastCheckpoint, NextActivation,
-                       NextDataset, Note, Pause, Reset, Resize, Resume, Save, ScaleLr, ShowViews, Step, Stop)
+from .protocol import (
+    CheckGradients,
+    Command,
+    Event,
+    Export,
+    GradChecks,
+    Heartbeat,
+    LastCheckpoint,
+    NextActivation,
+    NextDataset,
+    Note,
+    Pause,
+    Reset,
+    Resize,
+    Resume,
+    Save,
+    ScaleLr,
+    ShowViews,
+    Step,
+    Stop,
+)
 from .snapshot import Snapshot, SnapshotMaker
 
 PAUSED_WAIT = 0.5

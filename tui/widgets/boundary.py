@@ -86,7 +86,7 @@ def boundary_text(s: Snapshot, show_test: bool) -> Text:
         for cell in row:
             k = (cell.klass, cell.level, cell.point, cell.background)
             if k != key and run:
-                text.append("".join(run), cell_style(prev))
+                text.append("".join(run), cell_style(prev))  # noqa: F821 - prev is bound with the first cell, before run fills
                 run = []
             run.append(cell.glyph)
             key, prev = k, cell

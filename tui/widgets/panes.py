@@ -26,8 +26,8 @@ from .loss_plot import LossPlot
 from .neurons import NeuronsPane
 from .shapes import ShapesPane
 from .status import StatusLine
-from .weights import WeightsPane
 from .step import StepPane
+from .weights import WeightsPane
 
 TITLES = {"boundary": "decision boundary", "neurons": "neurons", "weights": "weights", "health": "layer health",
           "confusion": "confusion", "step": "the step, written out"}
