@@ -416,6 +416,12 @@ async def test_ascii_screen_has_no_non_ascii_character(data_home):
         text = screen_text(app)
         assert "|param|" in text and "lr*2" in text and "loss" in text
         assert _non_ascii(text) == [], text
+        for view, title in (("2", "neurons"), ("3", "weights"), ("4", "layer health"), ("5", "confusion"),
+                            ("6", "the step")):  # every view beside the loss plot, drawn in ASCII too
+            await pilot.press(view)
+            await wait_for(pilot, lambda: title in screen_text(app), what=f"view {view}")
+            await pilot.pause(0.3)
+            assert _non_ascii(screen_text(app)) == [], (view, screen_text(app))
         await pilot.press("question_mark")
         await pilot.pause()
         assert _non_ascii(screen_text(app)) == []

@@ -7,10 +7,10 @@ import math
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from ...core.inside import Confusion
 from .neurons import fit_lines
+from .view_pane import ViewPane
 
 SIDE_GAP = "   "
 """Between the train and test blocks when they sit side by side."""
@@ -65,7 +65,7 @@ def confusion_text(train: Confusion, test: Confusion | None, width: int, height:
     return fit_lines(left + [Text()] + right, width, height)
 
 
-class ConfusionPane(Static):
+class ConfusionPane(ViewPane):
     """Train and test confusion matrices with per-class accuracy."""
 
     DEFAULT_CSS = "ConfusionPane { width: 1fr; height: auto; }"

@@ -11,10 +11,10 @@ import math
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from ...core.inside import LayerHealth
 from .neurons import fit_lines
+from .view_pane import ViewPane
 
 LOG_LO, LOG_HI = -8.0, 2.0
 """The gradient-norm bar spans 1e-8 .. 1e2 on a log10 scale."""
@@ -99,7 +99,7 @@ def health_text(layers: tuple[LayerHealth, ...], width: int, height: int | None 
     return fit_lines(lines, width, height)
 
 
-class HealthPane(Static):
+class HealthPane(ViewPane):
     """Gradient norms, update ratios and dead or saturated units, per layer."""
 
     DEFAULT_CSS = "HealthPane { width: 1fr; height: auto; }"

@@ -12,9 +12,9 @@ from collections.abc import Collection
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from ...core.inside import LayerMaps, NeuronMaps, UnitMap
+from .view_pane import ViewPane
 
 TILE_COLS, TILE_ROWS = 10, 5
 """A tile size that fits 5 tiles across 56 columns and 3 across 36: the grid to ask core for."""
@@ -138,7 +138,7 @@ def neurons_text(maps: NeuronMaps, width: int, height: int | None = None, dead: 
     return fit_lines(lines, width, height)
 
 
-class NeuronsPane(Static):
+class NeuronsPane(ViewPane):
     """Each unit's value over the plane, one tile per unit, grouped by layer."""
 
     DEFAULT_CSS = "NeuronsPane { width: 1fr; height: 1fr; }"

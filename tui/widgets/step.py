@@ -7,10 +7,10 @@ import math
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from ...core.probes import StepRow
 from .neurons import fit_lines
+from .view_pane import ViewPane
 
 PART_STYLE = {"forward": "bold cyan", "loss": "bold yellow", "backward": "bold magenta", "update": "bold green"}
 """The colour of each part's equation (the text reads the same without it)."""
@@ -55,7 +55,7 @@ def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | No
     return fit_lines(lines, width, height)
 
 
-class StepPane(Static):
+class StepPane(ViewPane):
     """The last step written out."""
 
     DEFAULT_CSS = "StepPane { width: 1fr; height: 1fr; }"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from ...core.inside import Matrix
 from .neurons import append_runs, fit_lines, glyph
+from .view_pane import ViewPane
 
 POS_GLYPHS, NEG_GLYPHS = "·▪■█", "◦▫□▣"
 """Filled (positive) and hollow (negative) squares, small to large."""
@@ -105,7 +105,7 @@ def entry_at(matrices: tuple[Matrix, ...], width: int, x: int, y: int) -> tuple[
     return None
 
 
-class WeightsPane(Static):
+class WeightsPane(ViewPane):
     """Hinton diagram of the parameters, their gradients or their last updates; the entry under the
     mouse is shown on the first line."""
 
@@ -154,4 +154,4 @@ class WeightsPane(Static):
             body = weights_text(self._matrices, width, height - 1 if height else None)
             self.update(fit_lines([head], width, 1) + Text("\n") + body)
         else:
-            self.update(weights_text(self._matrices, width, height, self._cursor))
+            self.update(weights_text(self._matrices, width, height, self._cursor, ascii=getattr(self.app, "ascii", False)))
