@@ -45,7 +45,9 @@ def dlogits_of(logits: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     return G + torch.softmax(logits, dim=1) / N  # (N, K)
 
 
-def manual_backward(params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str) -> list[torch.Tensor]:
+def manual_backward(
+    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str
+) -> list[torch.Tensor]:
     """Walk the layers from the last to the first, applying the chain rule written above.
 
     Returns the gradients in parameter order: [dW1, db1, dW2, db2, ...].
@@ -94,8 +96,9 @@ class GradCheck:
     (element-wise ratios blow up on entries that are rounding noise around zero)."""
 
 
-def gradient_check(params: Params, X: torch.Tensor, Y: torch.Tensor, activation: str,
-                   manual: StepFn = manual_step) -> list[GradCheck]:
+def gradient_check(
+    params: Params, X: torch.Tensor, Y: torch.Tensor, activation: str, manual: StepFn = manual_step
+) -> list[GradCheck]:
     """Both gradients in float64 on the same batch, compared tensor by tensor; `manual` is the
     hand-derived step under test (the trainer passes the one it trains with)."""
     p64 = {name: p.detach().double() for name, p in params.items()}

@@ -65,7 +65,7 @@ def remove_stale_temps(target: Path) -> None:
     (`.NAME.PID.XXXX.tmp`), and nothing else would ever remove it. Live writers' are kept."""
     stem = temp_prefix(target).rsplit(".", 2)[0]  # `.NAME` without this pid
     for tmp in target.parent.glob(f"{glob.escape(stem)}.*.tmp"):
-        pid = tmp.name[len(stem) + 1:].split(".", 1)[0]
+        pid = tmp.name[len(stem) + 1 :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
@@ -101,10 +101,21 @@ def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
             obj = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:  # torch's weights-only loader refused it: not a plain torch.save dict
         raise CheckpointError(f"{what} {path}: not an ffnn-tui checkpoint (not a plain torch.save file)") from None
-    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError,
-            AttributeError, TypeError, IndexError, OSError) as e:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        RuntimeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        IndexError,
+        OSError,
+    ) as e:
         reason = " ".join(str(e).split())[:80] or type(e).__name__
-        raise CheckpointError(f"{what} {path}: not a readable ffnn-tui checkpoint, truncated or corrupt ({reason})") from None
+        raise CheckpointError(
+            f"{what} {path}: not a readable ffnn-tui checkpoint, truncated or corrupt ({reason})"
+        ) from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"{what} {path}: expected a dict, found {type(obj).__name__}")
     return obj
@@ -117,14 +128,18 @@ def _check_params(params, path: str, what: str) -> dict[str, torch.Tensor]:
     L = len(params) // 2
     expected = [f"{p}{k}" for k in range(1, L + 1) for p in "Wb"]
     if len(params) < 4 or sorted(params) != sorted(expected):
-        raise CheckpointError(f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 2; found {', '.join(sorted(map(str, params)))}")
+        raise CheckpointError(
+            f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 2; found {', '.join(sorted(map(str, params)))}"
+        )
     fan_in = 2
     for k in range(1, L + 1):
         W, b = params[f"W{k}"], params[f"b{k}"]
         if not (isinstance(W, torch.Tensor) and isinstance(b, torch.Tensor)):
             raise CheckpointError(f"{what} {path}: W{k} and b{k} must be tensors")
         if W.dim() != 2 or W.shape[0] != fan_in or b.shape != (W.shape[1],):
-            raise CheckpointError(f"{what} {path}: W{k} {tuple(W.shape)} / b{k} {tuple(b.shape)} do not chain from width {fan_in}")
+            raise CheckpointError(
+                f"{what} {path}: W{k} {tuple(W.shape)} / b{k} {tuple(b.shape)} do not chain from width {fan_in}"
+            )
         if not (W.is_floating_point() and torch.isfinite(W).all() and torch.isfinite(b).all()):
             raise CheckpointError(f"{what} {path}: W{k}/b{k} must hold finite floating-point numbers")
         fan_in = W.shape[1]
@@ -135,7 +150,9 @@ def load_checkpoint(path: str | Path) -> dict:
     """A full checkpoint for --resume, checked for format and shape."""
     obj = _read(path, "--resume")
     if obj.get("format") != FORMAT:
-        raise CheckpointError(f"--resume {path}: not an ffnn-tui checkpoint (format {obj.get('format')!r}, expected {FORMAT!r})")
+        raise CheckpointError(
+            f"--resume {path}: not an ffnn-tui checkpoint (format {obj.get('format')!r}, expected {FORMAT!r})"
+        )
     for key in ("config", "params", "step", "history", "optimizer", "rng"):
         if key not in obj:
             raise CheckpointError(f"--resume {path}: checkpoint is missing {key!r}")
@@ -149,7 +166,9 @@ def load_params(path: str | Path) -> dict[str, torch.Tensor]:
     """Parameters for --init-params: a checkpoint, or a dict holding just 'params'."""
     obj = _read(path, "--init-params")
     if "params" not in obj:
-        raise CheckpointError(f"--init-params {path}: no 'params' entry (expected a checkpoint or {{'params': {{...}}}})")
+        raise CheckpointError(
+            f"--init-params {path}: no 'params' entry (expected a checkpoint or {{'params': {{...}}}})"
+        )
     return _check_params(obj["params"], path, "--init-params")
 
 
@@ -182,8 +201,10 @@ def restore(tr, ckpt: dict, path: str) -> None:
         tr.history = History.from_dict(ckpt["history"])
         tr.order.set_state(ckpt["rng"])
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
-        raise CheckpointError(f"--resume {path}: damaged history, optimizer or rng section "
-                              f"({type(e).__name__}: {' '.join(str(e).split())[:80]})") from None
+        raise CheckpointError(
+            f"--resume {path}: damaged history, optimizer or rng section "
+            f"({type(e).__name__}: {' '.join(str(e).split())[:80]})"
+        ) from None
 
 
 def check_fits(want_params: dict, params: dict, what: str) -> None:
@@ -192,8 +213,10 @@ def check_fits(want_params: dict, params: dict, what: str) -> None:
     got = {k: tuple(v.shape) for k, v in params.items()}
     if want != got:
         hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
-        raise CheckpointError(f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
-                              f"pass --hidden {hidden} and matching data")
+        raise CheckpointError(
+            f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
+            f"pass --hidden {hidden} and matching data"
+        )
 
 
 def peek_config(path: str | Path) -> dict:

@@ -236,7 +236,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("noise", cfg.noise, 0, 100, "expected a number 0..100")
     _check_range("classes", cfg.classes, 2, MAX_CLASSES, f"expected an integer 2..{MAX_CLASSES}")
     if cfg.data is None and cfg.dataset in TWO_CLASS_ONLY and cfg.classes != 2:
-        raise _fail("classes", cfg.classes, f"dataset {cfg.dataset} has 2 classes; use spiral, blobs or circles for more")
+        raise _fail(
+            "classes", cfg.classes, f"dataset {cfg.dataset} has 2 classes; use spiral, blobs or circles for more"
+        )
     _check_range("test_fraction", cfg.test_fraction, 0, 0.9, "expected a number 0..0.9")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise _fail("lr", cfg.lr, "expected a finite number > 0")
@@ -272,13 +274,21 @@ def _check_memory(cfg: RunConfig) -> None:
     need = cfg.samples * (2 + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if need > ram:
-        raise _fail("samples", cfg.samples, f"with --hidden {_format(cfg.hidden)} needs at least "
-                                            f"{need / 2**30:,.0f} GiB, more than this machine's {ram / 2**30:,.0f} GiB "
-                                            "(use fewer --samples, a smaller --batch-size or narrower --hidden)")
+        raise _fail(
+            "samples",
+            cfg.samples,
+            f"with --hidden {_format(cfg.hidden)} needs at least "
+            f"{need / 2**30:,.0f} GiB, more than this machine's {ram / 2**30:,.0f} GiB "
+            "(use fewer --samples, a smaller --batch-size or narrower --hidden)",
+        )
 
 
-INPUT_BYTES = {"data": MAX_CSV_BYTES, "resume": MAX_CHECKPOINT_BYTES, "init_params": MAX_CHECKPOINT_BYTES,
-               "config": MAX_TOML_BYTES}
+INPUT_BYTES = {
+    "data": MAX_CSV_BYTES,
+    "resume": MAX_CHECKPOINT_BYTES,
+    "init_params": MAX_CHECKPOINT_BYTES,
+    "config": MAX_TOML_BYTES,
+}
 """What each input option reads, at most."""
 
 
@@ -308,8 +318,9 @@ def _check_no_overwrite(cfg: RunConfig) -> None:
             if other == out or (out, other) == ("save", "resume") or not getattr(cfg, other):
                 continue
             if same_file(getattr(cfg, out), getattr(cfg, other)):
-                raise _fail(out, getattr(cfg, out), f"is also the --{other.replace('_', '-')} file; "
-                                                    "writing it would destroy it")
+                raise _fail(
+                    out, getattr(cfg, out), f"is also the --{other.replace('_', '-')} file; writing it would destroy it"
+                )
 
 
 def load_toml(path: str) -> dict:
@@ -329,7 +340,9 @@ def load_toml(path: str) -> dict:
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in known:
-            raise ConfigError(f"--config {clip_path(path)}: unknown key {clip(key)!r} (known: {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"--config {clip_path(path)}: unknown key {clip(key)!r} (known: {', '.join(sorted(known))})"
+            )
         try:
             values[name] = _coerce(name, value)
         except ConfigError as e:
@@ -352,8 +365,20 @@ def version() -> str:
         return "unknown"
 
 
-RUNTIME_ONLY = ("headless", "metrics", "save", "save_every", "resume", "init_params", "paused", "ui_hz", "config",
-                "export", "quiet", "ascii")
+RUNTIME_ONLY = (
+    "headless",
+    "metrics",
+    "save",
+    "save_every",
+    "resume",
+    "init_params",
+    "paused",
+    "ui_hz",
+    "config",
+    "export",
+    "quiet",
+    "ascii",
+)
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 
 
@@ -371,8 +396,9 @@ def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
     return values
 
 
-def merge(flags: dict, toml: dict, base: dict | None = None, *, toml_path: str | None = None,
-          base_path: str | None = None) -> RunConfig:
+def merge(
+    flags: dict, toml: dict, base: dict | None = None, *, toml_path: str | None = None, base_path: str | None = None
+) -> RunConfig:
     """defaults < base (a resumed checkpoint's config) < --config file < flags, validated. An error
     names where the bad value came from: `--lr`, `cfg.toml: lr` or `run.pt: config.lr`."""
     base = base or {}
@@ -387,4 +413,3 @@ def merge(flags: dict, toml: dict, base: dict | None = None, *, toml_path: str |
         if e.name in base and base_path is not None:
             raise _relabel(e, f"{clip_path(base_path)}: config.{e.name}") from None
         raise
-

@@ -41,8 +41,9 @@ class CapturedSteps:
     """The last captured step's activations."""
 
 
-def capture(key: tuple, step: StepFn, params: Params, X: torch.Tensor, G: torch.Tensor, activation: str,
-            optimizer: Optimizer) -> CapturedSteps | None:
+def capture(
+    key: tuple, step: StepFn, params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, optimizer: Optimizer
+) -> CapturedSteps | None:
     """Warm up on a side stream, restore the parameters and moments, then record GRAPH_STEPS
     updates. Returns None (and stops trying for good) when the driver cannot capture."""
     global _disabled

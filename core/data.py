@@ -127,18 +127,24 @@ MAX_LINE = 4096
 def _lines(path: str | Path):
     """(line number, text) of each line, decoded as UTF-8 (a byte-order mark dropped: Excel writes
     one), streamed: at most one line is held, and no line is read past MAX_LINE characters."""
-    with open_input("--data", path, MAX_CSV_BYTES) as raw, \
-            io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as fh:
+    with (
+        open_input("--data", path, MAX_CSV_BYTES) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as fh,
+    ):
         lineno = 0
         try:
             while line := fh.readline(MAX_LINE + 1):
                 lineno += 1
                 if len(line) > MAX_LINE and not line.endswith("\n"):
-                    raise DataError(f"{clip_path(path)}:{lineno}: line longer than {MAX_LINE:,} characters; "
-                                    "expected rows x1,x2,label")
+                    raise DataError(
+                        f"{clip_path(path)}:{lineno}: line longer than {MAX_LINE:,} characters; "
+                        "expected rows x1,x2,label"
+                    )
                 yield lineno, line
         except UnicodeDecodeError:
-            raise DataError(f"--data {clip_path(path)}: not a text file (expected UTF-8 CSV rows x1,x2,label)") from None
+            raise DataError(
+                f"--data {clip_path(path)}: not a text file (expected UTF-8 CSV rows x1,x2,label)"
+            ) from None
         except OSError as e:
             raise DataError(f"--data {clip_path(path)}: cannot read ({e.strerror})") from None
 
@@ -165,13 +171,19 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
             if first_row:  # only the first row may be a header
                 seen_header = True
                 continue
-            raise DataError(f"{clip_path(path)}:{lineno}: x1,x2 must be numbers, got {clip(cells[0])!r},{clip(cells[1])!r}") from None
+            raise DataError(
+                f"{clip_path(path)}:{lineno}: x1,x2 must be numbers, got {clip(cells[0])!r},{clip(cells[1])!r}"
+            ) from None
         if not (math.isfinite(x1) and math.isfinite(x2)):
-            raise DataError(f"{clip_path(path)}:{lineno}: coordinates must be finite, got {clip(cells[0])},{clip(cells[1])}")
+            raise DataError(
+                f"{clip_path(path)}:{lineno}: coordinates must be finite, got {clip(cells[0])},{clip(cells[1])}"
+            )
         try:
             label = int(cells[2])
         except ValueError:
-            raise DataError(f"{clip_path(path)}:{lineno}: label must be an integer 0..K-1, got {clip(cells[2])!r}") from None
+            raise DataError(
+                f"{clip_path(path)}:{lineno}: label must be an integer 0..K-1, got {clip(cells[2])!r}"
+            ) from None
         if not 0 <= label < MAX_CLASSES:
             raise DataError(f"{clip_path(path)}:{lineno}: label must be in 0..{MAX_CLASSES - 1}, got {clip(label)}")
         xs.extend((x1, x2))
@@ -185,14 +197,26 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise DataError(f"--data {clip_path(path)}: only one class (label 0); need at least 2")
     missing = [str(k) for k in range(K) if present[k] == 0]
     if missing:
-        raise DataError(f"--data {clip_path(path)}: labels must be 0..K-1 with every class present; missing {','.join(missing)}")
+        raise DataError(
+            f"--data {clip_path(path)}: labels must be 0..K-1 with every class present; missing {','.join(missing)}"
+        )
     X = torch.frombuffer(xs, dtype=torch.float64).view(-1, 2)  # (N, 2) at full precision, sharing xs; the run casts
     return X, y  # (N, 2), (N,)
 
 
-def build_dataset(*, data: str | None, dataset: str, samples: int, classes: int, noise: float,
-                  test_fraction: float, seed: int, g: torch.Generator,
-                  device: torch.device, dtype: torch.dtype) -> Dataset:
+def build_dataset(
+    *,
+    data: str | None,
+    dataset: str,
+    samples: int,
+    classes: int,
+    noise: float,
+    test_fraction: float,
+    seed: int,
+    g: torch.Generator,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Dataset:
     """Read the CSV (or draw the named dataset from g), split it with the seed, and put it on the
     device in the run's dtype: a float64 run on a CSV keeps every digit the file has."""
     if data:
@@ -204,8 +228,9 @@ def build_dataset(*, data: str | None, dataset: str, samples: int, classes: int,
     Xtr, ytr, Xte, yte = split(X, y, test_fraction, seed)
     if Xtr.shape[0] == 0:
         raise DataError(f"--test-fraction {test_fraction}: leaves no training points out of {X.shape[0]}")
-    return Dataset(Xtr.to(device=device, dtype=dtype), ytr.to(device), Xte.to(device=device, dtype=dtype),
-                   yte.to(device), K)
+    return Dataset(
+        Xtr.to(device=device, dtype=dtype), ytr.to(device), Xte.to(device=device, dtype=dtype), yte.to(device), K
+    )
 
 
 class BatchOrder:
@@ -232,7 +257,7 @@ class BatchOrder:
             else:  # resumed mid-epoch: replay this epoch's shuffle
                 self.gen.set_state(self._epoch_start)
             self._perm = torch.randperm(self.N, generator=self.gen).to(self.device)  # (N,)
-        return self._perm[i * self.batch:(i + 1) * self.batch]  # (B,)
+        return self._perm[i * self.batch : (i + 1) * self.batch]  # (B,)
 
     def state(self) -> dict:
         """The generator's states (for checkpoints)."""

@@ -14,7 +14,7 @@ def clip_path(path, limit: int = 200) -> str:
     text = str(path)
     if not text:
         return "''"
-    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
 def clip(value, limit: int = 60) -> str:
@@ -25,4 +25,4 @@ def clip(value, limit: int = 60) -> str:
         text = "a table"
     if not text:
         return "''"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

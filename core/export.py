@@ -46,8 +46,7 @@ def metadata(params: dict[str, torch.Tensor], cfg: RunConfig, step: int) -> dict
     first = next(iter(params.values()))
     return {
         "format": FORMAT,
-        "layout": "row vectors: X is (N, 2), one point per row; logits = ... @ W + b; "
-                  "class = argmax(logits, axis=1)",
+        "layout": "row vectors: X is (N, 2), one point per row; logits = ... @ W + b; class = argmax(logits, axis=1)",
         "activation": cfg.activation,
         "dtype": str(first.dtype).removeprefix("torch."),
         "step": str(step),
@@ -78,9 +77,14 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
             with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a name
                 np.savez(fh, **arrays, __metadata__=np.array(json.dumps(meta)))  # a 0-d string: no pickle needed
         else:
-            doc = {"format": FORMAT, "metadata": meta,
-                   "tensors": {name: {"shape": list(t.shape), "meaning": meta[f"shape.{name}"], "data": t.tolist()}
-                               for name, t in tensors.items()}}
+            doc = {
+                "format": FORMAT,
+                "metadata": meta,
+                "tensors": {
+                    name: {"shape": list(t.shape), "meaning": meta[f"shape.{name}"], "data": t.tolist()}
+                    for name, t in tensors.items()
+                },
+            }
             Path(tmp).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         mask = os.umask(0)
         os.umask(mask)

@@ -74,7 +74,9 @@ def phi_backward_(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.T
     return da.mul_(activation_grad(h, activation))
 
 
-def manual_backward(params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str) -> list[torch.Tensor]:
+def manual_backward(
+    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str
+) -> list[torch.Tensor]:
     """backprop.manual_backward, fused: [dW1, db1, dW2, db2, ...]."""
     L = depth(params)
     grads: list[torch.Tensor] = [dlogits] * (2 * L)

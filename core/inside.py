@@ -99,8 +99,15 @@ def _page(width: int, offset: int, max_units: int) -> range:
 
 
 @torch.no_grad()
-def neuron_maps(params: Params, activation: str, extent, cols: int, rows: int, max_units: int = 8,
-                offset: int | Mapping[int, int] = 0) -> NeuronMaps:
+def neuron_maps(
+    params: Params,
+    activation: str,
+    extent,
+    cols: int,
+    rows: int,
+    max_units: int = 8,
+    offset: int | Mapping[int, int] = 0,
+) -> NeuronMaps:
     """Each unit's value over a rows x cols grid of cell centres, from one forward pass.
 
     extent is (x0, x1, y0, y1) or a boundary.Extent. offset is one int for every layer or
@@ -114,20 +121,28 @@ def neuron_maps(params: Params, activation: str, extent, cols: int, rows: int, m
     L = depth(params)
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
     logits, cache = forward(params, P, activation)  # (rows * cols, K)
-    outs = [cache[2 * k] for k in range(1, L)] + [torch.softmax(logits, dim=1)]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
+    outs = [cache[2 * k] for k in range(1, L)] + [
+        torch.softmax(logits, dim=1)
+    ]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
     layers = []
     for k, A in enumerate(outs, start=1):
         N, H = A.shape
         off = offset.get(k, 0) if isinstance(offset, Mapping) else offset
         shown = _page(H, off, max_units)
-        maps = A[:, shown.start:shown.stop].T.reshape(len(shown), rows, cols)  # (S, rows, cols)
+        maps = A[:, shown.start : shown.stop].T.reshape(len(shown), rows, cols)  # (S, rows, cols)
         values = maps.double().cpu().tolist()  # one host sync for the page
-        scales = torch.where(torch.isfinite(maps), maps.abs(), 0.0).amax(dim=(1, 2)).tolist() if len(shown) else []  # (S,)
+        scales = (
+            torch.where(torch.isfinite(maps), maps.abs(), 0.0).amax(dim=(1, 2)).tolist() if len(shown) else []
+        )  # (S,)
         name = "out" if k == L else f"h{k}"
-        units = tuple(UnitMap(f"{name}[{j}]", k, j, tuple(tuple(r) for r in v), s)
-                      for j, v, s in zip(shown, values, scales))
-        layers.append(LayerMaps(k, k == L, "softmax" if k == L else activation, H, shown.start, units,
-                                H - shown.stop, _finite_absmax(A)))
+        units = tuple(
+            UnitMap(f"{name}[{j}]", k, j, tuple(tuple(r) for r in v), s) for j, v, s in zip(shown, values, scales)
+        )
+        layers.append(
+            LayerMaps(
+                k, k == L, "softmax" if k == L else activation, H, shown.start, units, H - shown.stop, _finite_absmax(A)
+            )
+        )
     return NeuronMaps(tuple(layers), (ext.x0, ext.x1, ext.y0, ext.y1), cols, rows)
 
 
@@ -177,9 +192,14 @@ def mean_pool(A: torch.Tensor, max_rows: int, max_cols: int) -> tuple[torch.Tens
 WHICH = ("params", "grads", "updates")
 
 
-def weight_matrices(params: Params, which: str = "params", grads: Mapping[str, torch.Tensor] | None = None,
-                    updates: Mapping[str, torch.Tensor] | None = None, max_rows: int = 16,
-                    max_cols: int = 24) -> tuple[Matrix, ...]:
+def weight_matrices(
+    params: Params,
+    which: str = "params",
+    grads: Mapping[str, torch.Tensor] | None = None,
+    updates: Mapping[str, torch.Tensor] | None = None,
+    max_rows: int = 16,
+    max_cols: int = 24,
+) -> tuple[Matrix, ...]:
     """W1, b1, W2, b2, ... (or their gradients or last updates, by name) as plain numbers.
 
     Returns () when the tensors asked for are not there yet (no step taken).
@@ -194,8 +214,18 @@ def weight_matrices(params: Params, which: str = "params", grads: Mapping[str, t
         T = source[name].detach()  # (fan_in, fan_out) or (fan_out,)
         A = T if T.dim() == 2 else T.reshape(1, -1)  # (rows, cols); a bias is one row
         P, re, ce = mean_pool(A.double(), max_rows, max_cols)  # (R, C)
-        out.append(Matrix(name, which, tuple(T.shape), tuple(tuple(r) for r in P.cpu().tolist()),
-                          P.shape != A.shape, tuple(re), tuple(ce), _finite_absmax(P)))
+        out.append(
+            Matrix(
+                name,
+                which,
+                tuple(T.shape),
+                tuple(tuple(r) for r in P.cpu().tolist()),
+                P.shape != A.shape,
+                tuple(re),
+                tuple(ce),
+                _finite_absmax(P),
+            )
+        )
     return tuple(out)
 
 
@@ -251,8 +281,14 @@ def _norm(t: torch.Tensor | None) -> float:
 
 
 @torch.no_grad()
-def layer_health(params: Params, activation: str, X: torch.Tensor, grads: Mapping[str, torch.Tensor] | None = None,
-                 update_norms: Mapping[str, float] | None = None, max_rows: int = HEALTH_ROWS) -> tuple[LayerHealth, ...]:
+def layer_health(
+    params: Params,
+    activation: str,
+    X: torch.Tensor,
+    grads: Mapping[str, torch.Tensor] | None = None,
+    update_norms: Mapping[str, float] | None = None,
+    max_rows: int = HEALTH_ROWS,
+) -> tuple[LayerHealth, ...]:
     """One entry per layer (the output layer last, with no dead/saturated test).
 
     grads maps a parameter name to its gradient; update_norms maps it to ‖last update‖.
@@ -316,5 +352,4 @@ def confusion(logits_or_predictions: torch.Tensor, y: torch.Tensor, K: int) -> C
     diag = counts.diag()  # (K,)
     per_class = tuple(d / r if r else math.nan for d, r in zip(diag.tolist(), rows.tolist()))
     N = int(y.numel())
-    return Confusion(tuple(tuple(r) for r in counts.tolist()), per_class, N,
-                     int(diag.sum()) / N if N else math.nan)
+    return Confusion(tuple(tuple(r) for r in counts.tolist()), per_class, N, int(diag.sum()) / N if N else math.nan)

@@ -58,8 +58,10 @@ def resume_cut(path: str | Path, step: int) -> int:
     if last is None or step == 0:
         return header_end
     if cut is None:
-        raise MetricsError(f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's (its rows "
-                           f"end at step {last}); rows are missing: use a new --metrics file")
+        raise MetricsError(
+            f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's (its rows "
+            f"end at step {last}); rows are missing: use a new --metrics file"
+        )
     return cut
 
 
@@ -86,8 +88,11 @@ class MetricsWriter:
         goes up, so the file never ends in a torn row."""
         rows = [(run, *row) for row in rows]
         if self.jsonl:
-            text = "".join(json.dumps({k: (v if isinstance(v, int) or math.isfinite(v) else None)
-                                       for k, v in zip(COLUMNS, row)}) + "\n" for row in rows)
+            text = "".join(
+                json.dumps({k: (v if isinstance(v, int) or math.isfinite(v) else None) for k, v in zip(COLUMNS, row)})
+                + "\n"
+                for row in rows
+            )
         else:
             text = "".join(",".join(map(_cell, row)) + "\n" for row in rows)
         try:

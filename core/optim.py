@@ -87,7 +87,9 @@ class Momentum(Optimizer):
         torch._foreach_add_(params, self.velocity, alpha=_scalar(-self.lr, params[0]))
 
     def update_norms(self, params, grads):
-        return [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
+        return (
+            [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
+        )
 
     def moments(self):
         return self.velocity or []

@@ -65,8 +65,16 @@ def param_stats(tr: Trainer) -> tuple[ParamStats, ...]:
         g = grads[i] if grads else None
         norm = float(p.norm())
         ratio = updates[i] / norm if updates is not None and norm > 0 else math.nan
-        rows.append(ParamStats(name, tuple(p.shape), tuple(g.shape) if g is not None else None, norm,
-                               float(g.norm()) if g is not None else math.nan, ratio))
+        rows.append(
+            ParamStats(
+                name,
+                tuple(p.shape),
+                tuple(g.shape) if g is not None else None,
+                norm,
+                float(g.norm()) if g is not None else math.nan,
+                ratio,
+            )
+        )
     return tuple(rows)
 
 
@@ -135,8 +143,10 @@ def boundary_grid(params: Params, activation: str, ext: Extent, cols: int, rows:
     pmax, klass = probs.max(dim=1)  # (rows * cols,) each
     conf = ((pmax - 1 / K) / (1 - 1 / K)).clamp(0, 1)  # (rows * cols,)
     conf = torch.nan_to_num(conf, nan=0.0)  # a diverged net shows as unsure, not as a crash
-    return BoundaryGrid(tuple(map(tuple, klass.reshape(rows, cols).tolist())),
-                        tuple(map(tuple, conf.reshape(rows, cols).float().tolist())))
+    return BoundaryGrid(
+        tuple(map(tuple, klass.reshape(rows, cols).tolist())),
+        tuple(map(tuple, conf.reshape(rows, cols).float().tolist())),
+    )
 
 
 def place_points(X: torch.Tensor, ext: Extent, cols: int, rows: int) -> list[tuple[int, int]]:
@@ -153,8 +163,9 @@ def plot_sample(tr: Trainer, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     return pick(tr.data.X_train.shape[0]), pick(tr.data.X_test.shape[0])
 
 
-def placed_points(tr: Trainer, sample: tuple[torch.Tensor, torch.Tensor], ext: Extent, cols: int,
-                  rows: int) -> tuple[tuple[int, int, int, str], ...]:
+def placed_points(
+    tr: Trainer, sample: tuple[torch.Tensor, torch.Tensor], ext: Extent, cols: int, rows: int
+) -> tuple[tuple[int, int, int, str], ...]:
     """The sampled points as (row, col, class, 'train' | 'test') on a rows x cols grid."""
     d, points = tr.data, []
     for split, X, y, idx in (("train", d.X_train, d.y_train, sample[0]), ("test", d.X_test, d.y_test, sample[1])):
@@ -192,8 +203,12 @@ def _n(t: torch.Tensor) -> float:
     return float(t.detach().double().norm())
 
 
-DERIVATIVE = {"relu": "(z{k} > 0)", "leaky_relu": "where(z{k} > 0, 1, 0.01)", "tanh": "(1 - h{k}**2)",
-              "sigmoid": "h{k} * (1 - h{k})"}
+DERIVATIVE = {
+    "relu": "(z{k} > 0)",
+    "leaky_relu": "where(z{k} > 0, 1, 0.01)",
+    "tanh": "(1 - h{k}**2)",
+    "sigmoid": "h{k} * (1 - h{k})",
+}
 """act'(z_k) written as the tutorial would, by activation."""
 
 
@@ -219,8 +234,15 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         a, W, b = cache[2 * k - 2], tr.params[f"W{k}"], tr.params[f"b{k}"]  # (N, fan_in), (fan_in, fan_out), (fan_out,)
         z = cache[2 * k - 1]  # (N, fan_out)
         out = "logits" if k == L else f"z{k}"
-        rows.append(StepRow("forward", f"{out} = {h(k - 1)} @ W{k} + b{k}", f"{_s(a)} @ {_s(W)} + {_s(b)} -> {_s(z)}",
-                            f"‖{out}‖", _n(z) if k == L or known(k) else math.nan))
+        rows.append(
+            StepRow(
+                "forward",
+                f"{out} = {h(k - 1)} @ W{k} + b{k}",
+                f"{_s(a)} @ {_s(W)} + {_s(b)} -> {_s(z)}",
+                f"‖{out}‖",
+                _n(z) if k == L or known(k) else math.nan,
+            )
+        )
         if k < L:
             rows.append(StepRow("forward", f"{h(k)} = {act}(z{k})", _s(cache[2 * k]), f"‖{h(k)}‖", _n(cache[2 * k])))
     logits = cache[-1]  # (N, K)
@@ -236,21 +258,37 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         a = cache[2 * k - 2]  # (N, fan_in)
         dW, db = grads[2 * k - 2], grads[2 * k - 1]  # (fan_in, fan_out), (fan_out,)
         dname = "dlogits" if k == L else f"dz{k}"
-        rows.append(StepRow("backward", f"dW{k} = {h(k - 1)}.T @ {dname}",
-                            f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)))
+        rows.append(
+            StepRow(
+                "backward", f"dW{k} = {h(k - 1)}.T @ {dname}", f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)
+            )
+        )
         rows.append(StepRow("backward", f"db{k} = {dname}.sum(0)", _s(db), f"‖db{k}‖", _n(db)))
         if k > 1:
             W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
             hk = h(k - 1)
             da = dz @ W.T if W is not None else None  # (N, fan_in)
-            rows.append(StepRow("backward", f"d{hk} = {dname} @ W{k}.T",
-                                f"{_s(dz)} @ ({dz.shape[1]}, {a.shape[1]}) -> {_s(a)}", f"‖d{hk}‖",
-                                _n(da) if da is not None else math.nan))
+            rows.append(
+                StepRow(
+                    "backward",
+                    f"d{hk} = {dname} @ W{k}.T",
+                    f"{_s(dz)} @ ({dz.shape[1]}, {a.shape[1]}) -> {_s(a)}",
+                    f"‖d{hk}‖",
+                    _n(da) if da is not None else math.nan,
+                )
+            )
             suffix = "" if hk == "h" else str(k - 1)
             dz = da * activation_grad(a, act) if da is not None else torch.full_like(a, math.nan)  # (N, fan_in)
             deriv = DERIVATIVE.get(act, f"{act}'(z{k - 1})").format(k=suffix if act in ("tanh", "sigmoid") else k - 1)
-            rows.append(StepRow("backward", f"dz{k - 1} = d{hk} * {deriv}", _s(a), f"‖dz{k - 1}‖",
-                                _n(dz) if da is not None else math.nan))
+            rows.append(
+                StepRow(
+                    "backward",
+                    f"dz{k - 1} = d{hk} * {deriv}",
+                    _s(a),
+                    f"‖dz{k - 1}‖",
+                    _n(dz) if da is not None else math.nan,
+                )
+            )
     return tuple(rows) + _update_rows(tr)
 
 
@@ -264,14 +302,23 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
     for k in range(1, L + 1):
         i, W = 2 * k - 2, tr.params[f"W{k}"]
         if opt.name == "momentum" and opt.velocity:
-            rows.append(StepRow("update", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i])))
+            rows.append(
+                StepRow("update", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i]))
+            )
             rows.append(StepRow("update", f"W{k} -= lr * vW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
         elif opt.name == "adam" and opt.m:
             b1, b2 = ADAM_BETAS
-            rows.append(StepRow("update", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i])))
-            rows.append(StepRow("update", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i])))
-            rows.append(StepRow("update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"lr {opt.lr:g}, t {opt.t}",
-                                f"‖ΔW{k}‖", norms[i]))
+            rows.append(
+                StepRow("update", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i]))
+            )
+            rows.append(
+                StepRow("update", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i]))
+            )
+            rows.append(
+                StepRow(
+                    "update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"lr {opt.lr:g}, t {opt.t}", f"‖ΔW{k}‖", norms[i]
+                )
+            )
         else:
             rows.append(StepRow("update", f"W{k} -= lr * dW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
     rows.append(StepRow("update", f"b1..b{L}: the same with db1..db{L}", "", "", math.nan))

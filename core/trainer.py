@@ -57,9 +57,18 @@ class Trainer:
         """Fresh data, parameters, optimizer and history from self.cfg (same seed, same numbers)."""
         cfg = self.cfg
         g = torch.Generator().manual_seed(cfg.seed)  # data first, then weights: the tutorial's order
-        self.data = data or build_dataset(data=cfg.data, dataset=cfg.dataset, samples=cfg.samples, classes=cfg.classes,
-                                          noise=cfg.noise, test_fraction=cfg.test_fraction, seed=cfg.seed, g=g,
-                                          device=self.device, dtype=self.dtype)
+        self.data = data or build_dataset(
+            data=cfg.data,
+            dataset=cfg.dataset,
+            samples=cfg.samples,
+            classes=cfg.classes,
+            noise=cfg.noise,
+            test_fraction=cfg.test_fraction,
+            seed=cfg.seed,
+            g=g,
+            device=self.device,
+            dtype=self.dtype,
+        )
         sizes = layer_sizes(2, cfg.hidden, self.data.classes)
         self.restore_params(params if params is not None else init_params(sizes, cfg.init, g, self.dtype, self.device))
         self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
@@ -177,9 +186,15 @@ class Trainer:
 
     def _graphs_possible(self) -> bool:
         cfg = self.cfg
-        return (self.device.type == "cuda" and cfg.backprop == "manual" and cfg.optimizer in ("sgd", "momentum")
-                and self.batch == self.data.X_train.shape[0] and not self.track_metrics and self.fault_hook is None
-                and cuda_graphs.available())
+        return (
+            self.device.type == "cuda"
+            and cfg.backprop == "manual"
+            and cfg.optimizer in ("sgd", "momentum")
+            and self.batch == self.data.X_train.shape[0]
+            and not self.track_metrics
+            and self.fault_hook is None
+            and cuda_graphs.available()
+        )
 
     def _graph_ready(self, wanted: int) -> bool:
         """Whether the next GRAPH_STEPS can be one replay (capturing it first if the options changed)."""
@@ -190,8 +205,9 @@ class Trainer:
         cfg = self.cfg
         key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.optimizer, self._params_version)
         if self._graph is None or self._graph.key != key:
-            self._graph = cuda_graphs.capture(key, STEPS["manual"], self.params, self.data.X_train, self.G_train,
-                                              cfg.activation, self.optimizer)
+            self._graph = cuda_graphs.capture(
+                key, STEPS["manual"], self.params, self.data.X_train, self.G_train, cfg.activation, self.optimizer
+            )
         return self._graph is not None
 
     def _replay_graph(self) -> None:

@@ -46,6 +46,7 @@ STALL_AFTER = 3.0
 """Seconds without a word from the training loop (a snapshot or a heartbeat) while running before
 the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
+
 class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
 
@@ -61,8 +62,16 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
 
     running: reactive[bool] = reactive(True, bindings=True)
 
-    def __init__(self, cfg: RunConfig, *, trainer: Trainer | None = None, paused: bool | None = None,
-                 ui_hz: float | None = None, show_rate: bool = True, ascii: bool | None = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        *,
+        trainer: Trainer | None = None,
+        paused: bool | None = None,
+        ui_hz: float | None = None,
+        show_rate: bool = True,
+        ascii: bool | None = None,
+    ):
         """Train in a child process; or, given a Trainer (tests), in a thread of this process."""
         super().__init__()
         self.ascii = cfg.ascii if ascii is None else ascii
@@ -121,7 +130,8 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         """Footer labels without × and ÷ (this app's copy of the bindings; the class's stay)."""
         for key, bindings in self._bindings.key_to_bindings.items():
             self._bindings.key_to_bindings[key] = [
-                replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings]
+                replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings
+            ]
 
     def on_unmount(self) -> None:
         """However the app ends (quit, a signal, a test leaving run_test), no engine outlives it: a
@@ -144,7 +154,8 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
             self.show_views()
         if small:
             self.query_one("#too-small", Static).update(
-                f"Terminal too small ({width}x{height}); need at least {MIN_SIZE[0]}x{MIN_SIZE[1]}. q quits.")
+                f"Terminal too small ({width}x{height}); need at least {MIN_SIZE[0]}x{MIN_SIZE[1]}. q quits."
+            )
 
     def on_boundary_pane_resized(self, event: BoundaryPane.Resized) -> None:
         if event.cols and event.rows:  # hidden: keep the size for when it shows again
@@ -235,8 +246,14 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
 
     def _draw(self) -> None:
         if self.snapshot is not None:
-            self.query_one(Panes).show(self.snapshot, self.state(), check=self.check, log_scale=self.log_scale,
-                                       show_test=self.show_test, x_axis=self.x_axis)
+            self.query_one(Panes).show(
+                self.snapshot,
+                self.state(),
+                check=self.check,
+                log_scale=self.log_scale,
+                show_test=self.show_test,
+                x_axis=self.x_axis,
+            )
 
     def state(self) -> State:
         """The one word the status line shows."""
@@ -255,13 +272,17 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         """Once a second: show STALLED if the loop has said nothing for a while, running."""
         if self.state() is State.STALLED:
             waited = time.monotonic() - self.heard_from
-            self.query_one(Panes).status(self.snapshot, State.STALLED,
-                                         note=f"no word from the training process for {waited:.0f}s")
+            self.query_one(Panes).status(
+                self.snapshot, State.STALLED, note=f"no word from the training process for {waited:.0f}s"
+            )
 
     def on_grad_checks(self, rows: tuple[tuple[str, float, float], ...]) -> None:
         self.check = rows
         worst = max(r for _, _, r in rows)
         verdict = "PASS" if worst <= CHECK_OK else "FAIL"
-        self.notify(f"manual vs autograd, float64: max rel error {worst:.1e} ({verdict})",
-                    title="gradient check", severity="information" if verdict == "PASS" else "error")
+        self.notify(
+            f"manual vs autograd, float64: max rel error {worst:.1e} ({verdict})",
+            title="gradient check",
+            severity="information" if verdict == "PASS" else "error",
+        )
         self._draw()

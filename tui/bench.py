@@ -50,8 +50,10 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
     sizes = [2, *p.hidden, 2]
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        params += [torch.randn(fan_in, fan_out, generator=g).to(device).requires_grad_(True),
-                   torch.zeros(fan_out, device=device, requires_grad=True)]
+        params += [
+            torch.randn(fan_in, fan_out, generator=g).to(device).requires_grad_(True),
+            torch.zeros(fan_out, device=device, requires_grad=True),
+        ]
 
     def forward(X):
         a = X
@@ -65,7 +67,7 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
     deadline = None
     while True:
         for i in range(0, p.samples, B):
-            X, y = X_data[i:i + B], y_data[i:i + B]
+            X, y = X_data[i : i + B], y_data[i : i + B]
             logits = forward(X)
             loss = F.cross_entropy(logits, y)
             loss.backward()
@@ -164,9 +166,15 @@ def machine() -> dict:
         dev = torch.cuda.get_device_name(0)
     import textual
 
-    return {"date": time.strftime("%Y-%m-%d"), "cpu": platform.processor() or platform.machine(),
-            "cores": __import__("os").cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "textual": textual.__version__, "gpu": dev}
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": __import__("os").cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "textual": textual.__version__,
+        "gpu": dev,
+    }
 
 
 description = " ".join(__doc__.split("\n\n")[0].split())
@@ -177,7 +185,9 @@ def main(argv: list[str]) -> int:
     ap = OneLineParser(prog="ffnn-tui bench", description=description)
     ap.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
     ap.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
-    ap.add_argument("--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m, 2m (default tutorial,10k,1m)")
+    ap.add_argument(
+        "--problems", default="tutorial,10k,1m", help="comma list of tutorial, 10k, 1m, 2m (default tutorial,10k,1m)"
+    )
     ap.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     ap.add_argument("--no-dashboard", action="store_true", help="skip (c), e.g. on a box without a terminal")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -189,7 +199,9 @@ def main(argv: list[str]) -> int:
     names = [n.strip() for n in a.problems.split(",") if n.strip()]
     bad = [n for n in names if n not in PROBLEMS]
     if bad or not names:
-        print(f"ffnn-tui: error: --problems {a.problems}: expected a comma list of {', '.join(PROBLEMS)}", file=sys.stderr)
+        print(
+            f"ffnn-tui: error: --problems {a.problems}: expected a comma list of {', '.join(PROBLEMS)}", file=sys.stderr
+        )
         return 2
     if not (0.2 <= a.seconds <= 600) or not (1 <= a.repeat <= 20):
         print("ffnn-tui: error: --seconds must be 0.2..600 and --repeat 1..20", file=sys.stderr)
@@ -206,8 +218,11 @@ def main(argv: list[str]) -> int:
             print(f"ffnn-tui: error: {e}", file=sys.stderr)
             return 2
     info = machine()
-    print(f"ffnn-tui bench  {info['date']}  {info['cpu']} x{info['cores']}  {info['gpu']}  device {device}  "
-          f"torch {info['torch']}  python {info['python']}  textual {info['textual']}", flush=True)
+    print(
+        f"ffnn-tui bench  {info['date']}  {info['cpu']} x{info['cores']}  {info['gpu']}  device {device}  "
+        f"torch {info['torch']}  python {info['python']}  textual {info['textual']}",
+        flush=True,
+    )
     header = f"{'problem':42} {'(a) tutorial':>13} {'(b) headless':>13} {'(c) dashboard':>14} {'b/a':>6} {'c/b':>6} {'c/a':>6}"
     print(header)
     results = []
@@ -220,16 +235,29 @@ def main(argv: list[str]) -> int:
             if not a.no_dashboard:
                 best["dashboard"] = max(best["dashboard"], isolated(engine_dashboard, p, str(device), a.seconds))
         t, h, d = best["tutorial"], best["headless"], best["dashboard"]
-        row = {"problem": n, "description": p.name, "tutorial_steps_per_s": t, "headless_steps_per_s": h,
-               "dashboard_steps_per_s": d or None, "headless_over_tutorial": h / t,
-               "dashboard_over_headless": d / h if d else None, "dashboard_over_tutorial": d / t if d else None}
+        row = {
+            "problem": n,
+            "description": p.name,
+            "tutorial_steps_per_s": t,
+            "headless_steps_per_s": h,
+            "dashboard_steps_per_s": d or None,
+            "headless_over_tutorial": h / t,
+            "dashboard_over_headless": d / h if d else None,
+            "dashboard_over_tutorial": d / t if d else None,
+        }
         results.append(row)
         fmt = lambda v: f"{v:,.0f}" if v else "-"
         ratio = lambda v: f"{v:.2f}" if v else "-"
-        print(f"{p.name:42} {fmt(t):>13} {fmt(h):>13} {fmt(d):>14} {ratio(h / t):>6} "
-              f"{ratio(d / h if d else 0):>6} {ratio(d / t if d else 0):>6}", flush=True)
+        print(
+            f"{p.name:42} {fmt(t):>13} {fmt(h):>13} {fmt(d):>14} {ratio(h / t):>6} "
+            f"{ratio(d / h if d else 0):>6} {ratio(d / t if d else 0):>6}",
+            flush=True,
+        )
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({"machine": info, "device": str(device), "seconds": a.seconds, "repeat": a.repeat,
-                       "results": results}, fh, indent=2)
+            json.dump(
+                {"machine": info, "device": str(device), "seconds": a.seconds, "repeat": a.repeat, "results": results},
+                fh,
+                indent=2,
+            )
     return 0

@@ -72,8 +72,11 @@ def _warn_ignored(cfg, given: dict) -> None:
     """A warning line on stderr when --data makes explicitly given generator options meaningless."""
     ignored = [f"--{k} {given[k]}" for k in ("dataset", "noise") if k in given]
     if cfg.data and ignored:
-        print(f"ffnn-tui: warning: --data {cfg.data} is used; {' and '.join(ignored)} "
-              f"{'is' if len(ignored) == 1 else 'are'} ignored", file=sys.stderr)
+        print(
+            f"ffnn-tui: warning: --data {cfg.data} is used; {' and '.join(ignored)} "
+            f"{'is' if len(ignored) == 1 else 'are'} ignored",
+            file=sys.stderr,
+        )
 
 
 def build_trainer(argv: list[str]):

@@ -20,8 +20,11 @@ def dashboard_commands(app) -> list[tuple[str, str, Callable]]:
             commands.append((b.tooltip, f"key: {key}", partial(app.run_action, b.action)))
     commands += [
         ("Save checkpoint as...", "write a checkpoint to a path you type", app.action_save_as),
-        ("Export weights", "write the weights (.safetensors) to --export or the data folder; key: e",
-         app.action_export),
+        (
+            "Export weights",
+            "write the weights (.safetensors) to --export or the data folder; key: e",
+            app.action_export,
+        ),
         ("Export weights as...", "type a path ending in .safetensors, .npz or .json", app.action_export_as),
         ("Screenshot", "save an SVG of the screen to the data folder", app.action_screenshot_to_data),
     ]

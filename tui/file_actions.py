@@ -21,13 +21,19 @@ class FileActions:
 
     def action_save_as(self) -> None:
         """Command palette: ask for a path, then save a checkpoint there."""
-        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
-                         lambda path: path and self.send(Save(path)))
+        self.push_screen(
+            PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
+            lambda path: path and self.send(Save(path)),
+        )
 
     def action_export_as(self) -> None:
         """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
-        self.push_screen(PathPrompt("Export the weights to (.safetensors, .npz or .json):", "weights.safetensors",
-                                    self.cfg.export or ""), lambda path: path and self.send(Export(path)))
+        self.push_screen(
+            PathPrompt(
+                "Export the weights to (.safetensors, .npz or .json):", "weights.safetensors", self.cfg.export or ""
+            ),
+            lambda path: path and self.send(Export(path)),
+        )
 
     def action_screenshot_to_data(self) -> None:
         """Command palette: an SVG of the screen in the data folder, its path in a notification."""
@@ -45,4 +51,3 @@ class FileActions:
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
-

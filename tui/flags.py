@@ -28,7 +28,9 @@ def _number(kind):
         try:
             return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{clip(text)!r}: expected {'an integer' if kind is int else 'a number'}") from None
+            raise argparse.ArgumentTypeError(
+                f"{clip(text)!r}: expected {'an integer' if kind is int else 'a number'}"
+            ) from None
 
     convert.__name__ = kind.__name__
     return convert
@@ -54,12 +56,18 @@ subcommands: 'ffnn-tui bench --help' (throughput against the tutorial's loop),
 def build_parser() -> argparse.ArgumentParser:
     """Flags for every RunConfig field; absent flags stay absent so the TOML file can fill them.
     Grouped as --help shows them; every option's help ends with its default."""
-    p = OneLineParser(prog="ffnn-tui", argument_default=argparse.SUPPRESS, add_help=True, allow_abbrev=False,
-                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                      description="Watch a from-scratch feed-forward network learn, live in your terminal.",
-                      epilog=EXAMPLES)
-    p.add_argument("-V", "--version", action="version", version=f"ffnn-tui {version()}",
-                   help="print the version and exit")
+    p = OneLineParser(
+        prog="ffnn-tui",
+        argument_default=argparse.SUPPRESS,
+        add_help=True,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Watch a from-scratch feed-forward network learn, live in your terminal.",
+        epilog=EXAMPLES,
+    )
+    p.add_argument(
+        "-V", "--version", action="version", version=f"ffnn-tui {version()}", help="print the version and exit"
+    )
     defaults = RunConfig()
 
     def group(title: str):
@@ -69,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             name = flag[2:].replace("-", "_")
             if default is None:
                 value = getattr(defaults, name, None)
-                default = ("off" if value is False else "none" if value is None else _format(value))
+                default = "off" if value is False else "none" if value is None else _format(value)
             g.add_argument(flag, help=f"{help} (default: {default})", **kw)
 
         return add
@@ -101,19 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
     add("--resume", "continue a saved run", metavar="PATH")
     add("--init-params", "start from these parameters", metavar="PATH")
     add("--config", "read options from a TOML file (flags win)", metavar="FILE.toml")
-    add("--dump-config", "print the run's options as TOML (what --config reads) and exit", default="off",
-        action="store_true")
+    add(
+        "--dump-config",
+        "print the run's options as TOML (what --config reads) and exit",
+        default="off",
+        action="store_true",
+    )
     add = group("output")
     add("--metrics", "one row per step to FILE.csv or FILE.jsonl", metavar="FILE")
     add("--save", "checkpoint written at the end, on c and on signals", metavar="PATH")
     add("--save-every", "also save every N steps (needs --save)", type=_number(int), metavar="N")
-    add("--export", "weights to PATH.safetensors, .npz or .json: at the end (headless), on e (dashboard)",
-        metavar="PATH")
+    add(
+        "--export",
+        "weights to PATH.safetensors, .npz or .json: at the end (headless), on e (dashboard)",
+        metavar="PATH",
+    )
     add = group("dashboard")
     add("--paused", "start the dashboard paused at step 0", action="store_true")
     add("--ui-hz", "dashboard redraws per second (0.5..60)", type=_number(float), metavar="HZ")
-    add("--ascii", "ASCII only: no box drawing, braille or symbols (automatic under TERM=dumb, vt100, linux "
-        "or a non-UTF-8 locale)", action="store_true")
+    add(
+        "--ascii",
+        "ASCII only: no box drawing, braille or symbols (automatic under TERM=dumb, vt100, linux "
+        "or a non-UTF-8 locale)",
+        action="store_true",
+    )
     return p
 
 
@@ -137,7 +156,9 @@ def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> arg
         msg = str(e)
         m = re.match(r"argument (--[\w-]+): (?:invalid choice: (.*?) \(choose from (.*)\)|(.*))$", msg)
         if m and m.group(2) is not None:
-            raise ConfigError(f"{m.group(1)} {clip(m.group(2).strip(chr(39)))}: expected one of {m.group(3).replace(chr(39), '')}") from None
+            raise ConfigError(
+                f"{m.group(1)} {clip(m.group(2).strip(chr(39)))}: expected one of {m.group(3).replace(chr(39), '')}"
+            ) from None
         if m:
             raise ConfigError(f"{m.group(1)} {m.group(4)}") from None
         raise ConfigError(f"{msg}{did_you_mean(parser, msg)} (see ffnn-tui --help)") from None

@@ -51,8 +51,10 @@ def progress_line(tr: Trainer, rate: float) -> str:
     """step 1200  epoch 1200  loss 0.1234  acc 96.2%/95.0%  12,345 steps/s"""
     m = sample_metrics(tr)
     train_loss, train_acc, test_acc = m.train_loss, m.train_acc, m.test_acc
-    return (f"step {tr.step_count}  epoch {tr.epoch}  loss {train_loss:.4f}  "
-            f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s")
+    return (
+        f"step {tr.step_count}  epoch {tr.epoch}  loss {train_loss:.4f}  "
+        f"acc {_pct(train_acc)}/{_pct(test_acc)}  {rate:,.0f} steps/s"
+    )
 
 
 def eta(tr: Trainer, rate: float) -> str:
@@ -90,7 +92,8 @@ def summary(tr: Trainer, seconds: float, steps: int) -> str:
         f"ffnn-tui: {tr.cfg.data or tr.cfg.dataset} {tr.cfg.arch(tr.data.classes)} on {tr.device}, "
         f"{tr.cfg.optimizer} lr {tr.cfg.lr:g}, backprop {tr.cfg.backprop}",
         f"steps {tr.step_count}  epochs {tr.epoch}  time {seconds:.2f}s  {rate:,.0f} steps/s",
-        f"train loss {train_loss:.6f}  test loss {test_loss:.6f}" if math.isfinite(test_loss)
+        f"train loss {train_loss:.6f}  test loss {test_loss:.6f}"
+        if math.isfinite(test_loss)
         else f"train loss {train_loss:.6f}",
         f"train acc {_pct(train_acc)}  test acc {_pct(test_acc)}",
         f"reproduce: {tr.cfg.to_command_line()}",
@@ -124,8 +127,10 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
     export_at_end(tr)
     print(summary(tr, elapsed, tr.step_count - s0))
     if stop.signum:
-        say(f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
-            + (f"; checkpoint saved to {cfg.save}" if cfg.save else ""))
+        say(
+            f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
+            + (f"; checkpoint saved to {cfg.save}" if cfg.save else "")
+        )
         return 128 + stop.signum
     if tr.outcome is State.DIVERGED:
         say(f"ffnn-tui: the run diverged: {tr.reason}")

@@ -20,19 +20,35 @@ BINDINGS = [
     Binding("t", "test_points", "Test", id="test", tooltip="Show or hide the test points"),
     Binding("c", "save", "Save", id="save", tooltip="Save a checkpoint"),
     Binding("e", "export", "Export", id="export", tooltip="Export the weights (.safetensors, .npz or .json)"),
-    Binding("x", "x_axis", "X-axis", id="x_axis", tooltip="Loss plot's step axis: all steps, log steps, last 1000 steps"),
+    Binding(
+        "x", "x_axis", "X-axis", id="x_axis", tooltip="Loss plot's step axis: all steps, log steps, last 1000 steps"
+    ),
     Binding("1", "view('boundary')", "Bound", id="view_boundary", tooltip="View: decision boundary"),
     Binding("2", "view('neurons')", "Neurons", id="view_neurons", tooltip="View: every unit's map over the plane"),
     Binding("3", "view('weights')", "Weights", id="view_weights", tooltip="View: Hinton diagrams of W_k and b_k"),
-    Binding("4", "view('health')", "Health", id="view_health", tooltip="View: gradient norms, update ratios, dead units"),
+    Binding(
+        "4", "view('health')", "Health", id="view_health", tooltip="View: gradient norms, update ratios, dead units"
+    ),
     Binding("5", "view('confusion')", "Confusion", id="view_confusion", tooltip="View: train and test confusion"),
     Binding("6", "view('step')", "Step eq", id="view_step", tooltip="View: the last step, written out"),
-    Binding("right_square_bracket", "page(1)", "Page", key_display="]", id="page_next",
-            tooltip="Neurons view: next page of units"),
-    Binding("left_square_bracket", "page(-1)", "Page", key_display="[", id="page_prev", show=False,
-            tooltip="Neurons view: previous page of units"),
-    Binding("w", "which_weights", "W/∂/Δ", id="which_weights",
-            tooltip="Weights view: weights, gradients, last update"),
+    Binding(
+        "right_square_bracket",
+        "page(1)",
+        "Page",
+        key_display="]",
+        id="page_next",
+        tooltip="Neurons view: next page of units",
+    ),
+    Binding(
+        "left_square_bracket",
+        "page(-1)",
+        "Page",
+        key_display="[",
+        id="page_prev",
+        show=False,
+        tooltip="Neurons view: previous page of units",
+    ),
+    Binding("w", "which_weights", "W/∂/Δ", id="which_weights", tooltip="Weights view: weights, gradients, last update"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]
 

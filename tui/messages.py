@@ -20,5 +20,9 @@ class EngineEvent(Message):
     engine: Engine
 
     def can_replace(self, message: Message) -> bool:
-        return (isinstance(message, EngineEvent) and isinstance(message.event, Snapshot)
-                and isinstance(self.event, Snapshot) and message.engine is self.engine)
+        return (
+            isinstance(message, EngineEvent)
+            and isinstance(message.event, Snapshot)
+            and isinstance(self.event, Snapshot)
+            and message.engine is self.engine
+        )

@@ -65,4 +65,3 @@ class RunKeys:
 
     def action_gradcheck(self) -> None:
         self.send(CheckGradients())
-

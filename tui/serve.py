@@ -33,8 +33,10 @@ def _error(message: str) -> int:
     return 2
 
 
-DESCRIPTION = ("The dashboard in a browser, one per tab, through textual-serve. No authentication: keep "
-               "--host 127.0.0.1 and use an SSH port forward.")
+DESCRIPTION = (
+    "The dashboard in a browser, one per tab, through textual-serve. No authentication: keep "
+    "--host 127.0.0.1 and use an SSH port forward."
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -42,11 +44,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = OneLineParser(prog="ffnn-tui serve", description=DESCRIPTION)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    ap.add_argument("--public-url", default=None, metavar="URL",
-                    help="the URL the browser uses to reach this server, e.g. behind a forwarded port "
-                         "(default http://HOST:PORT)")
-    ap.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
-                    help=f"dashboards running at once; a further tab is refused (default {DEFAULT_MAX_SESSIONS})")
+    ap.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the URL the browser uses to reach this server, e.g. behind a forwarded port (default http://HOST:PORT)",
+    )
+    ap.add_argument(
+        "--max-sessions",
+        type=int,
+        default=DEFAULT_MAX_SESSIONS,
+        metavar="N",
+        help=f"dashboards running at once; a further tab is refused (default {DEFAULT_MAX_SESSIONS})",
+    )
     ap.add_argument("flags", nargs=argparse.REMAINDER, help="dashboard flags, after --")
     a = ap.parse_args(argv)
     if not 1 <= a.port <= 65535:
@@ -86,9 +96,11 @@ def is_loopback(host: str) -> bool:
 
 def exposure_warning(host: str, port: int) -> str:
     """The one-line warning for a non-loopback --host: the page has no authentication."""
-    return (f"ffnn-tui: warning: --host {host} has no authentication: anyone who can reach port {port} "
-            f"can run training and write files as this user; prefer --host 127.0.0.1 and an SSH port "
-            f"forward: ssh -L {port}:127.0.0.1:{port} HOST")
+    return (
+        f"ffnn-tui: warning: --host {host} has no authentication: anyone who can reach port {port} "
+        f"can run training and write files as this user; prefer --host 127.0.0.1 and an SSH port "
+        f"forward: ssh -L {port}:127.0.0.1:{port} HOST"
+    )
 
 
 def port_error(host: str, port: int) -> str | None:
@@ -128,9 +140,13 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
 
         async def _open_app_process(self, width: int = 80, height: int = 24):
             self._process = await asyncio.create_subprocess_shell(
-                self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
-                start_new_session=True)  # ctrl+c at the server's terminal is ours to pass on
+                self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._build_environment(width, height),
+                start_new_session=True,
+            )  # ctrl+c at the server's terminal is ours to pass on
             self._stdin = self._process.stdin
             return self._process
 
@@ -165,8 +181,11 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
                 if len(self.sessions) >= max_sessions:
                     await self.refuse(websocket)
                 else:
-                    await self.run_session(websocket, to_int(request.query.get("width", "80"), 80),
-                                           to_int(request.query.get("height", "24"), 24))
+                    await self.run_session(
+                        websocket,
+                        to_int(request.query.get("width", "80"), 80),
+                        to_int(request.query.get("height", "24"), 24),
+                    )
             finally:
                 self.websockets.discard(websocket)
                 await websocket.close()
@@ -174,9 +193,14 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
 
         async def run_session(self, websocket: web.WebSocketResponse, width: int, height: int) -> None:
             """Start a dashboard for this tab, relay it until the tab or the dashboard goes, end it."""
-            session = DashboardSession(self.command, write_bytes=websocket.send_bytes,
-                                       write_str=websocket.send_str, close=websocket.close,
-                                       download_manager=self.download_manager, debug=self.debug)
+            session = DashboardSession(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=websocket.close,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
             self.sessions.add(session)
             try:
                 await session.start(width, height)
@@ -193,8 +217,10 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
         async def refuse(self, websocket: web.WebSocketResponse) -> None:
             """Say why in the tab's terminal (closing would cover it with 'Session ended') and keep
             the socket open, with no process behind it, until the tab goes."""
-            text = (f"ffnn-tui: {max_sessions} dashboard(s) already running here (--max-sessions "
-                    f"{max_sessions}). Close one of their tabs, then reload this page.")
+            text = (
+                f"ffnn-tui: {max_sessions} dashboard(s) already running here (--max-sessions "
+                f"{max_sessions}). Close one of their tabs, then reload this page."
+            )
             await websocket.send_bytes(("\r\n " + text + "\r\n").encode())
             async for _ in websocket:
                 pass

@@ -81,4 +81,3 @@ class ViewKeys:
         if self.view != "weights":
             self.action_view("weights")
         self.show_views()
-

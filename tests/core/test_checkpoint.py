@@ -33,11 +33,26 @@ KEYS = {"format", "config", "params", "step", "history", "optimizer", "rng"}
 
 ROUND_TRIPS = {
     "sgd-full-batch": (RunConfig(device="cpu", hidden=(8,)), 30),
-    "adam-batch16-mid-epoch": (RunConfig(device="cpu", optimizer="adam", lr=0.01, batch_size=16, samples=200,
-                                         hidden=(16, 16), activation="tanh"), 25),
+    "adam-batch16-mid-epoch": (
+        RunConfig(
+            device="cpu", optimizer="adam", lr=0.01, batch_size=16, samples=200, hidden=(16, 16), activation="tanh"
+        ),
+        25,
+    ),
     "momentum-full-batch": (RunConfig(device="cpu", optimizer="momentum", lr=0.05, weight_decay=0.01), 20),
-    "momentum-batch50-float64": (RunConfig(device="cpu", optimizer="momentum", lr=0.05, batch_size=50,
-                                           samples=200, dtype="float64", dataset="blobs", classes=3), 7),
+    "momentum-batch50-float64": (
+        RunConfig(
+            device="cpu",
+            optimizer="momentum",
+            lr=0.05,
+            batch_size=50,
+            samples=200,
+            dtype="float64",
+            dataset="blobs",
+            classes=3,
+        ),
+        7,
+    ),
 }
 
 
@@ -208,18 +223,34 @@ def cli(*args) -> int:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
-@pytest.mark.parametrize("flags", [
-    ["--optimizer", "adam", "--lr", "0.01", "--batch-size", "16", "--samples", "200"],
-    ["--optimizer", "sgd"],
-    ["--optimizer", "momentum", "--lr", "0.03", "--hidden", "8,8", "--batch-size", "30", "--samples", "120"],
-], ids=["adam-batch16", "sgd", "momentum-batch30"])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--optimizer", "adam", "--lr", "0.01", "--batch-size", "16", "--samples", "200"],
+        ["--optimizer", "sgd"],
+        ["--optimizer", "momentum", "--lr", "0.03", "--hidden", "8,8", "--batch-size", "30", "--samples", "120"],
+    ],
+    ids=["adam-batch16", "sgd", "momentum-batch30"],
+)
 def test_cli_save_then_resume_equals_one_run(tmp_path, capsys, flags, suffix):
     base = ["--headless", "--device", "cpu", *flags]
     full_m, half_m = tmp_path / f"full{suffix}", tmp_path / f"half{suffix}"
     assert cli(*base, "--epochs", "6", "--metrics", full_m, "--save", tmp_path / "full.pt") == 0
     assert cli(*base, "--epochs", "3", "--metrics", half_m, "--save", tmp_path / "half.pt") == 0
-    assert cli("--headless", "--resume", tmp_path / "half.pt", "--epochs", "6", "--metrics", half_m,
-               "--save", tmp_path / "resumed.pt") == 0
+    assert (
+        cli(
+            "--headless",
+            "--resume",
+            tmp_path / "half.pt",
+            "--epochs",
+            "6",
+            "--metrics",
+            half_m,
+            "--save",
+            tmp_path / "resumed.pt",
+        )
+        == 0
+    )
     capsys.readouterr()
     full_text = full_m.read_text()
     assert half_m.read_text() == full_text  # the resumed run appended exactly the missing rows
@@ -236,8 +267,9 @@ def test_cli_save_then_resume_equals_one_run(tmp_path, capsys, flags, suffix):
 
 
 def test_checkpoint_file_format(tmp_path):
-    cfg = RunConfig(device="cpu", dataset="spiral", classes=3, hidden=(16, 4), optimizer="adam", lr=0.01,
-                    batch_size=16, samples=100)
+    cfg = RunConfig(
+        device="cpu", dataset="spiral", classes=3, hidden=(16, 4), optimizer="adam", lr=0.01, batch_size=16, samples=100
+    )
     tr = run_steps(Trainer(cfg), 7)
     path = tmp_path / "c.pt"
     save(tr, path)
@@ -280,8 +312,9 @@ def test_save_leaves_no_temp_file(tmp_path):
     assert load_checkpoint(tmp_path / "c.pt")["step"] == 4
 
 
-@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()],
-                         ids=["disk-full", "ctrl-c"])
+@pytest.mark.parametrize(
+    "exc", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "ctrl-c"]
+)
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
     tr = run_steps(Trainer(RunConfig(device="cpu")), 2)
     path = tmp_path / "c.pt"
@@ -337,14 +370,32 @@ def test_init_params_accepts_a_full_checkpoint(tmp_path, capsys):
 
 def test_init_params_accepts_a_params_only_dict(tmp_path, capsys):
     g = torch.Generator().manual_seed(3)
-    params = {"W1": torch.randn(2, 5, generator=g, dtype=torch.float64), "b1": torch.randn(5, generator=g, dtype=torch.float64),
-              "W2": torch.randn(5, 2, generator=g, dtype=torch.float64), "b2": torch.randn(2, generator=g, dtype=torch.float64)}
+    params = {
+        "W1": torch.randn(2, 5, generator=g, dtype=torch.float64),
+        "b1": torch.randn(5, generator=g, dtype=torch.float64),
+        "W2": torch.randn(5, 2, generator=g, dtype=torch.float64),
+        "b2": torch.randn(2, generator=g, dtype=torch.float64),
+    }
     torch.save({"params": params}, tmp_path / "p.pt")
     tr = build_trainer(["--init-params", str(tmp_path / "p.pt"), "--hidden", "5", "--device", "cpu", "--headless"])
     assert all(v.dtype == torch.float32 for v in tr.params.values())
     assert params_equal(tr.params, {k: v.float() for k, v in params.items()})
-    assert cli("--init-params", tmp_path / "p.pt", "--hidden", "5", "--device", "cpu", "--headless",
-               "--epochs", "3", "--save", tmp_path / "out.pt") == 0
+    assert (
+        cli(
+            "--init-params",
+            tmp_path / "p.pt",
+            "--hidden",
+            "5",
+            "--device",
+            "cpu",
+            "--headless",
+            "--epochs",
+            "3",
+            "--save",
+            tmp_path / "out.pt",
+        )
+        == 0
+    )
     assert load_checkpoint(tmp_path / "out.pt")["step"] == 3
     assert "steps 3 " in capsys.readouterr().out
 

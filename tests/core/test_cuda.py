@@ -86,7 +86,11 @@ async def test_dashboard_trains_on_cuda():
 
     app = FfnnApp(run_config(["--device", "cuda"]), paused=False)  # the real set-up: a training process
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step >= 2000, timeout=60,
-                       what="2000 steps on the GPU")
+        await wait_for(
+            pilot,
+            lambda: app.snapshot is not None and app.snapshot.step >= 2000,
+            timeout=60,
+            what="2000 steps on the GPU",
+        )
         assert app.snapshot.device.startswith("cuda")
         await pilot.press("q")

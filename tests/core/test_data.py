@@ -192,8 +192,12 @@ def test_generated_dataset_keeps_the_requested_class_count():
 def test_float64_run_keeps_every_digit_of_a_csv(tmp_path):
     """--dtype float64 with --data trains on the file's numbers to float64 precision, not float32's."""
     p = tmp_path / "precise.csv"
-    rows = [("0.1234567890123456789", "-1.0000000000000002", 0), ("3.3333333333333335", "1e-300", 1),
-            ("-0.30000000000000004", "2.718281828459045", 0), ("16777217", "-0.1", 1)]
+    rows = [
+        ("0.1234567890123456789", "-1.0000000000000002", 0),
+        ("3.3333333333333335", "1e-300", 1),
+        ("-0.30000000000000004", "2.718281828459045", 0),
+        ("16777217", "-0.1", 1),
+    ]
     p.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
     exact = torch.tensor([[float(a), float(b)] for a, b, _ in rows], dtype=torch.float64)
     assert not torch.equal(exact.float().double(), exact)  # float32 cannot hold these

@@ -56,8 +56,16 @@ def all_close(a: list[torch.Tensor], b: list[torch.Tensor], names) -> None:
 
 
 def copies(*tensors_or_dicts):
-    return [({k: v.clone() for k, v in t.items()} if isinstance(t, dict) else
-             [v.clone() for v in t] if isinstance(t, list) else t.clone()) for t in tensors_or_dicts]
+    return [
+        (
+            {k: v.clone() for k, v in t.items()}
+            if isinstance(t, dict)
+            else [v.clone() for v in t]
+            if isinstance(t, list)
+            else t.clone()
+        )
+        for t in tensors_or_dicts
+    ]
 
 
 def unchanged(before, after) -> bool:
@@ -178,13 +186,16 @@ def test_the_comparison_sees_a_fault(monkeypatch, broken):
     """A slightly wrong fused function is caught by the same comparison as above."""
     if broken == "dlogits":  # softmax / N off by 1e-9 relative
         real = fast.loss_and_dlogits
-        monkeypatch.setattr(fast, "loss_and_dlogits", lambda logits, G: (lambda l, d: (l, d * (1 + 1e-9)))(*real(logits, G)))
+        monkeypatch.setattr(
+            fast, "loss_and_dlogits", lambda logits, G: (lambda l, d: (l, d * (1 + 1e-9)))(*real(logits, G))
+        )
     elif broken == "phi'":  # tanh' as 1 - h instead of 1 - h^2
         monkeypatch.setattr(fast, "phi_backward_", lambda da, h, activation: da.mul_(1 - h))
     else:
         real_backward = fast.manual_backward
-        monkeypatch.setattr(fast, "manual_backward",
-                            lambda *a: (lambda g: [g[0], g[1] + 1e-12, *g[2:]])(real_backward(*a)))
+        monkeypatch.setattr(
+            fast, "manual_backward", lambda *a: (lambda g: [g[0], g[1] + 1e-12, *g[2:]])(real_backward(*a))
+        )
     params, X, _, G = problem(2)
     _, grads, _, _ = fast.manual_step(params, X, G, "tanh")
     _, ref, _, _ = backprop.manual_step(params, X, G, "tanh")

@@ -59,8 +59,25 @@ def ui_modules(results: dict[str, subprocess.CompletedProcess], module: str) -> 
 
 
 def test_discovery_finds_the_engine():
-    expected = ("data", "network", "backprop", "optim", "config", "trainer", "checkpoint", "probes", "inside", "run",
-                "fast", "device", "cuda_graphs", "state", "errors", "history", "metrics")
+    expected = (
+        "data",
+        "network",
+        "backprop",
+        "optim",
+        "config",
+        "trainer",
+        "checkpoint",
+        "probes",
+        "inside",
+        "run",
+        "fast",
+        "device",
+        "cuda_graphs",
+        "state",
+        "errors",
+        "history",
+        "metrics",
+    )
     for name in expected:
         assert f"ffnn_tui.core.{name}" in CORE_MODULES
     assert "ffnn_tui.core.boundary" not in CORE_MODULES  # the glyphs moved to tui/widgets/boundary.py

@@ -77,8 +77,12 @@ def test_hidden_maps_equal_the_layer_computed_here(activation):
 
 def test_row_zero_is_the_top_and_column_zero_the_left():
     """A unit computing tanh(x2) grows downward-to-upward; one computing tanh(x1) grows left to right."""
-    p = {"W1": torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64), "b1": torch.zeros(2, dtype=torch.float64),
-         "W2": torch.ones(2, 2, dtype=torch.float64), "b2": torch.zeros(2, dtype=torch.float64)}
+    p = {
+        "W1": torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64),
+        "b1": torch.zeros(2, dtype=torch.float64),
+        "W2": torch.ones(2, 2, dtype=torch.float64),
+        "b2": torch.zeros(2, dtype=torch.float64),
+    }
     m = inside.neuron_maps(p, "tanh", (-1, 1, -1, 1), 6, 5)
     up, right = (as_tensor(u.values) for u in m.layers[0].units)
     assert (up[:-1, 0] > up[1:, 0]).all()  # x2 decreases going down the rows
@@ -106,10 +110,12 @@ def test_results_hold_no_tensors():
     p = net((3,))
     X = torch.randn(10, 2, dtype=torch.float64)
     grads = {k: torch.ones_like(v) for k, v in p.items()}
-    for result in (inside.neuron_maps(p, "relu", (-1, 1, -1, 1), 3, 2),
-                   inside.weight_matrices(p),
-                   inside.layer_health(p, "relu", X, grads, {k: 0.1 for k in p}),
-                   inside.confusion(torch.randn(10, 3), torch.randint(0, 3, (10,)), 3)):
+    for result in (
+        inside.neuron_maps(p, "relu", (-1, 1, -1, 1), 3, 2),
+        inside.weight_matrices(p),
+        inside.layer_health(p, "relu", X, grads, {k: 0.1 for k in p}),
+        inside.confusion(torch.randn(10, 3), torch.randint(0, 3, (10,)), 3),
+    ):
         assert only_plain_data(result), result
     # and the check above can fail
     assert not only_plain_data((1.0, torch.tensor(1.0)))
@@ -145,14 +151,11 @@ def test_unpooled_matrices_are_the_parameters():
 
 
 def test_pooling_by_hand():
-    A = torch.tensor([[1.0, 2, 3, 4, 5, 6],
-                      [7, 8, 9, 10, 11, 12],
-                      [13, 14, 15, 16, 17, 18]], dtype=torch.float64)
+    A = torch.tensor([[1.0, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18]], dtype=torch.float64)
     P, re, ce = inside.mean_pool(A, 2, 3)
     # rows split {0}, {1, 2}; columns {0, 1}, {2, 3}, {4, 5}
     assert re == [0, 1, 3] and ce == [0, 2, 4, 6]
-    assert P.tolist() == [[1.5, 3.5, 5.5],
-                          [(7 + 8 + 13 + 14) / 4, (9 + 10 + 15 + 16) / 4, (11 + 12 + 17 + 18) / 4]]
+    assert P.tolist() == [[1.5, 3.5, 5.5], [(7 + 8 + 13 + 14) / 4, (9 + 10 + 15 + 16) / 4, (11 + 12 + 17 + 18) / 4]]
 
 
 def test_a_big_matrix_is_pooled_and_says_so():
@@ -162,7 +165,7 @@ def test_a_big_matrix_is_pooled_and_says_so():
     assert W.row_edges == tuple(range(0, 41, 4)) and W.col_edges == tuple(range(0, 31, 5))
     block = p["W1"][0:4, 0:5]
     assert W.values[0][0] == pytest.approx(float(block.mean()))
-    assert b.pooled and b.values == (tuple(float(p["b1"][5 * j:5 * j + 5].mean()) for j in range(6)),)
+    assert b.pooled and b.values == (tuple(float(p["b1"][5 * j : 5 * j + 5].mean()) for j in range(6)),)
 
 
 def test_grads_and_updates_by_name_and_nothing_before_a_step():
@@ -229,8 +232,12 @@ def test_saturation_needs_99_percent_of_the_rows():
 
 def test_gradient_norms_and_update_ratios_are_the_given_ones():
     p = hand_net(0.0)
-    grads = {"W1": torch.full((2, 4), 3.0, dtype=torch.float64), "b1": torch.zeros(4),
-             "W2": torch.full((4, 2), 0.5, dtype=torch.float64), "b2": torch.zeros(2)}
+    grads = {
+        "W1": torch.full((2, 4), 3.0, dtype=torch.float64),
+        "b1": torch.zeros(4),
+        "W2": torch.full((4, 2), 0.5, dtype=torch.float64),
+        "b2": torch.zeros(2),
+    }
     h1, out = inside.layer_health(p, "relu", X_HEALTH, grads, {"W1": 0.01, "W2": 0.2})
     assert h1.grad_norm == pytest.approx(math.sqrt(8 * 9.0))
     assert out.grad_norm == pytest.approx(math.sqrt(8 * 0.25))
@@ -292,8 +299,10 @@ def test_confusion_rejects_out_of_range_classes():
 
 
 def test_inside_does_not_import_the_ui():
-    probe = ("import json, sys, ffnn_tui.core.inside; "
-             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext'))))")
+    probe = (
+        "import json, sys, ffnn_tui.core.inside; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext'))))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 

@@ -29,8 +29,9 @@ def test_a_million_row_csv_loads(million_csv):
 
 
 def test_a_million_row_csv_trains_headless(million_csv, capsys):
-    code = main(["--headless", "--data", str(million_csv), "--epochs", "1", "--batch-size", "8192",
-                 "--test-fraction", "0.01"])
+    code = main(
+        ["--headless", "--data", str(million_csv), "--epochs", "1", "--batch-size", "8192", "--test-fraction", "0.01"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "steps 121" in out  # ceil(990,000 / 8192) updates in one epoch

@@ -71,8 +71,15 @@ def test_any_depth_and_minibatches():
     tr.step()
     rows = probes.step_rows(tr, before)
     texts = [r.text for r in rows]
-    assert texts[:7] == ["z1 = X @ W1 + b1", "h1 = tanh(z1)", "z2 = h1 @ W2 + b2", "h2 = tanh(z2)",
-                         "z3 = h2 @ W3 + b3", "h3 = tanh(z3)", "logits = h3 @ W4 + b4"]
+    assert texts[:7] == [
+        "z1 = X @ W1 + b1",
+        "h1 = tanh(z1)",
+        "z2 = h1 @ W2 + b2",
+        "h2 = tanh(z2)",
+        "z3 = h2 @ W3 + b3",
+        "h3 = tanh(z3)",
+        "logits = h3 @ W4 + b4",
+    ]
     assert rows[0].shapes == "(16, 2) @ (2, 5) + (5,) -> (16, 5)"
     assert "dz1 = dh1 * (1 - h1**2)" in texts and "W4 -= lr * dW4" in texts
     tr.flush()

@@ -54,8 +54,9 @@ def params_equal(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_loss_falls_on_every_dataset(dataset, hidden):
     classes = 3 if dataset in MULTI_CLASS else 2
-    cfg = RunConfig(device="cpu", dataset=dataset, classes=classes, hidden=hidden, optimizer="adam",
-                    lr=0.02, init="he", samples=300)
+    cfg = RunConfig(
+        device="cpu", dataset=dataset, classes=classes, hidden=hidden, optimizer="adam", lr=0.02, init="he", samples=300
+    )
     tr, _ = train(cfg, 400)
     L = losses(tr)
     assert len(L) == 400
@@ -76,8 +77,16 @@ def test_loss_falls_on_every_dataset(dataset, hidden):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_reduces_the_loss(optimizer, weight_decay):
     lr = {"sgd": 0.1, "momentum": 0.05, "adam": 0.01}[optimizer]
-    cfg = RunConfig(device="cpu", dataset="moons", hidden=(16,), optimizer=optimizer, lr=lr,
-                    weight_decay=weight_decay, init="he", samples=200)
+    cfg = RunConfig(
+        device="cpu",
+        dataset="moons",
+        hidden=(16,),
+        optimizer=optimizer,
+        lr=lr,
+        weight_decay=weight_decay,
+        init="he",
+        samples=200,
+    )
     tr, _ = train(cfg, 300)
     L = losses(tr)
     assert tr.optimizer.name == optimizer
@@ -90,8 +99,16 @@ def test_weight_decay_shrinks_the_weights(optimizer):
     lr = {"sgd": 0.1, "momentum": 0.05, "adam": 0.01}[optimizer]
     norms = {}
     for wd in (0.0, 0.05):
-        cfg = RunConfig(device="cpu", dataset="xor", hidden=(16,), optimizer=optimizer, lr=lr, weight_decay=wd,
-                        init="he", samples=200)
+        cfg = RunConfig(
+            device="cpu",
+            dataset="xor",
+            hidden=(16,),
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=wd,
+            init="he",
+            samples=200,
+        )
         tr, _ = train(cfg, 200)
         norms[wd] = sum(float(p.norm()) ** 2 for p in tr.params.values())
     assert norms[0.05] < 0.9 * norms[0.0]
@@ -234,8 +251,17 @@ def test_metric_row_test_columns_use_the_same_parameters_as_train_loss():
 
 
 def test_same_seed_same_metrics_other_seed_different():
-    cfg = RunConfig(device="cpu", dataset="spiral", classes=3, hidden=(16, 16), optimizer="adam", lr=0.01,
-                    samples=200, batch_size=32, seed=11)
+    cfg = RunConfig(
+        device="cpu",
+        dataset="spiral",
+        classes=3,
+        hidden=(16, 16),
+        optimizer="adam",
+        lr=0.01,
+        samples=200,
+        batch_size=32,
+        seed=11,
+    )
     a, rows_a = train(cfg, 40, metrics=True)
     b, rows_b = train(cfg, 40, metrics=True)
     assert rows_a == rows_b and len(rows_a) == 40
@@ -263,8 +289,9 @@ def test_float64_trains_and_agrees_with_float32():
 @pytest.mark.parametrize("backprop_mode", ["manual", "autograd"])
 def test_backprop_modes_train_identically_in_float64(backprop_mode):
     base, _ = train(RunConfig(device="cpu", dtype="float64", hidden=(8, 8), activation="tanh"), 50)
-    other, _ = train(RunConfig(device="cpu", dtype="float64", hidden=(8, 8), activation="tanh",
-                               backprop=backprop_mode), 50)
+    other, _ = train(
+        RunConfig(device="cpu", dtype="float64", hidden=(8, 8), activation="tanh", backprop=backprop_mode), 50
+    )
     assert max(abs(a - b) for a, b in zip(losses(base), losses(other))) < 1e-10
 
 

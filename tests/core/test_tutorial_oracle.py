@@ -16,9 +16,9 @@ def tutorial_demo4(seed: int):
         return torch.clamp(x, min=0.0)
 
     def forward(X: torch.Tensor) -> torch.Tensor:
-        z1: torch.Tensor = X @ W1 + b1        # (N, 8)
-        h: torch.Tensor = relu(z1)            # (N, 8)
-        logits: torch.Tensor = h @ W2 + b2    # (N, 2)
+        z1: torch.Tensor = X @ W1 + b1  # (N, 8)
+        h: torch.Tensor = relu(z1)  # (N, 8)
+        logits: torch.Tensor = h @ W2 + b2  # (N, 2)
         return logits
 
     import torch.nn.functional as F
@@ -28,11 +28,11 @@ def tutorial_demo4(seed: int):
 
     input_dim: int = 2
     hidden_dim: int = 8
-    output_dim: int = 2   # binary classification
+    output_dim: int = 2  # binary classification
 
     N: int = 80
     X_data: torch.Tensor = torch.randn(N, 2)
-    y_data: torch.Tensor = ((X_data[:,0] + X_data[:,1]) > 0).long()
+    y_data: torch.Tensor = ((X_data[:, 0] + X_data[:, 1]) > 0).long()
 
     lr: float = 0.07
     epochs: int = 120

@@ -66,8 +66,10 @@ def main() -> int:
     ap.add_argument("--throughput", action="store_true", help="also time headless vs dashboard from outside")
     a = ap.parse_args()
     if a.throughput:
-        for name, extra, short, long in [("tutorial 2-8-2", [], 50_000, 350_000),
-                                         ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500)]:
+        for name, extra, short, long in [
+            ("tutorial 2-8-2", [], 50_000, 350_000),
+            ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500),
+        ]:
             extra = [*extra, "--test-fraction", "0"]
             h = headless_rate(extra, short, long)
             d = dashboard_rate(extra, Path(tempfile.mkdtemp()))
@@ -98,8 +100,10 @@ def main() -> int:
     term.close()
     print(f"startup to first frame: {startup:.2f} s (tmux, torch import included)")
     print(f"paused: {100 * paused_cpu:.2f} % of one core (UI and training processes together, 10 s)")
-    print(f"key to screen while training: median {1000 * statistics.median(latencies):.0f} ms, "
-          f"max {1000 * max(latencies):.0f} ms over {len(latencies)} presses of l (capture-pane polling included)")
+    print(
+        f"key to screen while training: median {1000 * statistics.median(latencies):.0f} ms, "
+        f"max {1000 * max(latencies):.0f} ms over {len(latencies)} presses of l (capture-pane polling included)"
+    )
     return 0
 
 

@@ -64,7 +64,8 @@ def test_q_while_a_fast_run_is_stopped_says_it_could_not_save(terminal, tmp_path
     assert t.terminal_state() == CLEAN
     assert [line for line in t.lines() if "could not save" in line] == [
         f"ffnn-tui: could not save {ckpt}: the training process did not stop within 5s (stopped or hung), "
-        "and its last completed step was not at hand"]
+        "and its last completed step was not at hand"
+    ]
     assert not ckpt.exists()
 
 

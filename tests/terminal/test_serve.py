@@ -82,9 +82,14 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = cwd / "serve.log"
         env = dict(os.environ, FFNN_SERVE_TEST=self.tag)
-        self.proc = subprocess.Popen([ffnn_tui_command(), "serve", "--port", str(self.port), *args], cwd=cwd,
-                                     env=env, stdin=subprocess.DEVNULL, stdout=self.log.open("w"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [ffnn_tui_command(), "serve", "--port", str(self.port), *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         wait_until(self.listening, 30, f"the server on port {self.port}; log:\n{self.log.read_text()}")
 
     def listening(self) -> bool:
@@ -142,9 +147,14 @@ def test_headless_after_the_dashes_exits_2():
     assert_one_error_line(run_serve("--port", str(free_port()), "--", "--headless"), "--headless")
 
 
-@pytest.mark.parametrize("args,words", [(["--max-sessions", "0"], ["--max-sessions"]),
-                                        (["--public-url", "example.com:8000"], ["--public-url"]),
-                                        (["--port", "70000"], ["--port"])])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--max-sessions", "0"], ["--max-sessions"]),
+        (["--public-url", "example.com:8000"], ["--public-url"]),
+        (["--port", "70000"], ["--port"]),
+    ],
+)
 def test_bad_serve_flags_exit_2(args, words):
     assert_one_error_line(run_serve(*args), *words)
 
@@ -159,9 +169,19 @@ def test_a_port_in_use_exits_2():
 # --- --host beyond this machine ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
-                                           ("localhost", True), ("0.0.0.0", False), ("::", False),
-                                           ("192.168.1.5", False), ("myhost.example", False)])
+@pytest.mark.parametrize(
+    "host,loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("myhost.example", False),
+    ],
+)
 def test_which_hosts_count_as_this_machine_only(host, loopback):
     from ffnn_tui.tui.serve import is_loopback
 
@@ -248,8 +268,9 @@ async def test_closing_a_tab_ends_its_dashboard_even_a_frozen_one(serve):
         os.kill(dashboard, signal.SIGSTOP)
         await ws.close()
     await asyncio.to_thread(wait_until, lambda: not dashboards(s.tag), 20, "the frozen dashboard to be killed")
-    server_only = await asyncio.to_thread(wait_until, lambda: list(tagged_processes(s.tag)) == [s.proc.pid], 10,
-                                          "only the server to be left")
+    server_only = await asyncio.to_thread(
+        wait_until, lambda: list(tagged_processes(s.tag)) == [s.proc.pid], 10, "only the server to be left"
+    )
     assert server_only and s.proc.poll() is None
     await asyncio.to_thread(s.stop)
     assert tagged_processes(s.tag) == {}

@@ -18,9 +18,18 @@ pytestmark = pytest.mark.terminal
 CLEAN = {"alternate": "0", "mouse": "0", "cursor": "1"}
 
 
-@pytest.mark.parametrize("name,sig", [("TERM", signal.SIGTERM), ("HUP", signal.SIGHUP), ("INT", signal.SIGINT),
-                                      ("QUIT", signal.SIGQUIT), ("USR1", signal.SIGUSR1), ("USR2", signal.SIGUSR2),
-                                      ("ALRM", signal.SIGALRM)])
+@pytest.mark.parametrize(
+    "name,sig",
+    [
+        ("TERM", signal.SIGTERM),
+        ("HUP", signal.SIGHUP),
+        ("INT", signal.SIGINT),
+        ("QUIT", signal.SIGQUIT),
+        ("USR1", signal.SIGUSR1),
+        ("USR2", signal.SIGUSR2),
+        ("ALRM", signal.SIGALRM),
+    ],
+)
 def test_signal_saves_a_loadable_checkpoint_and_restores_the_terminal(terminal, tmp_path, name, sig):
     ckpt = tmp_path / f"run-{name}.pt"
     t = terminal("--save", str(ckpt))
@@ -69,8 +78,9 @@ def test_headless_sigterm_saves_and_exits_143(tmp_path):
     if exe is None:
         pytest.skip("ffnn-tui is not installed")
     ckpt = tmp_path / "headless.pt"
-    proc = subprocess.Popen([exe, "--headless", "--save", str(ckpt)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [exe, "--headless", "--save", str(ckpt)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     line = proc.stderr.readline()  # the first progress line: it is training
     assert line.startswith("step "), line
     proc.send_signal(signal.SIGTERM)

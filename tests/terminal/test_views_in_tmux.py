@@ -8,8 +8,14 @@ import pytest
 pytestmark = pytest.mark.terminal
 
 SPIRAL = ("--dataset", "spiral", "--classes", "3", "--hidden", "16,16", "--samples", "300")
-VIEWS = {"1": "decision boundary", "2": "layer 2: 16 units", "3": "W3 (16, 3)", "4": "layer health",
-         "5": "t\\p", "6": "dW1 = X.T @ dz1"}
+VIEWS = {
+    "1": "decision boundary",
+    "2": "layer 2: 16 units",
+    "3": "W3 (16, 3)",
+    "4": "layer health",
+    "5": "t\\p",
+    "6": "dW1 = X.T @ dz1",
+}
 
 
 def test_every_view_key(terminal):

@@ -33,8 +33,9 @@ class Terminal:
     def tmux(self, *args: str) -> str:
         # COLUMNS/LINES (set by some test harnesses) would override the real terminal's size
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10,
-                              env=env).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10, env=env
+        ).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")

@@ -27,10 +27,16 @@ async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "conditi
 
 async def settled(pilot, app: FfnnApp, step: int | None = None) -> None:
     """Wait until the worker has posted a snapshot (at `step`, if given) and the app drew it."""
-    await wait_for(pilot, lambda: app.snapshot is not None and (step is None or app.snapshot.step == step)
-                   and app.snapshot.views == app.views_shown()
-                   and (app.snapshot.grid is not None or "boundary" not in app.snapshot.views),
-                   what=f"snapshot at step {step}")
+    await wait_for(
+        pilot,
+        lambda: (
+            app.snapshot is not None
+            and (step is None or app.snapshot.step == step)
+            and app.snapshot.views == app.views_shown()
+            and (app.snapshot.grid is not None or "boundary" not in app.snapshot.views)
+        ),
+        what=f"snapshot at step {step}",
+    )
     await pilot.pause()
 
 

@@ -169,18 +169,18 @@ def test_help_exits_0(cli):
 # ----- TOML -----
 
 BAD_TOML = [
-    ('bogus = 1\n', ["unknown key", "bogus"]),
+    ("bogus = 1\n", ["unknown key", "bogus"]),
     ('hidden = "x"\n', ["hidden"]),
-    ('hidden = [16, true]\n', ["hidden"]),
+    ("hidden = [16, true]\n", ["hidden"]),
     ('lr = "fast"\n', ["lr", "number"]),
-    ('epochs = 1.5\n', ["epochs", "integer"]),
+    ("epochs = 1.5\n", ["epochs", "integer"]),
     ('headless = "yes"\n', ["headless", "true or false"]),
-    ('dataset = 3\n', ["dataset"]),
-    ('lr = \n', ["not valid TOML"]),
-    ('[section]\nlr = 0.1\n', ["section"]),
-    ('lr = 0.0\n', ["run.toml: lr 0.0", "> 0"]),
+    ("dataset = 3\n", ["dataset"]),
+    ("lr = \n", ["not valid TOML"]),
+    ("[section]\nlr = 0.1\n", ["section"]),
+    ("lr = 0.0\n", ["run.toml: lr 0.0", "> 0"]),
     ('activation = "swish"\n', ["run.toml: activation swish", "relu"]),
-    ('dataset = {a=1}\n', ["run.toml: dataset a table: expected a string"]),
+    ("dataset = {a=1}\n", ["run.toml: dataset a table: expected a string"]),
 ]
 
 
@@ -200,9 +200,11 @@ def test_toml_folder(cli, tmp_path):
 
 
 def test_toml_values_are_used_and_flags_override_them(cli, tmp_path):
-    cfg = write(tmp_path / "run.toml",
-                'hidden = [16, 16]\nlr = 0.1\nepochs = 3\nheadless = true\ntest-fraction = 0.5\n'
-                'activation = "tanh"\ndevice = "cpu"\n')
+    cfg = write(
+        tmp_path / "run.toml",
+        "hidden = [16, 16]\nlr = 0.1\nepochs = 3\nheadless = true\ntest-fraction = 0.5\n"
+        'activation = "tanh"\ndevice = "cpu"\n',
+    )
     r = cli("--config", cfg)  # headless comes from the file
     assert r.code == 0, r.err
     assert "2-16-16-2 tanh" in r.out and "lr 0.1," in r.out and "steps 3 " in r.out
@@ -306,8 +308,12 @@ def make_bad_ckpt(kind: str, tmp_path: Path, good: Path) -> Path:
     if kind == "truncated":
         write(p, good.read_bytes()[: good.stat().st_size // 2])
     elif kind == "random bytes":
-        write(p, torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-              .numpy().tobytes())
+        write(
+            p,
+            torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+            .numpy()
+            .tobytes(),
+        )
     elif kind == "empty":
         write(p, b"")
     elif kind == "a list":
@@ -343,23 +349,38 @@ def test_params_of_the_wrong_shape(cli, good_ckpt, flag):
     assert "2-8-2" in line and "2-16-2" in line and "--hidden 8" in line
 
 
-@pytest.mark.parametrize("bad", [
-    {"W1": torch.zeros(2, 8), "b1": torch.zeros(8)},  # one layer only
-    {"W1": torch.zeros(3, 8), "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},  # 3 inputs
-    {"W1": torch.zeros(2, 8), "b1": torch.zeros(8), "W2": torch.zeros(7, 2), "b2": torch.zeros(2)},  # no chain
-    {"W1": torch.zeros(2, 8, dtype=torch.long), "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},
-    {"W1": torch.full((2, 8), math.nan), "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},
-    {"W1": [[0.0] * 8] * 2, "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},
-], ids=["one-layer", "three-inputs", "unchained", "integer", "nan", "list"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"W1": torch.zeros(2, 8), "b1": torch.zeros(8)},  # one layer only
+        {"W1": torch.zeros(3, 8), "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},  # 3 inputs
+        {"W1": torch.zeros(2, 8), "b1": torch.zeros(8), "W2": torch.zeros(7, 2), "b2": torch.zeros(2)},  # no chain
+        {
+            "W1": torch.zeros(2, 8, dtype=torch.long),
+            "b1": torch.zeros(8),
+            "W2": torch.zeros(8, 2),
+            "b2": torch.zeros(2),
+        },
+        {"W1": torch.full((2, 8), math.nan), "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},
+        {"W1": [[0.0] * 8] * 2, "b1": torch.zeros(8), "W2": torch.zeros(8, 2), "b2": torch.zeros(2)},
+    ],
+    ids=["one-layer", "three-inputs", "unchained", "integer", "nan", "list"],
+)
 def test_init_params_with_malformed_params(cli, tmp_path, bad):
     torch.save({"params": bad}, tmp_path / "p.pt")
     assert_usage_error(cli(*RUN, "--epochs", "5", "--init-params", tmp_path / "p.pt"), "--init-params", "p.pt")
 
 
-@pytest.mark.parametrize("key,value", [
-    ("history", 5), ("optimizer", {}), ("rng", {}),
-    ("rng", {"epoch_start": torch.zeros(3, dtype=torch.uint8), "batch_gen": torch.zeros(3, dtype=torch.uint8)}),
-], ids=["history-int", "optimizer-empty", "rng-empty", "rng-wrong-size"])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("history", 5),
+        ("optimizer", {}),
+        ("rng", {}),
+        ("rng", {"epoch_start": torch.zeros(3, dtype=torch.uint8), "batch_gen": torch.zeros(3, dtype=torch.uint8)}),
+    ],
+    ids=["history-int", "optimizer-empty", "rng-empty", "rng-wrong-size"],
+)
 def test_resume_with_damaged_sections_is_a_usage_error(cli, tmp_path, good_ckpt, key, value):
     ck = torch.load(good_ckpt, weights_only=True)
     ck[key] = value
@@ -427,13 +448,33 @@ def test_good_headless_run(cli, monkeypatch):
     steps = [int(line.split()[1]) for line in progress]
     assert steps == sorted(set(steps)) and 1 <= steps[0] and steps[-1] <= 100
     for line in progress:
-        assert re.fullmatch(r"step \d+  epoch \d+  loss \d+\.\d{4}  acc [\d.]+%/[\d.]+%  [\d,]+ steps/s"
-                            r"  \d+%  ETA (\d+:)?\d+:\d\d", line), line  # --epochs is set: percent and ETA
+        assert re.fullmatch(
+            r"step \d+  epoch \d+  loss \d+\.\d{4}  acc [\d.]+%/[\d.]+%  [\d,]+ steps/s"
+            r"  \d+%  ETA (\d+:)?\d+:\d\d",
+            line,
+        ), line  # --epochs is set: percent and ETA
 
 
 def test_reproduce_line_reproduces_the_run(cli, tmp_path):
-    first = cli(*RUN, "--epochs", "40", "--dataset", "moons", "--optimizer", "adam", "--lr", "0.013",
-                "--batch-size", "16", "--samples", "120", "--noise", "0.05", "--seed", "9")
+    first = cli(
+        *RUN,
+        "--epochs",
+        "40",
+        "--dataset",
+        "moons",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.013",
+        "--batch-size",
+        "16",
+        "--samples",
+        "120",
+        "--noise",
+        "0.05",
+        "--seed",
+        "9",
+    )
     assert first.code == 0, first.err
     repro = first.out.splitlines()[-1].removeprefix("reproduce: ")
     argv = shlex.split(repro)
@@ -482,8 +523,17 @@ def test_metrics_file_has_one_row_per_step(cli, tmp_path, suffix):
 
 
 def test_metrics_without_a_test_set_leave_test_columns_empty(cli, tmp_path):
-    r = cli(*RUN, "--epochs", "3", "--test-fraction", "0", "--metrics", tmp_path / "m.csv", "--metrics",
-            tmp_path / "m.jsonl")
+    r = cli(
+        *RUN,
+        "--epochs",
+        "3",
+        "--test-fraction",
+        "0",
+        "--metrics",
+        tmp_path / "m.csv",
+        "--metrics",
+        tmp_path / "m.jsonl",
+    )
     assert r.code == 0, r.err
     assert not (tmp_path / "m.csv").exists()  # the last --metrics wins
     rows = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
@@ -504,7 +554,9 @@ def test_metrics_path_with_tilde(cli, tmp_path, monkeypatch):
     assert (tmp_path / "m.csv").exists()
 
 
-@pytest.mark.parametrize("args", [["--samples", "3", "--test-fraction", "0.9"], ["--samples", "2", "--test-fraction", "0.8"]])
+@pytest.mark.parametrize(
+    "args", [["--samples", "3", "--test-fraction", "0.9"], ["--samples", "2", "--test-fraction", "0.8"]]
+)
 def test_split_with_no_training_points_is_a_usage_error(cli, args):
     assert_usage_error(cli(*RUN, "--epochs", "1", *args), "--test-fraction")
 
@@ -607,16 +659,30 @@ def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
     exe = shutil.which("ffnn-tui")
     if exe is None:
         pytest.skip("ffnn-tui is not installed")
-    subprocess.run(f"{exe} --headless --epochs 3000 2>err.txt | head -c 10; echo ${{PIPESTATUS[0]}} > code.txt",
-                          shell=True, executable="/bin/bash", capture_output=True, text=True, cwd=tmp_path)
+    subprocess.run(
+        f"{exe} --headless --epochs 3000 2>err.txt | head -c 10; echo ${{PIPESTATUS[0]}} > code.txt",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     code = int((tmp_path / "code.txt").read_text())
     err = (tmp_path / "err.txt").read_text()
     assert code in (0, 141), err  # 0 when everything fitted in the pipe before head left
     assert "Traceback" not in err and "error" not in err
 
 
-@pytest.mark.parametrize("argv", [["bench", "--seconds", "abc"], ["bench", "--bogus"], ["bench", "--problems", "x"],
-                                  ["serve", "--port", "x"], ["serve", "--port", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "--seconds", "abc"],
+        ["bench", "--bogus"],
+        ["bench", "--problems", "x"],
+        ["serve", "--port", "x"],
+        ["serve", "--port", "0"],
+    ],
+)
 def test_subcommand_bad_input_is_one_line_and_exit_2(argv, capsys):
     from ffnn_tui.tui.cli import main
 

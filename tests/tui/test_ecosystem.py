@@ -46,8 +46,9 @@ def test_dashboard_without_a_terminal_refuses_in_one_line(tmp_path, redirect):
     master, slave = pty.openpty()
     stdin = subprocess.DEVNULL if redirect.startswith("stdin") else slave
     stdout = subprocess.PIPE if redirect.startswith("stdout") else slave
-    p = subprocess.Popen([SCRIPT, "--device", "cpu"], stdin=stdin, stdout=stdout, stderr=slave, cwd=tmp_path,
-                         env=_env())
+    p = subprocess.Popen(
+        [SCRIPT, "--device", "cpu"], stdin=stdin, stdout=stdout, stderr=slave, cwd=tmp_path, env=_env()
+    )
     os.close(slave)
     try:
         code = p.wait(timeout=60)
@@ -64,8 +65,15 @@ def test_dashboard_without_a_terminal_refuses_in_one_line(tmp_path, redirect):
 
 @needs_script
 def test_python_m_and_a_pipe_refuse_too(tmp_path):
-    p = subprocess.run(f"{sys.executable} -m ffnn_tui < /dev/null | cat", shell=True, capture_output=True, text=True,
-                       cwd=tmp_path, env=_env(), timeout=60)
+    p = subprocess.run(
+        f"{sys.executable} -m ffnn_tui < /dev/null | cat",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(),
+        timeout=60,
+    )
     assert p.stderr.splitlines() == [NO_TERMINAL]
 
 
@@ -117,17 +125,25 @@ def test_help_is_grouped_shows_every_default_and_ends_with_examples(cli):
     for action in build_parser()._actions:
         if action.option_strings and action.dest not in ("help", "version"):
             assert "(default: " in action.help, action.option_strings
-    examples = out[out.index("\nexamples:\n"):].splitlines()
+    examples = out[out.index("\nexamples:\n") :].splitlines()
     assert sum(line.startswith("  ffnn-tui ") for line in examples) == 3
 
 
-@pytest.mark.parametrize("typed,meant", [(["--lrr", "0.1"], "--lr"), (["--hid", "8"], "--hidden"),
-                                         (["--epoch", "3"], "--epochs"), (["--datset", "xor"], "--dataset")])
+@pytest.mark.parametrize(
+    "typed,meant",
+    [
+        (["--lrr", "0.1"], "--lr"),
+        (["--hid", "8"], "--hidden"),
+        (["--epoch", "3"], "--epochs"),
+        (["--datset", "xor"], "--dataset"),
+    ],
+)
 def test_a_mistyped_or_abbreviated_flag_is_an_error_that_suggests_the_flag(cli, typed, meant):
     code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", *typed)
     assert code == 2 and out == ""
-    assert err.splitlines() == [f"ffnn-tui: error: unrecognized arguments: {' '.join(typed)}; did you mean {meant}? "
-                                "(see ffnn-tui --help)"]
+    assert err.splitlines() == [
+        f"ffnn-tui: error: unrecognized arguments: {' '.join(typed)}; did you mean {meant}? (see ffnn-tui --help)"
+    ]
 
 
 @pytest.mark.parametrize("sub", ["bench", "serve"])
@@ -144,8 +160,9 @@ def test_subcommand_help_descriptions_end_with_a_full_sentence(sub):
 def test_data_overriding_dataset_or_noise_warns(cli, tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("".join(f"{i % 7 - 3},{i % 5 - 2},{i % 2}\n" for i in range(20)))
-    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--data", csv, "--dataset", "xor",
-                         "--noise", "0.1")
+    code, out, err = cli(
+        "--headless", "--device", "cpu", "--epochs", "1", "--data", csv, "--dataset", "xor", "--noise", "0.1"
+    )
     assert code == 0, err
     assert err.splitlines()[0] == f"ffnn-tui: warning: --data {csv} is used; --dataset xor and --noise 0.1 are ignored"
     code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--data", csv)
@@ -171,8 +188,27 @@ def test_license_file_and_metadata():
 def test_dump_config_round_trips_through_config(cli, tmp_path):
     from ffnn_tui.tui.cli import run_config
 
-    argv = ["--dataset", "spiral", "--classes", "3", "--hidden", "16,4", "--lr", "1e-05", "--optimizer", "adam",
-            "--epochs", "7", "--export", str(tmp_path / "w.npz"), "--quiet", "--device", "cpu", "--seed", "12"]
+    argv = [
+        "--dataset",
+        "spiral",
+        "--classes",
+        "3",
+        "--hidden",
+        "16,4",
+        "--lr",
+        "1e-05",
+        "--optimizer",
+        "adam",
+        "--epochs",
+        "7",
+        "--export",
+        str(tmp_path / "w.npz"),
+        "--quiet",
+        "--device",
+        "cpu",
+        "--seed",
+        "12",
+    ]
     code, out, err = cli(*argv, "--dump-config")
     assert code == 0 and err == ""
     (tmp_path / "run.toml").write_text(out)
@@ -189,8 +225,9 @@ def test_export_writes_the_weights_with_what_their_shapes_mean(cli, tmp_path, su
     import torch
 
     path = tmp_path / f"w{suffix}"
-    code, out, err = cli("--headless", "--device", "cpu", "--epochs", "5", "--hidden", "8", "--export", path,
-                         "--save", tmp_path / "c.pt")
+    code, out, err = cli(
+        "--headless", "--device", "cpu", "--epochs", "5", "--hidden", "8", "--export", path, "--save", tmp_path / "c.pt"
+    )
     assert code == 0, err
     params = torch.load(tmp_path / "c.pt", weights_only=True)["params"]
     if suffix == ".safetensors":
@@ -219,8 +256,9 @@ def test_export_with_another_suffix_is_a_usage_error(cli, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)  # a short path: errors clip long ones
     code, out, err = cli("--headless", "--device", "cpu", "--epochs", "1", "--export", "w.pt")
     assert code == 2 and out == ""
-    assert err.splitlines() == ["ffnn-tui: error: --export w.pt: expected a file name ending in "
-                                ".safetensors, .npz, .json"]
+    assert err.splitlines() == [
+        "ffnn-tui: error: --export w.pt: expected a file name ending in .safetensors, .npz, .json"
+    ]
 
 
 def test_progress_shows_percent_and_eta_and_quiet_silences_it(cli, monkeypatch):
@@ -353,8 +391,9 @@ async def test_palette_export_as_asks_for_a_path_and_writes_there(data_home, tmp
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt), what="the path prompt")
         await pilot.press(*str(target), "enter")
-        await wait_for(pilot, lambda: any("weights exported" in n or "failed" in n for n in notes(app)),
-                       what="the export note")
+        await wait_for(
+            pilot, lambda: any("weights exported" in n or "failed" in n for n in notes(app)), what="the export note"
+        )
         assert f"weights exported: {target} (step 0)" in notes(app), notes(app)
         assert target.exists()
 
@@ -416,10 +455,15 @@ async def test_ascii_screen_has_no_non_ascii_character(data_home):
         text = screen_text(app)
         assert "|param|" in text and "lr*2" in text and "loss" in text
         assert _non_ascii(text) == [], text
-        for view, title in (("2", "neurons"), ("3", "weights"), ("4", "layer health"), ("5", "confusion"),
-                            ("6", "the step")):  # every view beside the loss plot, drawn in ASCII too
+        for view, title in (
+            ("2", "neurons"),
+            ("3", "weights"),
+            ("4", "layer health"),
+            ("5", "confusion"),
+            ("6", "the step"),
+        ):  # every view beside the loss plot, drawn in ASCII too
             await pilot.press(view)
-            await wait_for(pilot, lambda: title in screen_text(app), what=f"view {view}")
+            await wait_for(pilot, lambda t=title: t in screen_text(app), what=f"view {view}")
             await pilot.pause(0.3)
             assert _non_ascii(screen_text(app)) == [], (view, screen_text(app))
         await pilot.press("question_mark")
@@ -440,13 +484,19 @@ async def test_without_ascii_the_same_screen_uses_unicode():
         assert "‖param‖" in text and "lr×2" in text and "╭" in text
 
 
-@pytest.mark.parametrize("env,plain", [({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"}, False),
-                                       ({"TERM": "xterm"}, False),
-                                       ({"TERM": "dumb", "LANG": "en_US.UTF-8"}, True),
-                                       ({"TERM": "vt100"}, True), ({"TERM": "linux"}, True),
-                                       ({"TERM": "xterm", "LANG": "en_US.ISO-8859-1"}, True),
-                                       ({"TERM": "xterm", "LC_ALL": "C", "LANG": "en_US.UTF-8"}, True),
-                                       ({"TERM": "xterm", "LC_CTYPE": "de_DE.utf8"}, False)])
+@pytest.mark.parametrize(
+    "env,plain",
+    [
+        ({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"}, False),
+        ({"TERM": "xterm"}, False),
+        ({"TERM": "dumb", "LANG": "en_US.UTF-8"}, True),
+        ({"TERM": "vt100"}, True),
+        ({"TERM": "linux"}, True),
+        ({"TERM": "xterm", "LANG": "en_US.ISO-8859-1"}, True),
+        ({"TERM": "xterm", "LC_ALL": "C", "LANG": "en_US.UTF-8"}, True),
+        ({"TERM": "xterm", "LC_CTYPE": "de_DE.utf8"}, False),
+    ],
+)
 def test_plain_terminals_are_recognised(env, plain):
     from ffnn_tui.tui.plain import plain_terminal
 
@@ -457,8 +507,10 @@ def test_plain_terminals_are_recognised(env, plain):
 @pytest.mark.parametrize("term,expected", [("dumb", "standard"), ("xterm-256color", None)])
 def test_term_dumb_does_not_get_truecolor(tmp_path, term, expected):
     """main() sets TEXTUAL_COLOR_SYSTEM before Textual is imported, unless the user set it."""
-    probe = ("import os, sys; from ffnn_tui.tui import cli; cli.run = lambda argv: 0; cli.main([]);"
-             "import textual.constants as c; print(os.environ.get('TEXTUAL_COLOR_SYSTEM'), c.COLOR_SYSTEM)")
+    probe = (
+        "import os, sys; from ffnn_tui.tui import cli; cli.run = lambda argv: 0; cli.main([]);"
+        "import textual.constants as c; print(os.environ.get('TEXTUAL_COLOR_SYSTEM'), c.COLOR_SYSTEM)"
+    )
     env = {k: v for k, v in _env().items() if k != "TEXTUAL_COLOR_SYSTEM"}
     env["TERM"] = term
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env).stdout.split()

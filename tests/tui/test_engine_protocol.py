@@ -39,15 +39,34 @@ from ffnn_tui.tui.messages import EngineEvent
 
 from .conftest import make_app, settled, wait_for
 
-COMMANDS = [Pause(), Resume(), Step(), Reset(), Reset(seed=7), ScaleLr(2.0), NextActivation(), NextDataset(),
-            Resize(40, 12), ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"), CheckGradients(), Save("ck.pt"),
-            protocol.Export("w.json"), Stop()]
+COMMANDS = [
+    Pause(),
+    Resume(),
+    Step(),
+    Reset(),
+    Reset(seed=7),
+    ScaleLr(2.0),
+    NextActivation(),
+    NextDataset(),
+    Resize(40, 12),
+    ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"),
+    CheckGradients(),
+    Save("ck.pt"),
+    protocol.Export("w.json"),
+    Stop(),
+]
 
 
 def test_every_command_and_event_type_is_listed():
     assert {type(c) for c in COMMANDS} == set(typing.get_args(protocol.Command))
-    assert set(typing.get_args(protocol.Event)) == {protocol.Snapshot, Note, GradChecks, Exited, Heartbeat,
-                                                    LastCheckpoint}
+    assert set(typing.get_args(protocol.Event)) == {
+        protocol.Snapshot,
+        Note,
+        GradChecks,
+        Exited,
+        Heartbeat,
+        LastCheckpoint,
+    }
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: repr(c))
@@ -79,8 +98,13 @@ async def test_events_pickle_and_the_app_dispatches_each():
     tr = Trainer(RunConfig(device="cpu"))
     maker = SnapshotMaker()
     maker.size = (20, 8)
-    events = [maker.make(tr, State.PAUSED), Note("hello there", title="t"), GradChecks((("W1", 1e-9, 1e-9),)),
-              Heartbeat(1, 2.4), Exited("the training process ended unexpectedly (exit code -9)")]
+    events = [
+        maker.make(tr, State.PAUSED),
+        Note("hello there", title="t"),
+        GradChecks((("W1", 1e-9, 1e-9),)),
+        Heartbeat(1, 2.4),
+        Exited("the training process ended unexpectedly (exit code -9)"),
+    ]
     for e in events:
         assert repr(pickle.loads(pickle.dumps(e))) == repr(e)  # repr: nan != nan
     app = make_app()
@@ -94,8 +118,9 @@ async def test_events_pickle_and_the_app_dispatches_each():
         app.post_message(EngineEvent(checks, app.engine))
         await wait_for(pilot, lambda: app.check == checks.rows, what="the gradient check")
         app.post_message(EngineEvent(beat, app.engine))
-        await wait_for(pilot, lambda: "step 1: 2s so far" in str(app.query_one("StatusLine").render()),
-                       what="the heartbeat")
+        await wait_for(
+            pilot, lambda: "step 1: 2s so far" in str(app.query_one("StatusLine").render()), what="the heartbeat"
+        )
         app.post_message(EngineEvent(note, object()))  # a replaced engine's late word is dropped
         app.post_message(EngineEvent(exited, app.engine))
         await wait_for(pilot, lambda: app.state() is State.FAILED, what="FAILED")
@@ -107,8 +132,15 @@ def test_headless_and_the_dashboard_loop_write_identical_metrics(tmp_path):
     args = ["--dataset", "moons", "--hidden", "8,8", "--epochs", "7", "--batch-size", "16", "--samples", "100"]
     assert main(["--headless", *args, "--metrics", str(tmp_path / "headless.csv")]) == 0
 
-    cfg = RunConfig(dataset="moons", hidden=(8, 8), epochs=7, batch_size=16, samples=100, device="auto",
-                    metrics=str(tmp_path / "engine.csv"))
+    cfg = RunConfig(
+        dataset="moons",
+        hidden=(8, 8),
+        epochs=7,
+        batch_size=16,
+        samples=100,
+        device="auto",
+        metrics=str(tmp_path / "engine.csv"),
+    )
     tr = Trainer(cfg)
     inbox, events = Inbox(), []
 

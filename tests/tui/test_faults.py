@@ -24,9 +24,11 @@ def status(app) -> str:
 
 def at_step(n: int, action):
     """A hook that runs action(trainer) when the trainer is about to take step n."""
+
     def hook(trainer):
         if trainer.step_count + 1 == n:
             action(trainer)
+
     return hook
 
 
@@ -64,6 +66,7 @@ async def test_an_exception_on_the_step_key_shows_failed():
 def poison(value: float):
     def action(trainer):
         trainer.params["W1"].fill_(value)
+
     return action
 
 
@@ -104,8 +107,11 @@ async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
             assert app.log_scale
             stuck = app.engine.trainer
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.engine.trainer is not stuck and app.snapshot.step == 0
-                           and app.snapshot.state not in ENDED, what="a fresh run")
+            await wait_for(
+                pilot,
+                lambda: app.engine.trainer is not stuck and app.snapshot.step == 0 and app.snapshot.state not in ENDED,
+                what="a fresh run",
+            )
             assert "PAUSED" in status(app)
             await pilot.press("n")
             await settled(pilot, app, 1)
@@ -142,7 +148,10 @@ async def test_a_run_that_fails_to_build_shows_why(monkeypatch):
         await wait_for(pilot, lambda: app.engine_failure != "", what="the engine's Exited")
         await pilot.pause()
         text = status(app)
-        assert "FAILED" in text and "could not build the run: RuntimeError: the checkpoint's tensors are unreadable" in text
+        assert (
+            "FAILED" in text
+            and "could not build the run: RuntimeError: the checkpoint's tensors are unreadable" in text
+        )
         assert app.is_running  # not bad input: the app stays, and r starts over
 
 

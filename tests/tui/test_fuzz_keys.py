@@ -20,8 +20,26 @@ from ffnn_tui.tui.app import HelpScreen
 from ..terminal.tmux import Terminal, ffnn_tui_command
 from .conftest import make_app, wait_for
 
-KEYS = ["space", "n", "n", "n", "r", "R", "plus", "plus", "plus", "minus", "a", "d", "g", "l", "t", "c",
-        "question_mark", "escape"]
+KEYS = [
+    "space",
+    "n",
+    "n",
+    "n",
+    "r",
+    "R",
+    "plus",
+    "plus",
+    "plus",
+    "minus",
+    "a",
+    "d",
+    "g",
+    "l",
+    "t",
+    "c",
+    "question_mark",
+    "escape",
+]
 RESETS = {"r", "R", "d"}
 
 

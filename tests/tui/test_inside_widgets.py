@@ -74,7 +74,7 @@ def test_a_ramp_of_values_reads_by_sign_and_size_without_colour():
 
 def test_colour_tells_the_signs_apart_too():
     text = neurons_text(one_unit_maps([[-1.0, 1.0]]), 56)
-    styles = {text.plain[s.start:s.end]: s.style for s in text.spans}
+    styles = {text.plain[s.start : s.end]: s.style for s in text.spans}
     neg, pos = styles[neurons.NEG_GLYPHS[-1]], styles[neurons.POS_GLYPHS[-1]]
     assert neg.color != pos.color
     assert neg.color.triplet.blue > neg.color.triplet.red and pos.color.triplet.red > pos.color.triplet.blue
@@ -136,7 +136,11 @@ def test_the_tutorial_net_shows_every_entry_with_its_shape():
     p = tutorial_net()
     ms = inside.weight_matrices(p, max_cols=weights.max_cols_for(56))
     lines = lines_of(weights_text(ms, 56))
-    assert lines[0].startswith("W1 (2, 8)") and any(l.startswith("b1 (8,)") for l in lines) and any(l.startswith("W2 (8, 2)") for l in lines)
+    assert (
+        lines[0].startswith("W1 (2, 8)")
+        and any(l.startswith("b1 (8,)") for l in lines)
+        and any(l.startswith("W2 (8, 2)") for l in lines)
+    )
     assert "pooled" not in "\n".join(lines)
     w1_rows = lines[1:3]
     glyphs = set(weights.POS_GLYPHS + weights.NEG_GLYPHS)
@@ -155,8 +159,9 @@ def test_hinton_glyph_grows_with_magnitude():
     P, N = weights.POS_GLYPHS, weights.NEG_GLYPHS
     assert row == " ".join([P[0], P[1], P[3], N[1], N[3]])
     ascii_row = lines_of(weights_text((m,), 56, ascii=True))[1]
-    assert ascii_row == " ".join([weights.ASCII_POS[0], weights.ASCII_POS[1], weights.ASCII_POS[3],
-                                  weights.ASCII_NEG[1], weights.ASCII_NEG[3]])
+    assert ascii_row == " ".join(
+        [weights.ASCII_POS[0], weights.ASCII_POS[1], weights.ASCII_POS[3], weights.ASCII_NEG[1], weights.ASCII_NEG[3]]
+    )
 
 
 def test_a_pooled_matrix_says_so_and_fits():
@@ -200,7 +205,7 @@ def layer(name="W1", k=1, units=8, g=3.2e-2, ratio=1.1e-3, problem="dead", bad=(
 
 
 def bar_of(line: str) -> str:
-    return line[line.index("[") + 1:line.index("]")]
+    return line[line.index("[") + 1 : line.index("]")]
 
 
 def test_health_line_reads_like_the_example():
@@ -216,15 +221,18 @@ def test_gradient_bar_is_log_scaled(g, fraction):
     assert bar.count("#") == round(fraction * len(bar)) and set(bar) <= {"#", "."}
 
 
-@pytest.mark.parametrize("ratio,marker", [(1e-3, "~guide"), (2e-3, "~guide"), (2e-4, "<guide"),
-                                          (1e-5, "≪guide"), (2e-2, ">guide"), (5.0, "≫guide")])
+@pytest.mark.parametrize(
+    "ratio,marker",
+    [(1e-3, "~guide"), (2e-3, "~guide"), (2e-4, "<guide"), (1e-5, "≪guide"), (2e-2, ">guide"), (5.0, "≫guide")],
+)
 def test_update_ratio_marker_against_the_guide(ratio, marker):
     assert marker in health_text((layer(ratio=ratio),), 100).plain
 
 
 def test_saturated_output_and_unknown_values():
-    plain = health_text((layer(problem="saturated", bad=(1,), units=4),
-                         layer("W2", 2, 2, math.nan, math.nan, "", ())), 100).plain
+    plain = health_text(
+        (layer(problem="saturated", bad=(1,), units=4), layer("W2", 2, 2, math.nan, math.nan, "", ())), 100
+    ).plain
     assert "sat 1/4 (25%)" in plain and "saturated: h1[1]" in plain
     w2 = [l for l in plain.split("\n") if l.startswith("W2")][0]
     assert "dead" not in w2 and "sat" not in w2 and "‖g‖    -" in w2
@@ -232,8 +240,9 @@ def test_saturated_output_and_unknown_values():
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_health_fits_the_width_and_keeps_the_numbers(width):
-    text = health_text((layer(), layer("W2", 2, 32, 5e-7, 2e-6, "dead", tuple(range(12))),
-                        layer("W3", 3, 2, 1.0, 0.3, "", ())), width)
+    text = health_text(
+        (layer(), layer("W2", 2, 32, 5e-7, 2e-6, "dead", tuple(range(12))), layer("W3", 3, 2, 1.0, 0.3, "", ())), width
+    )
     assert_fits(text, width)
     plain = text.plain
     for s in ("W1 ‖g‖ 3.2e-02", "W2 ‖g‖ 5.0e-07", "W3 ‖g‖ 1.0e+00", "Δ/p 1.1e-03", "dead 2/8", "dead 12/32"):

@@ -98,8 +98,14 @@ async def test_R_starts_over_with_a_new_seed():
         await pilot.press("n")
         await settled(pilot, app, 1)
         await pilot.press("R")
-        await wait_for(pilot, lambda: app.engine.trainer.cfg.seed != 0 and app.snapshot.step == 0
-                       and f"--seed {app.engine.trainer.cfg.seed}" in app.snapshot.config.to_command_line())
+        await wait_for(
+            pilot,
+            lambda: (
+                app.engine.trainer.cfg.seed != 0
+                and app.snapshot.step == 0
+                and f"--seed {app.engine.trainer.cfg.seed}" in app.snapshot.config.to_command_line()
+            ),
+        )
         assert not torch.equal(app.engine.trainer.params["W1"], W1)
 
 

@@ -12,8 +12,12 @@ async def test_the_training_process_steps_resets_and_stops(tmp_path):
     ckpt = tmp_path / "proc.pt"
     app = FfnnApp(run_config(["--paused", "--save", str(ckpt)]), show_rate=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.grid is not None, timeout=30,
-                       what="the first snapshot from the training process")
+        await wait_for(
+            pilot,
+            lambda: app.snapshot is not None and app.snapshot.grid is not None,
+            timeout=30,
+            what="the first snapshot from the training process",
+        )
         await pilot.press("n", "n")
         await wait_for(pilot, lambda: app.snapshot.step == 2, what="two steps")
         await pilot.press("space")

@@ -79,8 +79,9 @@ def test_save_through_a_symlink_writes_its_target(cli, tmp_path):
 def test_metrics_onto_the_data_is_refused(cli, tmp_path):
     data = write(tmp_path / "pts.csv", "1,2,0\n-1,-2,1\n3,1,0\n-2,-1,1\n")
     before = data.read_text()
-    assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data, "--metrics", tmp_path / "." / "pts.csv"),
-                       "--metrics", "--data")
+    assert_usage_error(
+        cli(*RUN, "--epochs", "1", "--data", data, "--metrics", tmp_path / "." / "pts.csv"), "--metrics", "--data"
+    )
     assert data.read_text() == before
 
 
@@ -116,8 +117,7 @@ def test_dev_zero_is_refused(cli, flag):
 
 
 def test_metrics_to_dev_null_is_refused(cli):
-    assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", "/dev/null"),
-                       "--metrics")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", "/dev/null"), "--metrics")
 
 
 @pytest.mark.parametrize("flag", ["--data", "--config", "--resume", "--init-params", "--metrics", "--save"])
@@ -198,7 +198,7 @@ class FullDisk:
 
     def write(self, text: str) -> int:
         if self.full or len(text) > self.budget:
-            self.real.write(text[:self.budget])
+            self.real.write(text[: self.budget])
             self.real.flush()
             self.budget, self.full = 0, True
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -261,8 +261,13 @@ def test_a_broken_stderr_does_not_stop_the_run(cli, tmp_path, monkeypatch):
 
 def test_stderr_on_a_full_device_does_not_stop_the_run(tmp_path):
     with open("/dev/full", "w") as full:
-        p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "2000", "--save", str(tmp_path / "c.pt")],
-                           stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "2000", "--save", str(tmp_path / "c.pt")],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            text=True,
+            timeout=120,
+        )
     assert p.returncode == 0
     assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 2000
 
@@ -308,13 +313,15 @@ def test_reading_a_csv_takes_little_more_memory_than_its_tensors(tmp_path):
     g = torch.Generator().manual_seed(0)
     X = torch.randn(500_000, 2, generator=g, dtype=torch.float64)
     data.write_text("x1,x2,label\n" + "".join(f"{a!r},{b!r},{int(a + b > 0)}\n" for a, b in X.tolist()))
-    script = ("import sys, torch\n"
-              "from ffnn_tui.core.data import read_csv\n"
-              "def peak(): return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
-              "before = peak()\n"
-              "X, y = read_csv(sys.argv[1])\n"
-              "assert X.shape == (500_000, 2)\n"
-              "print(peak() - before)\n")  # VmHWM, as ru_maxrss would carry pytest's peak across exec
+    script = (
+        "import sys, torch\n"
+        "from ffnn_tui.core.data import read_csv\n"
+        "def peak(): return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+        "before = peak()\n"
+        "X, y = read_csv(sys.argv[1])\n"
+        "assert X.shape == (500_000, 2)\n"
+        "print(peak() - before)\n"
+    )  # VmHWM, as ru_maxrss would carry pytest's peak across exec
     p = subprocess.run([sys.executable, "-c", script, str(data)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert int(p.stdout) < 60_000, f"read_csv grew the peak memory by {int(p.stdout) // 1024} MB"
@@ -323,8 +330,10 @@ def test_reading_a_csv_takes_little_more_memory_than_its_tensors(tmp_path):
 def test_csv_values_keep_full_precision(tmp_path):
     from ffnn_tui.core.data import read_csv
 
-    data = write(tmp_path / "p.csv", "# points\nx1,x2,label\n0.1000000000000000055511151231257827,1e-300,0\n"
-                                     "-2.5,3.141592653589793,1\n")
+    data = write(
+        tmp_path / "p.csv",
+        "# points\nx1,x2,label\n0.1000000000000000055511151231257827,1e-300,0\n-2.5,3.141592653589793,1\n",
+    )
     X, y = read_csv(data)
     assert X.dtype == torch.float64 and X.tolist() == [[0.1, 1e-300], [-2.5, 3.141592653589793]]
     assert y.tolist() == [0, 1]
@@ -338,9 +347,24 @@ def _limited_memory():
 
 
 def test_data_that_cannot_fit_in_memory_is_refused():
-    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "1", "--samples", "50000000",
-                        "--hidden", "4096,4096,4096,4096"], capture_output=True, text=True, timeout=120,
-                       preexec_fn=_limited_memory)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ffnn_tui",
+            *RUN,
+            "--epochs",
+            "1",
+            "--samples",
+            "50000000",
+            "--hidden",
+            "4096,4096,4096,4096",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited_memory,
+    )
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and "--samples 50000000" in p.stderr and "GiB" in p.stderr
 
@@ -349,8 +373,22 @@ def test_bench_json_into_a_missing_folder_is_refused_first(tmp_path, capsys):
     from ffnn_tui.tui.bench import main as bench_main
 
     t0 = time.monotonic()
-    assert bench_main(["--seconds", "0.2", "--repeat", "1", "--problems", "tutorial", "--no-dashboard",
-                       "--json", str(tmp_path / "missing" / "b.json")]) == 2
+    assert (
+        bench_main(
+            [
+                "--seconds",
+                "0.2",
+                "--repeat",
+                "1",
+                "--problems",
+                "tutorial",
+                "--no-dashboard",
+                "--json",
+                str(tmp_path / "missing" / "b.json"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--json" in err and "does not exist" in err
     assert time.monotonic() - t0 < 1.0
@@ -359,7 +397,8 @@ def test_bench_json_into_a_missing_folder_is_refused_first(tmp_path, capsys):
 def test_a_raw_pickle_checkpoint_is_one_line(tmp_path):
     raw = tmp_path / "raw.pt"
     raw.write_bytes(pickle.dumps({"format": "x"}))
-    p = subprocess.run([sys.executable, "-m", "ffnn_tui", *RUN, "--resume", str(raw)], capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "ffnn_tui", *RUN, "--resume", str(raw)], capture_output=True, text=True, timeout=120
+    )
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and "raw.pt" in p.stderr, p.stderr

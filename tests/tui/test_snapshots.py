@@ -14,6 +14,7 @@ def _stepped(app, steps: int):
         for k in range(1, steps + 1):
             await pilot.press("n")
             await settled(pilot, app, k)
+
     return run_before
 
 
@@ -79,6 +80,7 @@ def _viewed(app, key: str, steps: int = 3):
         await _stepped(app, steps)(pilot)
         await pilot.press(key)
         await settled(pilot, app, steps)
+
     return run_before
 
 

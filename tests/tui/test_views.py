@@ -15,8 +15,14 @@ from .conftest import make_app, screen_text, settled, wait_for
 
 SIZE = (120, 36)
 SPIRAL = ("--dataset", "spiral", "--classes", "3", "--hidden", "16,16", "--samples", "300")
-EXPECT = {"boundary": "decision boundary", "neurons": "layer 1: 8 units", "weights": "W1 (2, 8)",
-          "health": "layer health", "confusion": "t\\p", "step": "dW1 = X.T @ dz1"}
+EXPECT = {
+    "boundary": "decision boundary",
+    "neurons": "layer 1: 8 units",
+    "weights": "W1 (2, 8)",
+    "health": "layer health",
+    "confusion": "t\\p",
+    "step": "dW1 = X.T @ dz1",
+}
 
 
 async def _view(pilot, app, key: str, step: int) -> None:
@@ -35,10 +41,17 @@ async def test_each_view_key_shows_its_view_and_measures_only_it():
             s = app.snapshot
             assert s.views == (view,)
             assert EXPECT[view] in screen_text(app), view
-            measured = {"boundary": s.grid, "neurons": s.neurons, "weights": s.weights, "health": s.health,
-                        "confusion": s.confusion, "step": s.step_rows}
+            measured = {
+                "boundary": s.grid,
+                "neurons": s.neurons,
+                "weights": s.weights,
+                "health": s.health,
+                "confusion": s.confusion,
+                "step": s.step_rows,
+            }
             assert [v for v, data in measured.items() if data is not None] == (
-                [view, "health"] if view == "neurons" else [view])  # the neurons' dead marks come from health
+                [view, "health"] if view == "neurons" else [view]
+            )  # the neurons' dead marks come from health
             if view != "boundary":
                 assert app.query_one(ContentSwitcher).current == view
 

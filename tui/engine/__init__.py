@@ -59,11 +59,15 @@ class Engine(ABC):
             except OSError as e:
                 self.farewell = f"ffnn-tui: could not save {path}: {e}"
                 return
-            self.farewell = (f"ffnn-tui: the training process did not stop within {waited:.0f}s; "
-                             f"saved its last completed step ({kept.step}) to {path}")
+            self.farewell = (
+                f"ffnn-tui: the training process did not stop within {waited:.0f}s; "
+                f"saved its last completed step ({kept.step}) to {path}"
+            )
         else:
-            self.farewell = (f"ffnn-tui: could not save {path}: the training process did not stop within "
-                             f"{waited:.0f}s (stopped or hung), and its last completed step was not at hand")
+            self.farewell = (
+                f"ffnn-tui: could not save {path}: the training process did not stop within "
+                f"{waited:.0f}s (stopped or hung), and its last completed step was not at hand"
+            )
 
     @abstractmethod
     def start(self) -> None:

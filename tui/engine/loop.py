@@ -100,8 +100,15 @@ def _next(items: tuple[str, ...], current: str) -> str:
 class TrainingLoop:
     """Trains one Trainer for the app: steps while running, applies commands, emits events."""
 
-    def __init__(self, trainer: Trainer, emit: Callable[[Event], None], *, running: bool, ui_hz: float,
-                 heartbeat: float = HEARTBEAT):
+    def __init__(
+        self,
+        trainer: Trainer,
+        emit: Callable[[Event], None],
+        *,
+        running: bool,
+        ui_hz: float,
+        heartbeat: float = HEARTBEAT,
+    ):
         self.tr = trainer
         self.emit = emit
         self.running = running
@@ -171,8 +178,9 @@ class TrainingLoop:
                 save(tr, target)
                 self.emit(Note(f"checkpoint saved: {target.resolve()} (step {tr.step_count})", title="saved"))
             case Export(path=path):
-                target = export_weights(tr.params, tr.cfg, tr.step_count,
-                                        path or default_file(self._file_name(".safetensors")))
+                target = export_weights(
+                    tr.params, tr.cfg, tr.step_count, path or default_file(self._file_name(".safetensors"))
+                )
                 self.emit(Note(f"weights exported: {target} (step {tr.step_count})", title="exported"))
             case Stop():
                 self.stopping = True

@@ -24,8 +24,15 @@ from .protocol import Command, Event, Exited, Stop
 
 POLL = 0.2
 """Seconds between checks that the child is still alive while no event arrives."""
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
-                signal.SIGALRM)
+STOP_SIGNALS = (
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+)
 """Every catchable signal whose default action ends a process: the app saves, restores the
 terminal and exits 128+N on each; the training process ignores them (the app stops it)."""
 
@@ -91,8 +98,9 @@ class ProcessEngine(Engine):
         ctx = mp.get_context("spawn")  # fork after torch's thread pools start is unsafe
         self._commands_r, self._commands = ctx.Pipe(duplex=False)
         self._events, self._events_w = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=child_main, args=(cfg, self._commands_r, self._events_w, ui_hz),
-                                daemon=True, name="ffnn-tui-trainer")
+        self.proc = ctx.Process(
+            target=child_main, args=(cfg, self._commands_r, self._events_w, ui_hz), daemon=True, name="ffnn-tui-trainer"
+        )
         self._lock = threading.Lock()
         self._silenced = threading.Event()
         self._relay = threading.Thread(target=self._relay_events, daemon=True, name="ffnn-tui-relay")

@@ -104,8 +104,21 @@ class Stop:
     """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
 
 
-Command = (Pause | Resume | Step | Reset | ScaleLr | NextActivation | NextDataset | Resize | ShowViews | CheckGradients
-           | Save | Export | Stop)
+Command = (
+    Pause
+    | Resume
+    | Step
+    | Reset
+    | ScaleLr
+    | NextActivation
+    | NextDataset
+    | Resize
+    | ShowViews
+    | CheckGradients
+    | Save
+    | Export
+    | Stop
+)
 
 # ----- events: training loop -> app -----
 

@@ -160,8 +160,15 @@ class SnapshotMaker:
             self._rate = (now, step, rate)
         return rate
 
-    def make(self, tr: Trainer, state: State, *, before: Params | None = None, update_steps: int = 0,
-             changes: tuple[tuple[int, str], ...] = ()) -> Snapshot:
+    def make(
+        self,
+        tr: Trainer,
+        state: State,
+        *,
+        before: Params | None = None,
+        update_steps: int = 0,
+        changes: tuple[tuple[int, str], ...] = (),
+    ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
         shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
         if tr.run_id != self._run:
@@ -179,12 +186,28 @@ class SnapshotMaker:
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
         views = dict(self.view_data(tr, before, update_steps))
         return Snapshot(
-            run_id=tr.run_id, step=tr.step_count, epoch=tr.epoch, state=state, reason=tr.reason,
-            config=tr.cfg, classes=tr.data.classes, device=str(tr.device), metrics=m,
-            steps_per_sec=self.steps_per_sec(tr.step_count), params=probes.param_stats(tr),
-            activations=probes.activation_shapes(tr), curve_steps=tuple(steps), curve_train=tuple(series["train_loss"]),
-            curve_test_steps=tuple(test_steps), curve_test=tuple(test_series["train_loss"]), grid=grid, points=points,
-            views=v.views, changes=changes, **views)
+            run_id=tr.run_id,
+            step=tr.step_count,
+            epoch=tr.epoch,
+            state=state,
+            reason=tr.reason,
+            config=tr.cfg,
+            classes=tr.data.classes,
+            device=str(tr.device),
+            metrics=m,
+            steps_per_sec=self.steps_per_sec(tr.step_count),
+            params=probes.param_stats(tr),
+            activations=probes.activation_shapes(tr),
+            curve_steps=tuple(steps),
+            curve_train=tuple(series["train_loss"]),
+            curve_test_steps=tuple(test_steps),
+            curve_test=tuple(test_series["train_loss"]),
+            grid=grid,
+            points=points,
+            views=v.views,
+            changes=changes,
+            **views,
+        )
 
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
@@ -196,8 +219,14 @@ class SnapshotMaker:
         health = None
         if "health" in v.views or "neurons" in v.views:
             norms = tr.optimizer.update_norms(tr.param_list, tr.last_grads) if tr.last_grads else None
-            health = inside.layer_health(tr.params, tr.cfg.activation, tr.data.X_train, grads,
-                                         dict(zip(names, norms)) if norms else None, max_rows=probes.EVAL_SAMPLE)
+            health = inside.layer_health(
+                tr.params,
+                tr.cfg.activation,
+                tr.data.X_train,
+                grads,
+                dict(zip(names, norms)) if norms else None,
+                max_rows=probes.EVAL_SAMPLE,
+            )
             yield "health", health
         if "neurons" in v.views:
             yield "neurons", self.neuron_maps(tr, cols, rows)
@@ -210,8 +239,17 @@ class SnapshotMaker:
             fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
             spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
-            yield "weights", inside.weight_matrices(tr.params, v.which, grads, updates, max_rows=min(WEIGHT_ROWS, max_rows),
-                                                    max_cols=max(1, (cols + 1) // 2))
+            yield (
+                "weights",
+                inside.weight_matrices(
+                    tr.params,
+                    v.which,
+                    grads,
+                    updates,
+                    max_rows=min(WEIGHT_ROWS, max_rows),
+                    max_cols=max(1, (cols + 1) // 2),
+                ),
+            )
             yield "update_steps", update_steps if before is not None else 0
         if "confusion" in v.views:
             yield "confusion", self.confusions(tr)
@@ -239,4 +277,3 @@ class SnapshotMaker:
             return train, None
         test_logits, _ = forward(tr.params, d.X_test[:S], tr.cfg.activation)  # (m, K)
         return train, inside.confusion(test_logits, d.y_test[:S], K)
-

@@ -21,8 +21,15 @@ from .protocol import Command, Event, Exited, Stop
 class ThreadEngine(Engine):
     """The loop in a thread; give it a Trainer, or a config to build one from (in the thread)."""
 
-    def __init__(self, emit: Callable[[Event], None], cfg: RunConfig, *, ui_hz: float,
-                 trainer: Trainer | None = None, paused: bool | None = None):
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        cfg: RunConfig,
+        *,
+        ui_hz: float,
+        trainer: Trainer | None = None,
+        paused: bool | None = None,
+    ):
         super().__init__(emit, cfg.save)
         self.cfg, self.ui_hz, self.trainer = cfg, ui_hz, trainer
         self.heartbeat = HEARTBEAT
@@ -57,8 +64,9 @@ class ThreadEngine(Engine):
         except Exception as e:
             self._emit(Exited(f"could not build the run: {type(e).__name__}: {e}"))
             return
-        self.loop = TrainingLoop(self.trainer, self._emit, running=not self.paused, ui_hz=self.ui_hz,
-                                 heartbeat=self.heartbeat)
+        self.loop = TrainingLoop(
+            self.trainer, self._emit, running=not self.paused, ui_hz=self.ui_hz, heartbeat=self.heartbeat
+        )
         try:
             self.loop.run(self.inbox, self._silenced.is_set)
             self._emit(Exited(""))

@@ -25,7 +25,18 @@ SURE, VERY_SURE = 0.35, 0.75
 
 PALETTE = ("#4e9bff", "#ff7a45", "#3ecf6a", "#d65cff", "#ffd23f", "#38d6d6", "#ff5c8a", "#a0a0ff", "#b8e05a", "#c8a070")
 BG_DIM = ("#0f2340", "#3a1a0c", "#0d2e18", "#2e1038", "#3a3008", "#0a3030", "#3a0f1e", "#22224a", "#2a3410", "#302818")
-BG_STRONG = ("#1d4a8a", "#7a3314", "#1a6634", "#5e2172", "#7a640f", "#146262", "#7a1e3e", "#44449a", "#56701e", "#645030")
+BG_STRONG = (
+    "#1d4a8a",
+    "#7a3314",
+    "#1a6634",
+    "#5e2172",
+    "#7a640f",
+    "#146262",
+    "#7a1e3e",
+    "#44449a",
+    "#56701e",
+    "#645030",
+)
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,21 @@ def level_of(conf: float) -> int:
 def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
     """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
     rows = [
-        [Cell(SHADE_GLYPHS[k % len(SHADE_GLYPHS)][lv - 1] if (lv := level_of(c)) else " ", k, lv)
-         for k, c in zip(krow, crow)]
+        [
+            Cell(SHADE_GLYPHS[k % len(SHADE_GLYPHS)][lv - 1] if (lv := level_of(c)) else " ", k, lv)
+            for k, c in zip(krow, crow)
+        ]
         for krow, crow in zip(klass, conf)
     ]
     for r, c, k, kind in points:
         under = rows[r][c]
-        rows[r][c] = Cell(POINT_GLYPHS[k % len(POINT_GLYPHS)], k, under.level, kind,
-                          under.klass if under.background < 0 else under.background)
+        rows[r][c] = Cell(
+            POINT_GLYPHS[k % len(POINT_GLYPHS)],
+            k,
+            under.level,
+            kind,
+            under.klass if under.background < 0 else under.background,
+        )
     return rows
 
 

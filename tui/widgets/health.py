@@ -85,7 +85,9 @@ def layer_lines(h: LayerHealth, width: int) -> list[Text]:
     return [head + grad_bar(h.grad_norm, inner), second]
 
 
-def health_text(layers: tuple[LayerHealth, ...], width: int, height: int | None = None, show_units: bool = True) -> Text:
+def health_text(
+    layers: tuple[LayerHealth, ...], width: int, height: int | None = None, show_units: bool = True
+) -> Text:
     """One block per layer; with show_units, the dead/saturated unit labels (`h1[2,5]`) after it."""
     if not layers:
         return Text("no layers", style="dim")

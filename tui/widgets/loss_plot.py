@@ -82,7 +82,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     out = [math.log10(m) + e for e in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
     out = [t for t in out if lo - 1e-9 <= t <= hi + 1e-9]
     if len(out) > 6:
-        out = [t for t in out if abs(t - round(t)) < 1e-9] or out[::len(out) // 6 + 1]
+        out = [t for t in out if abs(t - round(t)) < 1e-9] or out[:: len(out) // 6 + 1]
     if len(out) < 2:  # less than a decade: evenly spaced, still written as losses
         out = [lo + (hi - lo) * i / 4 for i in range(5)]
     return out
@@ -115,8 +115,10 @@ class LossPlot(PlotextPlot):
         newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
         first = newest - LAST_STEPS if x_axis == "last" else -math.inf
         lo, hi, xlo, xhi = math.inf, -math.inf, math.inf, -math.inf
-        for steps, values, marker, color in ((s.curve_test_steps, s.curve_test, markers["test"], "orange"),
-                                             (s.curve_steps, s.curve_train, markers["train"], "cyan")):  # train on top
+        for steps, values, marker, color in (
+            (s.curve_test_steps, s.curve_test, markers["test"], "orange"),
+            (s.curve_steps, s.curve_train, markers["train"], "cyan"),
+        ):  # train on top
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
             if keep:
@@ -127,11 +129,11 @@ class LossPlot(PlotextPlot):
                 xlo, xhi = min(xlo, *xs), max(xhi, *xs)
         if lo < hi:
             ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
-            plt.yticks(ticks, [loss_label(10 ** t) for t in ticks] if log else [compact(v) for v in ticks])
+            plt.yticks(ticks, [loss_label(10**t) for t in ticks] if log else [compact(v) for v in ticks])
         if xlo < xhi:
             if x_axis == "log":
                 xt = [t for t in range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
-                plt.xticks(xt, [step_label(10 ** t) for t in xt])
+                plt.xticks(xt, [step_label(10**t) for t in xt])
             else:
                 xt = step_ticks(xlo, xhi, max(2, self.size.width // 12))
                 plt.xticks(xt, [step_label(t) for t in xt])

@@ -50,7 +50,9 @@ def signed_style(negative: bool, level: int, levels: int) -> Style:
     return Style(color=f"#{r:02x}{g:02x}{b:02x}", bold=level == levels)
 
 
-def glyph(v: float, scale: float, pos: str = POS_GLYPHS, neg: str = NEG_GLYPHS, up: bool = False) -> tuple[str, Style | None]:
+def glyph(
+    v: float, scale: float, pos: str = POS_GLYPHS, neg: str = NEG_GLYPHS, up: bool = False
+) -> tuple[str, Style | None]:
     """The glyph of one value and its style (None for blank); up as in signed_level."""
     if not math.isfinite(v):
         return BAD_GLYPH, Style(color="red", bold=True)
@@ -77,8 +79,8 @@ def append_runs(text: Text, cells: list[tuple[str, Style | None]]) -> None:
 def fit_lines(lines: list[Text], width: int, height: int | None) -> Text:
     """Lines cropped to width (with …) and to height (the last kept line says more is below)."""
     if height is not None and len(lines) > height:
-        lines = lines[:max(height - 1, 0)] + [Text("… (taller pane shows more)", style="dim")]
-        lines = lines[:max(height, 0)]
+        lines = lines[: max(height - 1, 0)] + [Text("… (taller pane shows more)", style="dim")]
+        lines = lines[: max(height, 0)]
     out = Text(no_wrap=True, overflow="crop")
     for i, line in enumerate(lines):
         line = line.copy()
@@ -99,12 +101,14 @@ def layer_heading(layer: LayerMaps) -> Text:
     return head
 
 
-def tile_rows(units: tuple[UnitMap, ...], cols: int, rows: int, scale: float | None, dead: Collection[str]) -> list[Text]:
+def tile_rows(
+    units: tuple[UnitMap, ...], cols: int, rows: int, scale: float | None, dead: Collection[str]
+) -> list[Text]:
     """One row of tiles: a label line, then the grid rows, tiles one TILE_GAP apart."""
     label = Text()
     for i, u in enumerate(units):
         mark = DEAD_MARK if u.label in dead else ""
-        name = (u.label[:max(cols - len(mark), 0)] + mark).ljust(cols)[:cols]  # the mark survives a narrow tile
+        name = (u.label[: max(cols - len(mark), 0)] + mark).ljust(cols)[:cols]  # the mark survives a narrow tile
         label.append(("" if i == 0 else " ") + name, style="bold red" if mark else "bold")
     out = [label]
     for r in range(rows):
@@ -118,8 +122,14 @@ def tile_rows(units: tuple[UnitMap, ...], cols: int, rows: int, scale: float | N
     return out
 
 
-def neurons_text(maps: NeuronMaps, width: int, height: int | None = None, dead: Collection[str] = frozenset(),
-                 shared_scale: bool = False, page_hint: str = "key ] pages") -> Text:
+def neurons_text(
+    maps: NeuronMaps,
+    width: int,
+    height: int | None = None,
+    dead: Collection[str] = frozenset(),
+    shared_scale: bool = False,
+    page_hint: str = "key ] pages",
+) -> Text:
     """Every layer's tiles, as many across as the width allows; labels in `dead` get DEAD_MARK.
 
     shared_scale=True shades every tile of a layer against the layer's largest value (compares
@@ -131,7 +141,7 @@ def neurons_text(maps: NeuronMaps, width: int, height: int | None = None, dead: 
     for layer in maps.layers:
         lines.append(layer_heading(layer))
         for i in range(0, len(layer.units), across):
-            lines += tile_rows(layer.units[i:i + across], tw, th, layer.scale if shared_scale else None, dead)
+            lines += tile_rows(layer.units[i : i + across], tw, th, layer.scale if shared_scale else None, dead)
         hidden = layer.width - len(layer.units)
         if hidden:
             lines.append(Text(f"… {hidden} more ({page_hint})", style="dim"))

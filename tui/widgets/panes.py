@@ -29,9 +29,22 @@ from .status import StatusLine
 from .step import StepPane
 from .weights import WeightsPane
 
-TITLES = {"boundary": "decision boundary", "neurons": "neurons", "weights": "weights", "health": "layer health",
-          "confusion": "confusion", "step": "the step, written out"}
-SHORT = {"boundary": "bound", "neurons": "neur", "weights": "wts", "health": "hlth", "confusion": "conf", "step": "step"}
+TITLES = {
+    "boundary": "decision boundary",
+    "neurons": "neurons",
+    "weights": "weights",
+    "health": "layer health",
+    "confusion": "confusion",
+    "step": "the step, written out",
+}
+SHORT = {
+    "boundary": "bound",
+    "neurons": "neur",
+    "weights": "wts",
+    "health": "hlth",
+    "confusion": "conf",
+    "step": "step",
+}
 WHICH_TITLE = {"params": "weights", "grads": "gradients", "updates": "last update"}
 
 
@@ -116,11 +129,13 @@ class Panes(Vertical):
     def status(self, s: Snapshot | None, state: State, note: str = "") -> None:
         self.query_one(StatusLine).show(s, state, self.show_rate, note=note)
 
-    def show(self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool,
-             x_axis: str = "all") -> None:
+    def show(
+        self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool, x_axis: str = "all"
+    ) -> None:
         self.status(s, state)
-        if self._changed("loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale,
-                                  x_axis)):
+        if self._changed(
+            "loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale, x_axis)
+        ):
             self.query_one(LossPlot).show(s, log_scale, x_axis)
         if self._changed("shapes", (s.run_id, s.step, check)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, check)
@@ -141,8 +156,10 @@ class Panes(Vertical):
                 if which == "updates" and s.weights:
                     note = f"change over the last {s.update_steps} step{'s' * (s.update_steps != 1)}"
                 elif not s.weights:
-                    note = {"grads": "no gradients yet: take a step (n)",
-                            "updates": "no update seen yet: take a step (n)"}.get(which, "")
+                    note = {
+                        "grads": "no gradients yet: take a step (n)",
+                        "updates": "no update seen yet: take a step (n)",
+                    }.get(which, "")
                 self.query_one(WeightsPane).show(s.weights, note)
                 switcher.border_title = f"{WHICH_TITLE[which]} (w cycles)"
             case "health" if s.health is not None:

@@ -27,8 +27,17 @@ def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = (), 
     """A plain text table (cheap to redraw several times a second) and the activation shapes."""
     COLUMNS_ = ASCII_COLUMNS if ascii else COLUMNS
     errors = {name: (a, r) for name, a, r in check}
-    rows = [[p.name, str(p.shape), str(p.grad_shape) if p.grad_shape else "-",
-             _g(p.norm), _g(p.grad_norm), _g(p.update_ratio)] for p in s.params]
+    rows = [
+        [
+            p.name,
+            str(p.shape),
+            str(p.grad_shape) if p.grad_shape else "-",
+            _g(p.norm),
+            _g(p.grad_norm),
+            _g(p.update_ratio),
+        ]
+        for p in s.params
+    ]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS_)]
     line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     text = Text(no_wrap=True, overflow="crop" if ascii else "ellipsis")

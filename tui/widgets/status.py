@@ -10,9 +10,15 @@ from textual.widgets import Static
 from ...core.state import State
 from ..engine.snapshot import Snapshot
 
-STATE_STYLE = {State.RUNNING: "bold black on green", State.PAUSED: "bold black on yellow",
-               State.DIVERGED: "bold white on red", State.FAILED: "bold white on red", State.DONE: "bold black on cyan",
-               State.STALLED: "bold white on magenta", State.STARTING: "bold black on grey70"}
+STATE_STYLE = {
+    State.RUNNING: "bold black on green",
+    State.PAUSED: "bold black on yellow",
+    State.DIVERGED: "bold white on red",
+    State.FAILED: "bold white on red",
+    State.DONE: "bold black on cyan",
+    State.STALLED: "bold white on magenta",
+    State.STARTING: "bold black on grey70",
+}
 
 
 def _num(v: float, fmt: str = ".4f") -> str:

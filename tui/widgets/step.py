@@ -44,7 +44,7 @@ def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | No
         if roomy and r.part != part and r.part in ("backward", "update"):
             lines.append(Text(f"-- {r.part}", style="dim"))
         part = r.part
-        text = r.text if len(r.text) <= eq else r.text[:eq - 1] + "…"
+        text = r.text if len(r.text) <= eq else r.text[: eq - 1] + "…"
         line = Text(text.ljust(eq), style=PART_STYLE.get(r.part, "bold"))
         if with_shapes:
             line.append("  " + shape.ljust(sh), style="dim")

@@ -72,8 +72,13 @@ def matrix_lines(mat: Matrix, width: int, cursor: tuple[int, int] | None, ascii:
     return lines
 
 
-def weights_text(matrices: tuple[Matrix, ...], width: int, height: int | None = None,
-                 cursor: tuple[int, int, int] | None = None, ascii: bool = False) -> Text:
+def weights_text(
+    matrices: tuple[Matrix, ...],
+    width: int,
+    height: int | None = None,
+    cursor: tuple[int, int, int] | None = None,
+    ascii: bool = False,
+) -> Text:
     """Each matrix under its title (`W1 (2, 8)  max 1.2`), a note when pooled, then its entries.
 
     cursor=(matrix, row, col) reverses that entry and adds a line with its value.
@@ -154,4 +159,6 @@ class WeightsPane(ViewPane):
             body = weights_text(self._matrices, width, height - 1 if height else None)
             self.update(fit_lines([head], width, 1) + Text("\n") + body)
         else:
-            self.update(weights_text(self._matrices, width, height, self._cursor, ascii=getattr(self.app, "ascii", False)))
+            self.update(
+                weights_text(self._matrices, width, height, self._cursor, ascii=getattr(self.app, "ascii", False))
+            )
