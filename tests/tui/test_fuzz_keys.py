@@ -15,7 +15,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ffnn_tui.tui.app import HelpScreen
+from ffnn_tui.tui.widgets.help import HelpScreen
 
 from ..terminal.tmux import Terminal, ffnn_tui_command
 from .conftest import make_app, wait_for
