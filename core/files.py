@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InputError, clip_path
+from .errors import InputError, clip, clip_path
 
 MAX_CSV_BYTES = 8 << 30
 """50,000,000 points (the most --samples allows) of full-precision rows fit well inside it."""
@@ -83,7 +83,10 @@ def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
     limit = os.pathconf(given.parent, "PC_NAME_MAX") if given.parent.is_dir() else 255
     if len(os.fsencode(given.name)) > limit:
         raise _fail(label, path, f"file name longer than {limit} bytes")
-    target = given.resolve()
+    try:
+        target = given.resolve()
+    except (RuntimeError, OSError) as e:  # a symlink loop: Python raises RuntimeError (3.11) or OSError
+        raise _fail(label, path, f"cannot follow it ({clip(e, 60)})") from None
     folder = target.parent
     if target.is_dir():
         raise _fail(label, path, "is a folder; expected a file path")

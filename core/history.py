@@ -69,6 +69,8 @@ class History:
     def from_dict(cls, d: dict, cap: int = 20_000) -> "History":
         h = cls(cap)
         h.stride = int(d.get("stride", 1))
+        if h.stride < 1:  # a crafted or damaged checkpoint: the stride divides every step
+            raise ValueError(f"history stride {h.stride}: expected a positive integer")
         h.step = array("q", d.get("step", []))
         for name in SERIES:
             h.values[name] = array("d", d.get(name, [math.nan] * len(h.step)))

@@ -30,37 +30,47 @@ class MetricsError(InputError):
     """A metrics file a resumed run cannot continue; str() is one line."""
 
 
-def _row_step(line: bytes) -> int | None:
-    """The step of a whole row (CSV or JSONL as written here); None for a header or a torn line."""
+def _row_step(line: bytes, jsonl: bool) -> int | None:
+    """The step of a whole row as written here (run first, then step); None for anything else."""
     if not line.endswith(b"\n"):
         return None  # cut short by a kill mid-write
-    m = re.match(rb'\{"run": \d+, "step": (\d+),|\d+,(\d+),', line)  # run first, then step
-    return int(m.group(1) or m.group(2)) if m else None
+    m = re.match(rb'\{"run": \d+, "step": (\d+),' if jsonl else rb"\d+,(\d+),", line)
+    return int(m.group(1)) if m else None
 
 
 def resume_cut(path: str | Path, step: int) -> int:
     """The size to cut a metrics file to so that a run resumed at `step` continues it exactly:
     just after the last row of `step` (after the header, for step 0). Rows after it were written
-    after the checkpoint (a kill -9 came later) and would repeat. Raises MetricsError when the file
-    has rows but none of `step`: rows are missing, and appending would leave a gap."""
+    after the checkpoint (a kill -9 came later) and would repeat. Raises MetricsError when rows
+    are missing (none of `step`, or none at all for a checkpoint past step 0), since appending
+    would leave a gap, and when a line is not a row of this file's format (CSV or JSON Lines)."""
+    jsonl = Path(path).suffix.lower() == ".jsonl"
+    header = (",".join(COLUMNS) + "\n").encode()
     header_end, offset, cut, last = 0, 0, None, None
     with open(Path(path).expanduser(), "rb") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, start=1):
             offset += len(line)
-            row = _row_step(line)
+            row = _row_step(line, jsonl)
             if row is None:
-                if last is None and line.endswith(b"\n"):
-                    header_end = offset  # the CSV header (a torn first line is dropped)
-                continue
+                if not line.endswith(b"\n"):
+                    continue  # a torn last line: cut below
+                if lineno == 1 and not jsonl and line == header:
+                    header_end = offset
+                    continue
+                raise MetricsError(
+                    f"--metrics {clip_path(path)}:{lineno}: not a {'JSON Lines' if jsonl else 'CSV'} "
+                    "metrics row written by ffnn-tui; use a new --metrics file"
+                )
             last = row
             if row == step:
                 cut = offset
-    if last is None or step == 0:
+    if step == 0:
         return header_end
     if cut is None:
+        ends = f"its rows end at step {last}" if last is not None else "it has no rows"
         raise MetricsError(
-            f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's (its rows "
-            f"end at step {last}); rows are missing: use a new --metrics file"
+            f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's ({ends}); "
+            "rows are missing: use a new --metrics file"
         )
     return cut
 

@@ -402,3 +402,46 @@ def test_a_raw_pickle_checkpoint_is_one_line(tmp_path):
     )
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and "raw.pt" in p.stderr, p.stderr
+
+
+# ----- found by the adversarial pass after the merge -----
+
+
+@pytest.mark.parametrize("content", ["run,step,epoch,train_loss,test_loss,train_acc,test_acc\n", "garbage\nxx"])
+def test_resume_into_a_metrics_file_without_rows_is_refused(cli, tmp_path, content):
+    """A header-only or foreign file has no row of the checkpoint's step: appending would leave a gap."""
+    ck, m = tmp_path / "c.pt", tmp_path / "m.csv"
+    assert cli(*RUN, "--epochs", "10", "--save", ck).code == 0
+    m.write_text(content)
+    assert_usage_error(cli(*RUN, "--epochs", "12", "--resume", ck, "--metrics", m), "--metrics")
+    assert m.read_text() == content
+
+
+def test_resume_into_a_jsonl_file_holding_csv_is_refused(cli, tmp_path):
+    ck, m, j = tmp_path / "c.pt", tmp_path / "m.csv", tmp_path / "m.jsonl"
+    assert cli(*RUN, "--epochs", "10", "--save", ck, "--metrics", m).code == 0
+    j.write_text(m.read_text())
+    assert_usage_error(cli(*RUN, "--epochs", "12", "--resume", ck, "--metrics", j), "--metrics", "JSON Lines")
+
+
+def test_a_checkpoint_with_a_zero_history_stride_is_bad_input(cli, tmp_path):
+    ck, bad = tmp_path / "c.pt", tmp_path / "bad.pt"
+    assert cli(*RUN, "--epochs", "3", "--save", ck).code == 0
+    saved = torch.load(ck, weights_only=True)
+    saved["history"]["stride"] = 0
+    torch.save(saved, bad)
+    assert_usage_error(cli(*RUN, "--epochs", "5", "--resume", bad), "--resume", "damaged")
+
+
+@pytest.mark.parametrize("flag", ["--save", "--metrics"])
+def test_an_output_that_is_a_symlink_loop_is_bad_input(cli, tmp_path, flag):
+    a, b = tmp_path / "l1.csv", tmp_path / "l2.csv"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, a), flag, "cannot follow")
+
+
+def test_csv_coordinates_that_overflow_float32_are_bad_input(cli, tmp_path):
+    data = write(tmp_path / "big.csv", "x1,x2,label\n1e308,0,0\n0,1,1\n2,3,0\n-1,-1,1\n")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data, "--test-fraction", "0"), "--data", "float64")
+    assert cli(*RUN, "--epochs", "1", "--data", data, "--test-fraction", "0", "--dtype", "float64").code in (0, 3)
