@@ -230,8 +230,10 @@ def build_dataset(
         raise DataError(f"--test-fraction {test_fraction}: leaves no training points out of {X.shape[0]}")
     Xtr, Xte = Xtr.to(device=device, dtype=dtype), Xte.to(device=device, dtype=dtype)  # (N, 2), (M, 2)
     if data and not (torch.isfinite(Xtr).all() and torch.isfinite(Xte).all()):  # e.g. 1e308 in float32
-        raise DataError(f"--data {clip_path(data)}: coordinates too large for {dtype} (they overflow to inf); "
-                        "scale them, or use --dtype float64")
+        raise DataError(
+            f"--data {clip_path(data)}: coordinates too large for {dtype} (they overflow to inf); "
+            "scale them, or use --dtype float64"
+        )
     return Dataset(Xtr, ytr.to(device), Xte, yte.to(device), K)
 
 
