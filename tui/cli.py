@@ -102,14 +102,15 @@ def run(argv: list[str]) -> int:
 
             return run_dashboard(cfg)
         from ..core.run import open_trainer
+        from .headless import StopFlag
 
+        stop = StopFlag()
+        stop.install()  # before building: a signal while the data loads still ends with a checkpoint
         tr = open_trainer(cfg)
     except InputError as e:
         return _error(str(e))
-    from .headless import StopFlag, run_headless
+    from .headless import run_headless
 
-    stop = StopFlag()
-    stop.install()
     return run_headless(tr, stop)
 
 

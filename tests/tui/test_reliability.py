@@ -445,3 +445,24 @@ def test_csv_coordinates_that_overflow_float32_are_bad_input(cli, tmp_path):
     data = write(tmp_path / "big.csv", "x1,x2,label\n1e308,0,0\n0,1,1\n2,3,0\n-1,-1,1\n")
     assert_usage_error(cli(*RUN, "--epochs", "1", "--data", data, "--test-fraction", "0"), "--data", "float64")
     assert cli(*RUN, "--epochs", "1", "--data", data, "--test-fraction", "0", "--dtype", "float64").code in (0, 3)
+
+
+def test_a_signal_while_the_run_is_built_still_saves_it(tmp_path):
+    """SIGTERM during the first second (the data and the weights are being built) used to end
+    headless with no checkpoint and no word; now the run stops at step 0, saved, exit 143."""
+    ck = tmp_path / "c.pt"
+    script = (
+        "import os, signal, sys\n"
+        "from ffnn_tui.core import run\n"
+        "from ffnn_tui.tui import cli\n"
+        "real = run.open_trainer\n"
+        "def slow(cfg):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # arrives while the run is being built\n"
+        "    return real(cfg)\n"
+        "run.open_trainer = slow\n"
+        f"sys.exit(cli.main(['--headless', '--device', 'cpu', '--epochs', '50', '--save', {str(ck)!r}]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 143, r.stderr
+    assert "stopped by signal SIGTERM at step 0" in r.stderr
+    assert torch.load(ck, weights_only=True)["step"] == 0
