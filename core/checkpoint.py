@@ -14,10 +14,7 @@ so a crash (even kill -9) mid-save leaves the previous checkpoint whole.
 
 from __future__ import annotations
 
-import glob
-import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -25,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .errors import InputError, clip_path
-from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, temp_prefix
+from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, write_atomic
 from .history import History
 
 FORMAT = "ffnn-tui/1"
@@ -36,54 +33,8 @@ class CheckpointError(InputError):
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:
-    """torch.save to a temp file beside path, fsync, rename; the folder is fsynced too. A symlink
-    is written through: the temp file goes beside its resolved target and is renamed onto it (a
-    rename onto the link itself would replace the link, or fail across filesystems)."""
-    target = Path(path).expanduser().resolve()
-    folder = target.parent
-    remove_stale_temps(target)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def remove_stale_temps(target: Path) -> None:
-    """Remove temp files of target's saves whose writer is dead: a kill -9 mid-save leaves one
-    (`.NAME.PID.XXXX.tmp`), and nothing else would ever remove it. Live writers' are kept."""
-    stem = temp_prefix(target).rsplit(".", 2)[0]  # `.NAME` without this pid
-    for tmp in target.parent.glob(f"{glob.escape(stem)}.*.tmp"):
-        pid = tmp.name[len(stem) + 1 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """torch.save written atomically (core/files.write_atomic: temp file, fsync, rename)."""
+    write_atomic(lambda fh: torch.save(obj, fh), path)
 
 
 def _read(path: str | Path, what: str, mmap: bool = False) -> dict:

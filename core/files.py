@@ -6,11 +6,12 @@ instead of after it. Each error names its source: `--data x.csv`, `cfg.toml: dat
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from .errors import InputError, clip, clip_path
 
@@ -112,3 +113,56 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         return os.path.samefile(pa, pb)
     except OSError:
         return pa.resolve() == pb.resolve()
+
+
+def write_atomic(write: Callable[[BinaryIO], object], path: str | Path) -> None:
+    """write(fh) to a temp file beside path, fsync, rename; the folder is fsynced too, so a crash
+    (even kill -9) mid-write leaves the previous file whole. Checkpoints (core/checkpoint.py) and
+    the app's rescue copy of the last step (tui/engine) both write this way. A symlink
+    is written through: the temp file goes beside its resolved target and is renamed onto it (a
+    rename onto the link itself would replace the link, or fail across filesystems)."""
+    target = Path(path).expanduser().resolve()
+    folder = target.parent
+    remove_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Remove temp files of target's saves whose writer is dead: a kill -9 mid-save leaves one
+    (`.NAME.PID.XXXX.tmp`), and nothing else would ever remove it. Live writers' are kept."""
+    stem = temp_prefix(target).rsplit(".", 2)[0]  # `.NAME` without this pid
+    for tmp in target.parent.glob(f"{glob.escape(stem)}.*.tmp"):
+        pid = tmp.name[len(stem) + 1 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

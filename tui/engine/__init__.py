@@ -8,11 +8,11 @@ Trainer. The app never asks which one it has. Nothing here imports textual.
 from __future__ import annotations
 
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable
 
+from ...core.files import write_atomic
 from .protocol import Command, Event, Heartbeat, LastCheckpoint
 from .snapshot import Snapshot
 
@@ -55,7 +55,7 @@ class Engine(ABC):
         kept = self.kept
         if kept is not None and (kept.run_id, kept.step) == self.completed:
             try:
-                write_atomic(kept.data, path)
+                write_atomic(lambda fh: fh.write(kept.data), path)
             except OSError as e:
                 self.farewell = f"ffnn-tui: could not save {path}: {e}"
                 return
@@ -95,28 +95,3 @@ def file_stamp(path: str) -> tuple | None:
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def write_atomic(data: bytes, path: str) -> None:
-    """Write bytes to a temp file beside path, fsync, rename (as core/checkpoint.py's save_atomic
-    does, without importing torch into the app's process)."""
-    target = Path(path).expanduser()
-    folder = target.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
