@@ -38,6 +38,8 @@ MAX_WIDTH = 4096
 MAX_LAYERS = 8
 EXPORT_SUFFIXES = (".safetensors", ".npz", ".json")
 DEFAULT_UI_HZ = 4.0  # chosen by measurement: see the README's Performance section
+SPEEDS = ("1", "10", "100", "1000", "max")
+"""The dashboard's paces, slowest first: steps per second, or flat out."""
 
 
 class ConfigError(InputError):
@@ -95,6 +97,8 @@ class RunConfig:
     """Headless: no progress lines."""
     ascii: bool = False
     """Dashboard: ASCII only (also chosen automatically on plain terminals)."""
+    speed: str = "max"
+    """Dashboard: steps per second (one of SPEEDS); max = flat out. Headless ignores it."""
     config: str | None = field(default=None, compare=False)
     """The TOML file the options came from, if any (not part of the run's identity)."""
 
@@ -199,11 +203,18 @@ def parse_hidden(value) -> tuple[int, ...]:
     return tuple(items)
 
 
+def steps_per_second(speed: str) -> float | None:
+    """The pace a --speed asks for; None for max (flat out)."""
+    return None if speed == "max" else float(speed)
+
+
 def _coerce(name: str, value):
     """Check a TOML value's type against the field's; ints are accepted for floats."""
     kind = _TYPES[name]
     if name == "hidden":
         return parse_hidden(value)
+    if name == "speed" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # speed = 100 reads as --speed 100
     if "bool" in kind:
         if isinstance(value, bool):
             return value
@@ -248,6 +259,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")
     _check_range("save_every", cfg.save_every, 0, 10**12, "expected an integer >= 0")
     _check_range("ui_hz", cfg.ui_hz, 0.5, 60, "expected a number of redraws per second, 0.5..60")
+    if cfg.speed not in SPEEDS:
+        raise _fail("speed", cfg.speed, "expected max, 1000, 100, 10 or 1 (steps per second)")
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", cfg.device):
         raise _fail("device", cfg.device, "expected auto, cpu, cuda, cuda:N or mps")
     if cfg.metrics and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
@@ -378,6 +391,7 @@ RUNTIME_ONLY = (
     "export",
     "quiet",
     "ascii",
+    "speed",
 )
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 

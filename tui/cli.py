@@ -69,7 +69,10 @@ def _run_config(argv: list[str]):
 
 
 def _warn_ignored(cfg, given: dict) -> None:
-    """A warning line on stderr when --data makes explicitly given generator options meaningless."""
+    """A warning line on stderr when --data makes explicitly given generator options meaningless,
+    and when --headless, which always runs flat out, is given a --speed."""
+    if cfg.headless and cfg.speed != "max":
+        print(f"ffnn-tui: warning: --speed {cfg.speed} is ignored: --headless runs flat out", file=sys.stderr)
     ignored = [f"--{k} {given[k]}" for k in ("dataset", "noise") if k in given]
     if cfg.data and ignored:
         print(

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = group("dashboard")
     add("--paused", "start the dashboard paused at step 0", action="store_true")
     add("--ui-hz", "dashboard redraws per second (0.5..60)", type=_number(float), metavar="HZ")
+    add("--speed", "steps per second: max, 1000, 100, 10 or 1 (< and > change it; headless ignores it)", metavar="S")
     add(
         "--ascii",
         "ASCII only: no box drawing, braille or symbols (automatic under TERM=dumb, vt100, linux "

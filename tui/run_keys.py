@@ -7,7 +7,17 @@ import random
 import time
 
 from ..core.state import ENDED, State
-from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
+from .engine.protocol import (
+    ChangeSpeed,
+    CheckGradients,
+    NextActivation,
+    NextDataset,
+    Pause,
+    Reset,
+    Resume,
+    ScaleLr,
+    Step,
+)
 from .widgets.panes import Panes
 
 
@@ -62,6 +72,10 @@ class RunKeys:
     def action_dataset(self) -> None:
         self.check = ()
         self.send(NextDataset())
+
+    def action_speed(self, delta: int) -> None:
+        """Slow motion: < and > step through 1, 10, 100, 1000 steps a second and max."""
+        self.send(ChangeSpeed(delta))
 
     def action_gradcheck(self) -> None:
         self.send(CheckGradients())

@@ -48,6 +48,7 @@ COMMANDS = [
     ScaleLr(2.0),
     NextActivation(),
     NextDataset(),
+    protocol.ChangeSpeed(-1),
     Resize(40, 12),
     ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"),
     CheckGradients(),

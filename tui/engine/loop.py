@@ -12,16 +12,19 @@ LastCheckpoint bytes, which the app writes itself if the loop cannot stop in tim
 from __future__ import annotations
 
 import io
+import math
 import queue
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 from ...core.checkpoint import checkpoint_of
+from ...core.config import SPEEDS, steps_per_second
 from ...core.data import DATASETS
 from ...core.export import export_weights
 from ...core.network import ACTIVATIONS, Params
@@ -30,6 +33,7 @@ from ...core.state import State
 from ...core.trainer import Trainer
 from ..paths import default_file
 from .protocol import (
+    ChangeSpeed,
     CheckGradients,
     Command,
     Event,
@@ -61,6 +65,9 @@ HEARTBEAT = 1.0
 SLOW = 1.0
 """Seconds: a chunk of steps that took longer is slow, and with --save set the run is sent up
 (LastCheckpoint) after each such chunk, and before the first chunk, whose time is not known yet."""
+PACED_FPS = 10.0
+"""Frames a second at a set --speed (or --ui-hz, if higher): at 10 steps/s and below every step
+is shown; faster paces show every k-th step, k = speed / frames, evenly."""
 
 
 class Inbox:
@@ -93,6 +100,28 @@ class Inbox:
             self.pending -= 1
 
 
+class Pace:
+    """Steps at a set rate, in frames of k steps (k a power of ten, the step counter lands on
+    multiples of it), each frame due `k / rate` seconds after the last."""
+
+    def __init__(self, rate: float, fps: float):
+        self.k = max(1, 10 ** math.ceil(math.log10(rate / fps))) if rate > fps else 1
+        self.period = self.k / rate
+        self.due = time.perf_counter()
+
+    def steps(self, step: int) -> int:
+        """Steps in the next frame: up to the next multiple of k."""
+        return self.k - step % self.k
+
+    def wait(self) -> float:
+        """Seconds until the next frame is due (0 when it is)."""
+        return max(0.0, self.due - time.perf_counter())
+
+    def took(self) -> None:
+        """A frame was taken: the next is due one period later (never in a burst after a stall)."""
+        self.due = max(self.due + self.period, time.perf_counter() - self.period)
+
+
 def _next(items: tuple[str, ...], current: str) -> str:
     return items[(items.index(current) + 1) % len(items)] if current in items else items[0]
 
@@ -114,6 +143,9 @@ class TrainingLoop:
         self.running = running
         """Stepping flat out (else paused); the app's space key sets it."""
         self.period = 1.0 / ui_hz
+        self.fps = max(ui_hz, PACED_FPS)
+        self.pace: Pace | None = None
+        """Frames at the set --speed (None: flat out, or not yet started)."""
         self.looker = SnapshotMaker()
         self.stopping = False
         self.heartbeat = heartbeat
@@ -152,6 +184,11 @@ class TrainingLoop:
                 self.running = False
             case Resume():
                 self.running = True
+                self.pace = None  # a fresh clock: no catching up on the time spent paused
+            case ChangeSpeed(delta=delta):
+                i = min(max(SPEEDS.index(tr.cfg.speed) + delta, 0), len(SPEEDS) - 1)
+                tr.cfg = replace(tr.cfg, speed=SPEEDS[i])
+                self.pace = None
             case Step():
                 self._keep_before()  # one copy per key press: the step view always has it
                 self._timed(run.step_once)
@@ -282,17 +319,32 @@ class TrainingLoop:
             except Exception as e:  # report, but let the app exit
                 self.emit(Note(f"could not save {self.tr.cfg.save}: {e}", severity="error"))
 
-    def _advance(self, run: RunLoop) -> None:
-        """A chunk of steps, ending where the test curve's next point is due (on eager steps)."""
+    def _advance(self, run: RunLoop, limit: int | None = None) -> int:
+        """A chunk of steps (at most `limit`), ending where the test curve's next point is due (on
+        eager steps). Returns the steps taken."""
         tr, looker = self.tr, self.looker
         looker.measure_test(tr)
-        n = run.chunk()
+        n = min(run.chunk(), limit or run.chunk())
         if tr.preferred_chunk() == 1:  # a captured CUDA graph's chunk is not split: it is measured after
             n = min(n, looker.steps_to_test(tr) or n)
         if self._wants_before():
             self._keep_before()
-        run.advance(n)
+        taken = run.advance(n)
         looker.measure_test(tr)
+        return taken
+
+    def _pace(self) -> Pace:
+        if self.pace is None:
+            self.pace = Pace(steps_per_second(self.tr.cfg.speed), self.fps)
+        return self.pace
+
+    def _frame(self, run: RunLoop) -> None:
+        """At a set --speed: the steps of one frame (up to the next multiple of its k)."""
+        pace = self._pace()
+        want, taken = pace.steps(self.tr.step_count), 0
+        while taken < want and run.can_step and not self.stopping:
+            taken += self._advance(run, want - taken) or want  # a run that cannot step ends the frame
+        pace.took()
 
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False
@@ -305,9 +357,16 @@ class TrainingLoop:
                     inbox.applied()
                 dirty = True
             running = self.running and run.can_step and not self.stopping
+            paced = running and self.tr.cfg.speed != "max"
+            framed = False
             if running:
                 try:
-                    self._timed(lambda: self._advance(run))
+                    if paced:
+                        if self._pace().wait() == 0:
+                            self._timed(lambda: self._frame(run))
+                            framed = True
+                    else:
+                        self._timed(lambda: self._advance(run))
                 except Exception as e:  # an engine failure is a state with a reason, never a dead UI
                     self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
                     traceback.clear_frames(e.__traceback__)
@@ -317,8 +376,11 @@ class TrainingLoop:
                 if not running:
                     self.running = False  # diverged, failed or done: the app shows it paused
             now = time.perf_counter()
-            if (dirty or (running and now >= next_post)) and not self.stopping:
+            due = framed if paced else running and now >= next_post  # at a set speed, every frame is shown
+            if (dirty or due) and not self.stopping:
                 self.emit(self.snapshot())
                 next_post, dirty = now + self.period, False
             if not running and not self.stopping:
                 inbox.wake.wait(PAUSED_WAIT)
+            elif paced and not self.stopping:
+                inbox.wake.wait(self._pace().wait())  # a command wakes it at once

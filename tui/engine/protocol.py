@@ -53,6 +53,13 @@ class NextDataset:
 
 
 @dataclass(frozen=True)
+class ChangeSpeed:
+    """One pace slower (-1) or faster (+1): 1, 10, 100, 1000 steps a second, or max."""
+
+    delta: int
+
+
+@dataclass(frozen=True)
 class Resize:
     """The boundary pane's size in cells: the grid is evaluated at this size from now on."""
 
@@ -112,6 +119,7 @@ Command = (
     | ScaleLr
     | NextActivation
     | NextDataset
+    | ChangeSpeed
     | Resize
     | ShowViews
     | CheckGradients

@@ -41,6 +41,8 @@ def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: 
     t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.config.optimizer} lr {s.config.lr:.4g}  ")
     t.append(f"step {s.step}  epoch {s.epoch}", style="bold")
     t.append(rate)
+    if s.config.speed != "max":  # slow motion: the pace asked for
+        t.append(f"  speed {s.config.speed}/s", style="bold magenta")
     t.append("\n loss ")
     t.append(f"train {_num(m.train_loss)}", style="bold")
     t.append(f" test {_num(m.test_loss)}   acc ")
