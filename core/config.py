@@ -82,6 +82,8 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     dtype: str = "float32"
+    at: tuple[str, ...] = ()
+    """Edits still to come, in order: `STEP:key=value[,key=value...]` (core/schedule.py)."""
     headless: bool = False
     metrics: str | None = None
     save: str | None = None
@@ -117,10 +119,13 @@ class RunConfig:
             if f.name == "config" or (value == getattr(default, f.name) and f.name != "seed"):
                 continue
             flag = "--" + f.name.replace("_", "-")
+            if f.name == "at":
+                continue
             if isinstance(value, bool):
                 parts.append(flag)
             else:
                 parts += [flag, _format(value)]
+        parts += [part for edit in self.at for part in ("--at", edit)]  # last: one per edit, in the order they apply
         return shlex.join(parts)
 
     def to_toml(self) -> str:
@@ -138,6 +143,7 @@ class RunConfig:
         """Plain types only (for checkpoints and TOML)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["at"] = list(self.at)
         return d
 
 
@@ -215,6 +221,10 @@ def _coerce(name: str, value):
         return parse_hidden(value)
     if name == "speed" and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # speed = 100 reads as --speed 100
+    if name == "at":
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise _fail(name, value, 'expected a list of edits like ["5000:lr=0.14", "9000:activation=tanh"]')
     if "bool" in kind:
         if isinstance(value, bool):
             return value
@@ -274,6 +284,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_memory(cfg)
     _check_files(cfg)
     _check_no_overwrite(cfg)
+    if cfg.at:
+        from .schedule import check_schedule  # (it imports this module)
+
+        check_schedule(cfg)
     return cfg
 
 

@@ -1,7 +1,8 @@
 """The one run loop: headless, the dashboard's training process and the benchmark all drive a
 Trainer through it. It owns what every driver needs alike: the chunk of steps to take between
-looks, the metrics file, `--save-every`, and the final save. When to look, when to pause and
-when to stop is the driver's business.
+looks, the schedule of live edits (`--at`, applied at exactly their steps, and the edits made
+by hand, recorded), the metrics file, `--save-every`, and the final save. When to look, when to
+pause and when to stop is the driver's business.
 
     with RunLoop(trainer, cfg) as run:       # opens the metrics file
         while run.can_step and not stopping():
@@ -11,12 +12,15 @@ when to stop is the driver's business.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
+from .errors import clip
 from .metrics import MetricsWriter, resume_cut
+from .schedule import Edit, parse_edit
 from .trainer import Trainer
 
 SMALL_CHUNK = 8
@@ -35,6 +39,10 @@ def open_trainer(cfg: RunConfig) -> Trainer:
         restore(tr, load_checkpoint(cfg.resume), cfg.resume)
         if cfg.metrics and Path(cfg.metrics).expanduser().exists():
             resume_cut(cfg.metrics, tr.step_count)  # rows missing is bad input, found before the run
+        if cfg.at and (first := parse_edit(cfg.at[0])).step < tr.step_count:
+            raise ConfigError(
+                f"--at {clip(first)}: the run resumes at step {tr.step_count}; an edit must come at or after it"
+            )
     return tr
 
 
@@ -57,6 +65,14 @@ class RunLoop:
         self.writer: MetricsWriter | None = None
         self.metrics_error = ""
         """Why the metrics file stopped (a full disk), once it has; the driver shows it. Training goes on."""
+        self.origin = tr.cfg
+        """The options the run started from (the full schedule goes in its `at` for the command line)."""
+        self.pending: list[Edit] = [parse_edit(text) for text in tr.cfg.at]
+        """Edits still to come, in order (the trainer's cfg.at says the same, for checkpoints)."""
+        self.done: list[Edit] = []
+        """Edits applied so far, scheduled or by hand, in order."""
+        self.marks: list[tuple[int, int, str]] = []
+        """(run id, step, label) of each applied edit: a start over marks the new run at step 0."""
 
     def __enter__(self) -> "RunLoop":
         self.open()
@@ -89,7 +105,42 @@ class RunLoop:
 
     @property
     def can_step(self) -> bool:
+        """Whether a step can be taken now, once the edits due at this step are applied (a start
+        over due when the run has ended begins the next run)."""
+        self._apply_due()
         return self.tr.outcome is None
+
+    # ----- the schedule -----
+    def edit(self, changes: dict) -> Edit:
+        """An edit made by hand (a key, the options screen, drawn points as data=CSV), applied now
+        and recorded at this step, so the command line replays it."""
+        e = Edit.of(self.tr.step_count, changes)
+        self._apply(e)
+        return e
+
+    def _apply(self, e: Edit) -> None:
+        tr = self.tr
+        tr.flush()  # the rows before the edit belong to the run as it was
+        tr.edit(e.values())
+        tr.cfg = replace(tr.cfg, at=tuple(map(str, self.pending)))  # what a checkpoint still has to do
+        self.done.append(e)
+        self.marks.append((tr.run_id, tr.step_count, e.label()))
+
+    def _apply_due(self) -> None:
+        while self.pending and self.pending[0].step <= self.tr.step_count:
+            self._apply(self.pending.pop(0))
+
+    def schedule(self) -> tuple[str, ...]:
+        """Every edit of the run, applied and to come, as --at values."""
+        return tuple(map(str, self.done + self.pending))
+
+    def command_line(self) -> str:
+        """The command that reproduces the run, live edits included."""
+        return replace(self.origin, at=self.schedule()).to_command_line()
+
+    def marks_of_run(self) -> tuple[tuple[int, str], ...]:
+        """(step, label) of the current run's edits, for the loss curve's markers."""
+        return tuple((step, label) for run, step, label in self.marks if run == self.tr.run_id)
 
     def chunk(self) -> int:
         """Steps per advance(): a captured CUDA graph's length, a few tiny CPU steps, else one."""
@@ -99,8 +150,11 @@ class RunLoop:
     def advance(self, n: int | None = None) -> int:
         """Take a chunk of steps (or n), then save if a --save-every boundary was crossed. An eager
         chunk ends at the next boundary, so each save is of its step (a CUDA-graph chunk cannot be cut)."""
+        self._apply_due()
         before = self.tr.step_count
         n = n or self.chunk()
+        if self.pending:  # stop where the next edit is due
+            n = min(n, self.pending[0].step - before)
         if self.save_every and self.save_path and self.tr.preferred_chunk() == 1:
             n = min(n, self.save_every - before % self.save_every)
         taken = self.tr.advance(n)
@@ -109,7 +163,7 @@ class RunLoop:
 
     def step_once(self) -> None:
         """One step, its loss copied out at once (the dashboard's `n`)."""
-        if self.can_step:
+        if self.can_step:  # (applies the edits due first)
             before = self.tr.step_count
             self.tr.step()
             self.tr.flush()

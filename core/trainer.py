@@ -75,10 +75,7 @@ class Trainer:
         self.Y_train = torch.nn.functional.one_hot(self.data.y_train, self.data.classes).to(self.dtype)  # (N, K)
         self.Y_test = torch.nn.functional.one_hot(self.data.y_test, self.data.classes).to(self.dtype)  # (M, K)
         self.G_train = targets(self.Y_train)  # (N, K) -onehot / N, reused by every full-batch step
-        N = self.data.X_train.shape[0]
-        self.batch = N if cfg.batch_size in (0, None) or cfg.batch_size >= N else cfg.batch_size
-        self.order = BatchOrder(N, self.batch, cfg.seed, self.device)
-        self.steps_per_epoch = self.order.steps_per_epoch
+        self._set_batch()
         self.step_count = 0
         self.history = History()
         self.stopped: State | None = None
@@ -93,6 +90,31 @@ class Trainer:
         self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
         self._graph: cuda_graphs.CapturedSteps | None = None
         self.run_id += 1
+
+    def _set_batch(self) -> None:
+        """The batch size and a fresh seeded batch order for it (at a build, or a live edit)."""
+        cfg = self.cfg
+        N = self.data.X_train.shape[0]
+        self.batch = N if cfg.batch_size in (0, None) or cfg.batch_size >= N else cfg.batch_size
+        self.order = BatchOrder(N, self.batch, cfg.seed, self.device)
+        self.steps_per_epoch = self.order.steps_per_epoch
+
+    def edit(self, changes: dict) -> None:
+        """Change options between steps (core/schedule.py): lr, optimizer, weight decay, batch size,
+        activation, backprop and epochs keep the weights; any other option starts over."""
+        from .schedule import START_OVER, edited
+
+        old, self.cfg = self.cfg, edited(self.cfg, changes)
+        if any(k in START_OVER for k in changes):
+            self._build()
+            return
+        new = self.cfg
+        if new.optimizer != old.optimizer:  # its moments start from zero; the weights stay
+            self.optimizer = make_optimizer(new.optimizer, new.lr, new.weight_decay)
+            self._params_version += 1  # a captured graph holds the old optimizer
+        self.optimizer.lr, self.optimizer.weight_decay = new.lr, new.weight_decay
+        if new.batch_size != old.batch_size:
+            self._set_batch()
 
     def reset(self, seed: int | None = None) -> None:
         """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)."""

@@ -48,6 +48,11 @@ class FileActions:
         """Textual's system commands (theme, quit, keys, ...), less its Screenshot: ours goes to the data folder."""
         yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
 
+    def reproduce_command(self) -> str:
+        """The command that reproduces the run, live edits included (from the training loop)."""
+        s = self.snapshot
+        return s.command if s is not None and s.command else self.cfg.to_command_line()
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.cfg.to_command_line(), folder=str(data_dir())))
+            self.push_screen(HelpScreen(self.reproduce_command(), folder=str(data_dir())))

@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", "seed for data, split, weights and batch order", type=_number(int), metavar="N")
     add("--device", "auto, cpu, cuda, cuda:N or mps", metavar="DEV")
     add("--dtype", "float32 or float64", choices=DTYPES, metavar="T")
+    add(
+        "--at",
+        "a live edit at a step, repeatable: 5000:lr=0.14, 9000:activation=tanh, 12000:dataset=spiral,classes=3",
+        default="none",
+        action="append",
+        metavar="STEP:KEY=VALUE",
+    )
     add = group("run control")
     add("--epochs", "stop after N epochs; 0 = until stopped", type=_number(int), metavar="N")
     add("--headless", "no UI: progress on stderr, summary on stdout", action="store_true")
@@ -167,4 +174,7 @@ def _with_choice_errors(parser: argparse.ArgumentParser, argv: list[str]) -> arg
 
 def parse_flags(argv: list[str]) -> dict:
     """Only the flags given on the command line, as {field: value}."""
-    return vars(_with_choice_errors(build_parser(), argv))
+    flags = vars(_with_choice_errors(build_parser(), argv))
+    if "at" in flags:
+        flags["at"] = tuple(flags["at"])
+    return flags

@@ -80,7 +80,7 @@ def export_at_end(tr: Trainer) -> None:
             print(f"ffnn-tui: weights exported to {path}", file=sys.stderr)
 
 
-def summary(tr: Trainer, seconds: float, steps: int) -> str:
+def summary(tr: Trainer, seconds: float, steps: int, command: str | None = None) -> str:
     """The final summary on stdout: what was trained, how it ended, and how to reproduce it.
 
     steps/s counts only the `steps` taken in this process (a resumed run's earlier ones are not timed).
@@ -96,7 +96,7 @@ def summary(tr: Trainer, seconds: float, steps: int) -> str:
         if math.isfinite(test_loss)
         else f"train loss {train_loss:.6f}",
         f"train acc {_pct(train_acc)}  test acc {_pct(test_acc)}",
-        f"reproduce: {tr.cfg.to_command_line()}",
+        f"reproduce: {command or tr.cfg.to_command_line()}",
     ]
     return "\n".join(lines)
 
@@ -125,7 +125,7 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
     if run.metrics_error and not warned:
         say(f"ffnn-tui: warning: {run.metrics_error}")
     export_at_end(tr)
-    print(summary(tr, elapsed, tr.step_count - s0))
+    print(summary(tr, elapsed, tr.step_count - s0, run.command_line()))
     if stop.signum:
         say(
             f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"

@@ -49,6 +49,7 @@ COMMANDS = [
     NextActivation(),
     NextDataset(),
     protocol.ChangeSpeed(-1),
+    protocol.Apply((("lr", 0.1), ("hidden", (16, 16)))),
     Resize(40, 12),
     ShowViews(("neurons", "step"), 56, 30, page=1, which="grads"),
     CheckGradients(),

@@ -33,6 +33,7 @@ from ...core.state import State
 from ...core.trainer import Trainer
 from ..paths import default_file
 from .protocol import (
+    Apply,
     ChangeSpeed,
     CheckGradients,
     Command,
@@ -158,8 +159,8 @@ class TrainingLoop:
         """(run_id, step) of the last LastCheckpoint sent; None once a command may have changed the run."""
         self.before: tuple[int, int, Params] | None = None
         """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
-        self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
-        """(run id, [(step, what), ...]): the live changes of the current run, for the loss plot."""
+        self.runloop: RunLoop | None = None
+        """The run loop (schedule, metrics file, saves) while run() runs."""
 
     def _keep_before(self) -> None:
         """Copy the parameters before stepping, for the weights view's last update and the step view."""
@@ -168,12 +169,6 @@ class TrainingLoop:
 
     def _wants_before(self) -> bool:
         return any(v in self.looker.views.views for v in ("weights", "step"))
-
-    def _changed(self, what: str) -> None:
-        run, marks = self.changes
-        if run != self.tr.run_id:
-            run, marks = self.tr.run_id, []
-        self.changes = (run, marks + [(self.tr.step_count, what)])
 
     # ----- commands -----
     def apply(self, command: Command, run: RunLoop) -> None:
@@ -192,17 +187,17 @@ class TrainingLoop:
             case Step():
                 self._keep_before()  # one copy per key press: the step view always has it
                 self._timed(run.step_once)
+            # every change of the run is an edit the run loop records at this step (the command line replays it)
             case Reset(seed=seed):
-                tr.reset(seed)
+                run.edit({"seed": tr.cfg.seed if seed is None else seed})  # the same seed: a start over all the same
             case ScaleLr(factor=factor):
-                tr.set_lr(min(max(tr.cfg.lr * factor, LR_RANGE[0]), LR_RANGE[1]))
-                self._changed(f"lr {tr.cfg.lr:.3g}")
+                run.edit({"lr": min(max(tr.cfg.lr * factor, LR_RANGE[0]), LR_RANGE[1])})
             case NextActivation():
-                tr.set_activation(_next(ACTIVATIONS, tr.cfg.activation))
-                self._changed(tr.cfg.activation)
+                run.edit({"activation": _next(ACTIVATIONS, tr.cfg.activation)})
             case NextDataset():
-                tr.set_dataset(_next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset))
-                self._changed(tr.cfg.dataset)  # a new run: its curve starts with the marker at step 0
+                run.edit({"dataset": _next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset)})  # a new run
+            case Apply(changes=changes):
+                run.edit(dict(changes))
             case Resize(cols=cols, rows=rows):
                 self.looker.size = (cols, rows)
             case ShowViews() as shown:
@@ -229,7 +224,7 @@ class TrainingLoop:
 
     def _apply_safely(self, command: Command, run: RunLoop) -> None:
         """A failing command must not end the loop; a failing step ends the run as FAILED."""
-        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset)):
+        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset, Apply)):
             self.kept = None  # the run changed without a step: the kept bytes no longer describe it
         self.busy_since = time.perf_counter()
         try:
@@ -289,10 +284,12 @@ class TrainingLoop:
         if self.before is not None and self.before[0] == tr.run_id and self.before[1] < tr.step_count:
             _, at, before = self.before
             steps = tr.step_count - at
-        run, marks = self.changes
-        changes = tuple(marks) if run == tr.run_id else ()
+        changes = self.runloop.marks_of_run() if self.runloop is not None else ()
+        command = self.runloop.command_line() if self.runloop is not None else tr.cfg.to_command_line()
         try:
-            return self.looker.make(tr, self.state(), before=before, update_steps=steps, changes=changes)
+            return self.looker.make(
+                tr, self.state(), before=before, update_steps=steps, changes=changes, command=command
+            )
         except Exception as e:
             self.tr.fail(f"{type(e).__name__} while drawing step {self.tr.step_count}: {e}")
             self.running = False
@@ -305,7 +302,7 @@ class TrainingLoop:
         """Until Stop (or cancelled): commands, steps, snapshots. Then the run loop's finish:
         metrics file closed, checkpoint saved when --save is set (a failure there is a Note)."""
         self.tr.claim_threads(beside_ui=True)
-        run = RunLoop(self.tr)
+        run = self.runloop = RunLoop(self.tr)
         run.open()
         done = threading.Event()
         if self.heartbeat > 0:

@@ -53,6 +53,15 @@ class NextDataset:
 
 
 @dataclass(frozen=True)
+class Apply:
+    """Set options at this step (the options screen): live ones keep the weights, any other starts
+    over (core/schedule.py). The run loop records it as an --at edit."""
+
+    changes: tuple[tuple[str, object], ...]
+    """(option, typed value) pairs, e.g. (("lr", 0.1), ("hidden", (16, 16)))."""
+
+
+@dataclass(frozen=True)
 class ChangeSpeed:
     """One pace slower (-1) or faster (+1): 1, 10, 100, 1000 steps a second, or max."""
 
@@ -119,6 +128,7 @@ Command = (
     | ScaleLr
     | NextActivation
     | NextDataset
+    | Apply
     | ChangeSpeed
     | Resize
     | ShowViews

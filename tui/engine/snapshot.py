@@ -84,7 +84,9 @@ class Snapshot:
     step_rows: tuple[StepRow, ...] | None = None
     """The last step written out (step view)."""
     changes: tuple[tuple[int, str], ...] = ()
-    """(step, what) of every live change in this run: lr, activation, dataset."""
+    """(step, what) of every edit in this run: lr, activation, dataset, the options screen, --at."""
+    command: str = ""
+    """The command line that reproduces the run, every edit included as --at."""
 
     @property
     def arch(self) -> str:
@@ -168,6 +170,7 @@ class SnapshotMaker:
         before: Params | None = None,
         update_steps: int = 0,
         changes: tuple[tuple[int, str], ...] = (),
+        command: str = "",
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
         shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
@@ -206,6 +209,7 @@ class SnapshotMaker:
             points=points,
             views=v.views,
             changes=changes,
+            command=command,
             **views,
         )
 
