@@ -15,6 +15,7 @@ BINDINGS = [
     Binding("minus", "lr(0.5)", "lr÷2", key_display="-", id="lr_down", tooltip="Halve the learning rate"),
     Binding("a", "activation", "Act", id="activation", tooltip="Next activation, live (no reset)"),
     Binding("d", "dataset", "Data", id="dataset", tooltip="Next dataset (starts over)"),
+    Binding("o", "options", "Options", id="options", tooltip="Options: edit any run option (a form)"),
     Binding(
         "greater_than_sign",
         "speed(1)",

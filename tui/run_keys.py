@@ -8,6 +8,7 @@ import time
 
 from ..core.state import ENDED, State
 from .engine.protocol import (
+    Apply,
     ChangeSpeed,
     CheckGradients,
     NextActivation,
@@ -18,6 +19,7 @@ from .engine.protocol import (
     ScaleLr,
     Step,
 )
+from .widgets.options import OptionsScreen
 from .widgets.panes import Panes
 
 
@@ -76,6 +78,16 @@ class RunKeys:
     def action_speed(self, delta: int) -> None:
         """Slow motion: < and > step through 1, 10, 100, 1000 steps a second and max."""
         self.send(ChangeSpeed(delta))
+
+    def action_options(self) -> None:
+        """The options screen: a form of every option; what it changes is one edit of the run."""
+        if not isinstance(self.screen, OptionsScreen):
+            self.push_screen(OptionsScreen(self.cfg), self._apply_options)
+
+    def _apply_options(self, changes: dict | None) -> None:
+        if changes:  # None: cancelled; {}: nothing changed
+            self.check = ()
+            self.send(Apply(tuple(changes.items())))
 
     def action_gradcheck(self) -> None:
         self.send(CheckGradients())

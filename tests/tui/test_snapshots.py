@@ -135,3 +135,26 @@ class TestViews:
     def test_neurons_80x24(self, snap_compare):
         """2 at 80x24: fewer tiles across, the tabs abbreviated."""
         assert self._check(snap_compare, "2", size=(80, 24))
+
+
+class TestOptions:
+    def test_options_screen(self, snap_compare):
+        """The options screen (o) at 120x36, after three steps, with lr and hidden changed: the
+        form says which change is live and which starts over."""
+        from textual.widgets import Input
+
+        from ffnn_tui.tui.widgets.options import OptionsScreen
+
+        app = make_app()
+
+        async def run_before(pilot):
+            await _stepped(app, 3)(pilot)
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, OptionsScreen), what="the options screen")
+            for field in app.screen.query(Input):
+                field.cursor_blink = False
+            app.screen.query_one("#hidden", Input).value = "16,16"
+            app.screen.query_one("#lr", Input).value = "0.2"
+            await pilot.pause()
+
+        assert snap_compare(app, run_before=run_before, terminal_size=(120, 36))

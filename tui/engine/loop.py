@@ -197,7 +197,12 @@ class TrainingLoop:
             case NextDataset():
                 run.edit({"dataset": _next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset)})  # a new run
             case Apply(changes=changes):
-                run.edit(dict(changes))
+                changes = dict(changes)
+                if "speed" in changes:  # the dashboard's pace, not an edit of the run
+                    tr.cfg = replace(tr.cfg, speed=changes.pop("speed"))
+                    self.pace = None
+                if changes:
+                    run.edit(changes)
             case Resize(cols=cols, rows=rows):
                 self.looker.size = (cols, rows)
             case ShowViews() as shown:

@@ -17,6 +17,7 @@ HELP = """\
   [b]c[/b]      save a checkpoint        [b]e[/b]  export the weights
   [b]x[/b]      loss x-axis: all / log / last 1000 steps
   [b]< / >[/b]  slower / faster: 1, 10, 100, 1000 steps/s, max (slow motion)
+  [b]o[/b]      options: a form of every option (live, or starting over)
   [b]1-6[/b]    view: 1 boundary  2 neurons  3 weights  4 health  5 confusion  6 step
   [b]] / \\[[/b]  neurons: next / previous page   [b]w[/b]  weights: W / grad / last update
   [b]?[/b]      this help                [b]q[/b]  quit (also ctrl+c)
