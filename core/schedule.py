@@ -14,7 +14,9 @@ exactly its step and records the ones made by hand, so the reproducing command l
   `run` + 1), and the steps of the edits after it count from there. Within one run, steps never
   decrease. An edit that sets a START_OVER option starts over even when the value is the same
   one (that is how `r` is written: `STEP:seed=S`).
-- Drawn points (the canvas) are an edit `data=<saved csv>`: RunLoop.edit({"data": path}).
+- Drawn points (the canvas) are an edit `data=<saved csv>`: the engine sends Apply((("data", path),))
+  and RunLoop.edit records it. `data` is in START_OVER today (a new CSV rebuilds the run); to keep
+  the weights on the drawn set, move it to LIVE and give Trainer.edit a branch that swaps the data.
 """
 
 from __future__ import annotations
