@@ -233,7 +233,7 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
     """
     if not tr.last_cache or not tr.last_grads:
         return ()
-    cache, grads, act = tr.last_cache, tr.last_grads, tr.cfg.activation
+    cache, grads, act, l1 = tr.last_cache, tr.last_grads, tr.cfg.activation, tr.cfg.l1
     L = len(tr.params) // 2
     if before is not None:  # the reference forward again: the fused step writes each h_k over z_k
         _, cache = forward(before, cache[0], act)  # [X, z1, h1, ..., logits]
@@ -274,12 +274,17 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         a = cache[2 * k - 2]  # (N, fan_in)
         dW, db = grads[2 * k - 2], grads[2 * k - 1]  # (fan_in, fan_out), (fan_out,)
         dname = "dlogits" if k == L else f"dz{k}"
+        pW, pb = (f" + {l1:g} * sign(W{k})", f" + {l1:g} * sign(b{k})") if l1 else ("", "")  # the L1 terms
         rows.append(
             StepRow(
-                "backward", f"dW{k} = {h(k - 1)}.T @ {dname}", f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)
+                "backward",
+                f"dW{k} = {h(k - 1)}.T @ {dname}{pW}",
+                f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}",
+                f"‖dW{k}‖",
+                _n(dW),
             )
         )
-        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0)", _s(db), f"‖db{k}‖", _n(db)))
+        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0){pb}", _s(db), f"‖db{k}‖", _n(db)))
         if k > 1:
             W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
             hk = h(k - 1)
@@ -305,12 +310,6 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
                     _n(dz) if da is not None else math.nan,
                 )
             )
-    if tr.cfg.l1:  # added to each gradient before its norm above was taken
-        rows.append(
-            StepRow(
-                "backward", f"dW, db += {tr.cfg.l1:g} * sign(W), sign(b)  (L1, in the norms above)", "", "", math.nan
-            )
-        )
     return tuple(rows) + _update_rows(tr)
 
 
@@ -343,5 +342,6 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
             )
         else:
             rows.append(StepRow("update", f"W{k} -= lr * dW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
-    rows.append(StepRow("update", f"b1..b{L}: the same with db1..db{L}", "", "", math.nan))
+    biases = "b1: the same with db1" if L == 1 else f"b1..b{L}: the same with db1..db{L}"
+    rows.append(StepRow("update", biases, "", "", math.nan))
     return tuple(rows)
