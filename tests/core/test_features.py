@@ -179,7 +179,7 @@ def test_l1_matches_autograd_of_the_penalised_loss(depth, activation, step):
     assert len(grads) == len(ref)
     for name, got, want in zip(params, grads, ref):
         assert got.dtype == torch.float64
-        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14, msg=lambda m, name=name: f"{name}: {m}")
     plain = fn(params, X, G, activation, 0.0)[1]  # the penalty really changed every gradient
     assert all(float((g - p).abs().max()) > 0.01 for g, p in zip(grads, plain))
 
