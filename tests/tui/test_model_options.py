@@ -223,3 +223,40 @@ def test_the_neurons_view_says_there_are_no_hidden_neurons():
     hidden = Trainer(RunConfig(device="cpu"))
     maps = inside.neuron_maps(hidden.params, "relu", probes.data_extent(hidden), 10, 5)
     assert "no hidden neurons" not in neurons_text(maps, 60).plain
+
+
+# ----- bench -----
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--features", "x9"], "--features"),
+        (["--hidden", "0,1"], "--hidden"),
+        (["--l1", "-1"], "--l1"),
+        (["--l1", "nan"], "--l1"),
+    ],
+)
+def test_bench_refuses_bad_model_options_in_one_line(capsys, args, needle):
+    from ffnn_tui.tui.bench import main as bench_main
+
+    assert bench_main(["--problems", "tutorial", "--no-dashboard", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_bench_problems_take_the_model_options():
+    from ffnn_tui.tui import bench
+
+    p = replace_problem(bench.PROBLEMS["tutorial"], features=("x1^2", "x2^2"), hidden=(), l1=0.01)
+    cfg = bench._config(p, "cpu")
+    assert (cfg.features, cfg.hidden, cfg.l1) == (("x1^2", "x2^2"), (), 0.01)
+    assert p.label() == "80 pts, 2-2, full batch, l1 0.01"
+    assert bench.PROBLEMS["tutorial"].label() == "tutorial: 80 pts, 2-8-2, full batch"
+    assert bench.tutorial_loop(p, torch.device("cpu"), 0.01) > 0  # the loop runs with features and a penalty
+
+
+def replace_problem(p, **changes):
+    from dataclasses import replace
+
+    return replace(p, **changes)
