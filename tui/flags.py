@@ -54,7 +54,6 @@ def _features_arg(text: str) -> tuple[str, ...]:
 EXAMPLES = """\
 examples:
   ffnn-tui --dataset spiral --classes 3 --hidden 32,32 --optimizer adam --lr 0.01
-  ffnn-tui --dataset circles --hidden 0 --features x1^2,x2^2      (a linear model, solved by its features)
   ffnn-tui --headless --dataset moons --noise 0.1 --epochs 2000 --metrics run.csv --save run.pt
   ffnn-tui --dataset xor --hidden 16 --dump-config > xor.toml && ffnn-tui --config xor.toml --headless --export xor.npz
 
