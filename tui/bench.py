@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..core.config import ConfigError, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
-from ..core.errors import InputError
+from ..core.errors import InputError, clip
 from ..core.features import DEFAULT_FEATURES, featurize
 from ..core.files import check_output
 from ..core.run import RunLoop
@@ -237,11 +237,12 @@ def main(argv: list[str]) -> int:
     if a.l1 is not None and not (math.isfinite(a.l1) and 0 <= a.l1 <= 1e6):
         print(f"ffnn-tui: error: --l1 {a.l1}: expected a finite number >= 0", file=sys.stderr)
         return 2
-    names = [n.strip() for n in a.problems.split(",") if n.strip()]
+    names = list(dict.fromkeys(n.strip() for n in a.problems.split(",") if n.strip()))  # each once
     bad = [n for n in names if n not in PROBLEMS]
     if bad or not names:
         print(
-            f"ffnn-tui: error: --problems {a.problems}: expected a comma list of {', '.join(PROBLEMS)}", file=sys.stderr
+            f"ffnn-tui: error: --problems {clip(a.problems)}: expected a comma list of {', '.join(PROBLEMS)}",
+            file=sys.stderr,
         )
         return 2
     if not (0.2 <= a.seconds <= 600) or not (1 <= a.repeat <= 20):
