@@ -76,7 +76,7 @@ def phi_backward_(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.T
 
 def add_l1_(params: Params, grads: list[torch.Tensor], l1: float) -> list[torch.Tensor]:
     """backprop.l1_grads written into the gradients: dp += l1 * sign(p), for all tensors in one call."""
-    torch._foreach_add_(grads, torch._foreach_sign(list(params.values())), alpha=l1)
+    torch._foreach_add_(grads, torch._foreach_sign(list(params.values())), alpha=l1)  # each dp shaped as its p
     return grads
 
 
