@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 
-from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_hidden
+from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_features, parse_hidden
 
-LIVE = ("lr", "optimizer", "weight_decay", "batch_size", "activation", "backprop", "epochs")
+LIVE = ("lr", "optimizer", "weight_decay", "l1", "batch_size", "activation", "backprop", "epochs")
 """Options an edit changes while the weights stay."""
-START_OVER = ("dataset", "data", "samples", "noise", "classes", "test_fraction", "hidden", "init", "seed")
+START_OVER = ("dataset", "data", "samples", "noise", "classes", "test_fraction", "hidden", "features", "init", "seed")
 """Options whose edit starts the run over (new data or new weights, same seed)."""
 EDITABLE = LIVE + START_OVER
 SYNTAX = "expected STEP:key=value[,key=value...], e.g. 5000:lr=0.14"
@@ -79,6 +79,8 @@ def parse_value(key: str, text: str):
     kind = _TYPES[key]
     if key == "hidden":
         return parse_hidden(text)
+    if key == "features":
+        return parse_features(text)
     if "float" in kind:
         return float(text)
     if "int" in kind:
@@ -92,7 +94,7 @@ def parse_edit(text: str) -> Edit:
     if not m:
         raise _fail("at", text, SYNTAX)
     pairs = []
-    for part in re.split(r",(?=\s*[a-z_-]+=)", m.group(2)):
+    for part in re.split(r",(?=\s*[a-z][a-z0-9_-]*=)", m.group(2)):
         key, eq, value = part.partition("=")
         key = key.strip().replace("-", "_")
         if not eq:

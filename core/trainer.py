@@ -103,8 +103,8 @@ class Trainer:
         self.steps_per_epoch = self.order.steps_per_epoch
 
     def edit(self, changes: dict) -> None:
-        """Change options between steps (core/schedule.py): lr, optimizer, weight decay, batch size,
-        activation, backprop and epochs keep the weights; any other option starts over."""
+        """Change options between steps (core/schedule.py): lr, optimizer, weight decay, L1 (read at
+        each step), batch size, activation, backprop and epochs keep the weights; any other option starts over."""
         from .schedule import START_OVER, edited
 
         old, self.cfg = self.cfg, edited(self.cfg, changes)

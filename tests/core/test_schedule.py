@@ -20,7 +20,10 @@ def test_an_edit_reads_back_to_itself():
     assert e.values() == {"dataset": "spiral", "classes": 3, "hidden": (16, 16)}
     assert str(e) == "12000:dataset=spiral,classes=3,hidden=16,16" and e.starts_over
     assert Edit.of(5, {"lr": 0.07 * 2}).values()["lr"] == 0.07 * 2  # every digit kept
-    assert not parse_edit("5:lr=0.1,optimizer=adam").starts_over
+    assert not parse_edit("5:lr=0.1,optimizer=adam,l1=0.01").starts_over
+    linear = parse_edit("5:hidden=0,features=x1^2,x2^2,sin(x1)")
+    assert linear.values() == {"hidden": (), "features": ("x1^2", "x2^2", "sin(x1)")} and linear.starts_over
+    assert str(Edit.of(5, linear.values())) == str(linear)
 
 
 BAD = [
@@ -30,7 +33,7 @@ BAD = [
     ("5:lr=-1", "expected a finite number > 0"),
     ("5:device=cuda", "'device' cannot change during a run"),
     ("5:activation=swish", "expected one of relu"),
-    ("5:hidden=0", "hidden 0"),
+    ("5:hidden=5000", "hidden 5000"),
     ("5:classes=3", "dataset linear has 2 classes"),
     ("5:lr=0.1,lr=0.2", "lr is set twice"),
 ]

@@ -3,6 +3,8 @@ others start over; bad values get the flag's one-line message and apply nothing;
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 import torch
 from textual.widgets import Input, Select, Switch
@@ -18,6 +20,7 @@ EDITS = [
     ("lr", "0.5", 0.5, False),
     ("optimizer", "adam", "adam", False),
     ("weight_decay", "0.001", 0.001, False),
+    ("l1", "0.002", 0.002, False),
     ("batch_size", "16", 16, False),
     ("activation", "tanh", "tanh", False),
     ("backprop", True, "autograd", False),
@@ -28,6 +31,7 @@ EDITS = [
     ("noise", "0.1", 0.1, True),
     ("test_fraction", "0.25", 0.25, True),
     ("hidden", "16,16", (16, 16), True),
+    ("features", "x1^2,x2^2", ("x1^2", "x2^2"), True),
     ("init", "he", "he", True),
     ("seed", "7", 7, True),
 ]
@@ -89,7 +93,8 @@ async def test_each_field_applies_live_or_by_starting_over():
             else:
                 assert app.snapshot.run_id == run and app.snapshot.step == step, name
                 assert torch.equal(app.engine.trainer.params["W1"], W1), f"{name} changed the weights"
-            assert app.snapshot.command.endswith(f"{name}={_flag_value(value)}"), app.snapshot.command
+            last = shlex.split(app.snapshot.command)[-1]
+            assert last.endswith(f"{name}={_flag_value(value)}"), app.snapshot.command
         assert app.snapshot.changes[-1] == (0, "seed 7")  # the loss curve marks the last edit
 
 
@@ -117,10 +122,11 @@ async def test_several_fields_apply_as_one_edit_and_the_form_says_which_start_ov
 BAD = [
     ("lr", "fast", "--lr 'fast': expected a number"),
     ("lr", "-1", "--lr -1.0: expected a finite number > 0"),
-    ("hidden", "0", "--hidden 0: expected widths like 8 or 16,16"),
+    ("hidden", "5000", "--hidden 5000: expected widths like 8 or 16,16"),
     ("samples", "1.5", "--samples '1.5': expected an integer"),
     ("classes", "3", "--classes 3: dataset linear has 2 classes"),
     ("test_fraction", "2", "--test-fraction 2.0: expected a number 0..0.9"),
+    ("features", "x3", "--features x3: unknown feature 'x3'"),
 ]
 
 
