@@ -245,15 +245,20 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         self._draw()
 
     def _draw(self) -> None:
-        if self.snapshot is not None:
-            self.query_one(Panes).show(
-                self.snapshot,
-                self.state(),
-                check=self.check,
-                log_scale=self.log_scale,
-                show_test=self.show_test,
-                x_axis=self.x_axis,
-            )
+        if self.snapshot is None:
+            return
+        try:
+            panes = self.query_one(Panes)
+        except NoMatches:  # a snapshot that arrives while the panes are torn down (at exit)
+            return
+        panes.show(
+            self.snapshot,
+            self.state(),
+            check=self.check,
+            log_scale=self.log_scale,
+            show_test=self.show_test,
+            x_axis=self.x_axis,
+        )
 
     def state(self) -> State:
         """The one word the status line shows."""
