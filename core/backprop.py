@@ -79,8 +79,8 @@ def autograd_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: 
     with torch.enable_grad():
         logits, cache = forward(leaves, X, activation)  # (N, K)
         loss = cross_entropy(logits, G)  # ()
-        loss.backward()
-    grads = [leaf.grad for leaf in leaves.values()]
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in leaves.values()]  # None: p unused
     return loss.detach(), grads, [c.detach() for c in cache], logits.detach()
 
 
