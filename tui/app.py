@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
-from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
 from ..core.config import RunConfig
@@ -55,12 +54,10 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {DashboardCommands}
     AUTO_FOCUS = None  # no pane is focused until clicked: the panes' focus border means "you clicked me"
-    BINDINGS = BINDINGS
+    BINDINGS = [*BINDINGS]  # typed as App declares it (a list of Binding or tuples; list is invariant)
 
     stall_after = STALL_AFTER
     """Seconds without a word from the loop while running before the status says STALLED (tests lower it)."""
-
-    running: reactive[bool] = reactive(True, bindings=True)
 
     def __init__(
         self,

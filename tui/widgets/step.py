@@ -4,6 +4,7 @@ per line (forward, loss, backward, then the optimizer's update)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -60,7 +61,7 @@ class StepPane(ViewPane):
 
     DEFAULT_CSS = "StepPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._data: tuple[tuple[StepRow, ...], int] | None = None
 

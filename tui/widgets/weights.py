@@ -7,6 +7,8 @@ entries are filled glyphs, negative ones hollow, so the sign reads without colou
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -116,7 +118,7 @@ class WeightsPane(ViewPane):
 
     DEFAULT_CSS = "WeightsPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._matrices: tuple[Matrix, ...] | None = None
         self._cursor: tuple[int, int, int] | None = None
