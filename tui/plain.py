@@ -44,9 +44,28 @@ ASCII_TABLE = str.maketrans(
         "█": "#",
         "▌": "|",
         "▐": "|",
+        "╔": "+",
+        "╗": "+",
+        "╚": "+",
+        "╝": "+",
+        "▔": "-",
+        "▁": "_",
+        "▏": "|",
+        "▕": "|",
+        "▂": "#",
+        "▃": "#",
+        "▅": "#",
+        "▆": "#",
+        "▇": "#",
+        "▉": "#",
+        "▊": "#",
+        "▋": "#",
+        "▍": "|",
+        "▎": "|",
     }
 )
-"""What plotext and rich draw, in ASCII (anything else non-ASCII becomes '?', see to_ascii)."""
+"""What plotext, rich and Textual draw (box drawing, Textual's tall borders and scrollbar blocks), in
+ASCII, one character for one (anything else non-ASCII becomes '?', see to_ascii)."""
 
 
 def locale_is_utf8(env: Mapping[str, str] = os.environ) -> bool:

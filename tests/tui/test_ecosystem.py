@@ -435,7 +435,10 @@ def _non_ascii(text: str) -> list[str]:
 
 
 async def test_ascii_screen_has_no_non_ascii_character(data_home):
-    """--ascii: every pane, the footer, a notification and the help screen, in ASCII only."""
+    """--ascii: every pane, the footer, a notification, the help screen, and what Textual draws
+    itself (the command palette, its key panel), in ASCII only."""
+    from textual.command import CommandPalette
+
     from ffnn_tui.tui.app import FfnnApp
     from ffnn_tui.tui.cli import build_trainer
 
@@ -469,6 +472,13 @@ async def test_ascii_screen_has_no_non_ascii_character(data_home):
         await pilot.press("question_mark")
         await pilot.pause()
         assert _non_ascii(screen_text(app)) == []
+        await pilot.press("escape", "ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the command palette")
+        await wait_for(pilot, lambda: "Pause or resume training" in screen_text(app), what="the palette's commands")
+        assert _non_ascii(screen_text(app)) == [], screen_text(app)  # its search icon is an emoji
+        await pilot.press(*"keys", "enter")  # Textual's key panel, opened from the palette
+        await wait_for(pilot, lambda: "Focus Next" in screen_text(app), what="the key panel")
+        assert _non_ascii(screen_text(app)) == [], screen_text(app)
 
 
 async def test_without_ascii_the_same_screen_uses_unicode():
@@ -539,6 +549,18 @@ async def test_no_color_curves_differ_by_marker(monkeypatch):
     braille = {c for c in plot if 0x2801 <= ord(c) <= 0x28FF}
     assert braille and "·" in plot
     assert "·· test" in title and "── train" in title  # the legend shows which marker is which
+
+
+def test_the_ascii_filter_keeps_every_width_in_cells():
+    """What Textual draws, as ASCII of the same width: Textual laid the line out for the original."""
+    from rich.cells import cell_len
+
+    from ffnn_tui.tui.ascii import ascii_cells
+
+    for text in ("🔎 Search for commands…", "▔▔▁▁ ╭─╮ │▏▇", "中文 é", "plain"):
+        out = ascii_cells(text)
+        assert out.isascii() and cell_len(out) == cell_len(text), (text, out)
+    assert ascii_cells("🔎 Search") == ">  Search"
 
 
 def test_curve_markers():
