@@ -20,9 +20,17 @@ WIDE_TABLE = str.maketrans({"🔎": "> "})
 
 
 def ascii_cells(text: str) -> str:
-    """to_ascii (tui/plain.py), one '?' per cell: an unknown wide character (an emoji) becomes '??'."""
-    text = text.translate(ASCII_TABLE).translate(WIDE_TABLE)
-    return text if text.isascii() else "".join(c if c.isascii() else "?" * cell_len(c) for c in text)
+    """to_ascii (tui/plain.py) of each character when that keeps its width in cells, else one '?'
+    per cell: an unknown wide character (an emoji) becomes '??', a combining mark nothing."""
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else _cells(c) for c in text)
+
+
+def _cells(c: str) -> str:
+    width = cell_len(c)
+    plain = c.translate(ASCII_TABLE).translate(WIDE_TABLE)
+    return plain if plain.isascii() and len(plain) == width else "?" * width
 
 
 class AsciiFilter(LineFilter):
