@@ -21,7 +21,7 @@ GRAPH_STEPS = 64
 _disabled = False
 """Set once a capture fails on this machine; everything then runs eagerly."""
 Key = tuple[object, ...]
-"""What a capture depends on (run, activation, lr, optimizer, parameter version)."""
+"""What a capture depends on (run, activation, lr, weight decay, l1, optimizer, parameter version)."""
 
 
 def available() -> bool:
@@ -43,7 +43,14 @@ class CapturedSteps:
 
 
 def capture(
-    key: Key, step: StepFn, params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, optimizer: Optimizer
+    key: Key,
+    step: StepFn,
+    params: Params,
+    X: torch.Tensor,
+    G: torch.Tensor,
+    activation: str,
+    l1: float,
+    optimizer: Optimizer,
 ) -> CapturedSteps | None:
     """Warm up on a side stream, restore the parameters and moments, then record GRAPH_STEPS
     updates. Returns None (and stops trying for good) when the driver cannot capture."""
@@ -56,7 +63,7 @@ def capture(
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             for _ in range(3):  # lets cuBLAS and the allocator settle outside the capture
-                _, grads, _, _ = step(params, X, G, activation)
+                _, grads, _, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
         torch.cuda.current_stream().wait_stream(stream)
         torch._foreach_copy_(plist, saved)
@@ -65,7 +72,7 @@ def capture(
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             for i in range(GRAPH_STEPS):
-                loss, grads, cache, _ = step(params, X, G, activation)
+                loss, grads, cache, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
                 losses[i].copy_(loss)
         return CapturedSteps(key, graph, losses, grads, cache)
