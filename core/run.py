@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
 from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
 from .errors import clip
-from .metrics import MetricsWriter, resume_cut
+from .metrics import MetricsWriter, Row, resume_cut
 from .schedule import Edit, parse_edit
 from .trainer import Trainer
 
@@ -84,10 +85,12 @@ class RunLoop:
             self.writer = MetricsWriter(self.metrics_path, append=self.append, step=self.tr.step_count)
             self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
 
-    def _write_rows(self, rows: list) -> None:
+    def _write_rows(self, rows: list[Row]) -> None:
         """Metrics are a record of the run, not the run: a failed write stops the file (cut back to
         its last whole row) and is reported once, and training and the final save go on. Rows reach
         the writer at flush time, and a reset starts run_id + 1 with nothing pending."""
+        if self.writer is None:  # installed only while the file is open; closing uninstalls it
+            return
         try:
             self.writer.write(rows, run=self.tr.run_id)
         except OSError as e:
@@ -100,7 +103,7 @@ class RunLoop:
             self.writer = None
             self.tr.track_metrics, self.tr.on_rows = False, None
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.finish()
 
     @property
@@ -111,7 +114,7 @@ class RunLoop:
         return self.tr.outcome is None
 
     # ----- the schedule -----
-    def edit(self, changes: dict) -> Edit:
+    def edit(self, changes: dict[str, Any]) -> Edit:
         """An edit made by hand (a key, the options screen, drawn points as data=CSV), applied now
         and recorded at this step, so the command line replays it."""
         e = Edit.of(self.tr.step_count, changes)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_features, parse_hidden
 
@@ -49,11 +50,11 @@ class Edit:
         return f"{self.step}:" + ",".join(f"{k}={v}" for k, v in self.changes)
 
     @classmethod
-    def of(cls, step: int, changes: dict) -> Edit:
+    def of(cls, step: int, changes: dict[str, Any]) -> Edit:
         """An Edit from typed values (0.14, (16, 16), 'tanh')."""
         return cls(step, tuple((k, _format(v)) for k, v in changes.items()))
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         """{key: typed value}."""
         return {k: parse_value(k, v) for k, v in self.changes}
 
@@ -74,7 +75,7 @@ class Edit:
         return " ".join(words)
 
 
-def parse_value(key: str, text: str):
+def parse_value(key: str, text: str) -> Any:
     """A value as a flag reads it: numbers, hidden widths, names; raises ValueError or ConfigError."""
     kind = _TYPES[key]
     if key == "hidden":
@@ -93,7 +94,7 @@ def parse_edit(text: str) -> Edit:
     m = re.fullmatch(r"\s*(\d+):(.+)", str(text), re.S)
     if not m:
         raise _fail("at", text, SYNTAX)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for part in re.split(r",(?=\s*[a-z][a-z0-9_-]*=)", m.group(2)):
         key, eq, value = part.partition("=")
         key = key.strip().replace("-", "_")
@@ -116,7 +117,7 @@ def parse_edit(text: str) -> Edit:
     return Edit(int(m.group(1)), tuple(pairs))
 
 
-def edited(cfg: RunConfig, changes: dict) -> RunConfig:
+def edited(cfg: RunConfig, changes: dict[str, Any]) -> RunConfig:
     """The options after an edit. A new dataset drops --data and, as `d` does, has 2 classes unless
     it can have more (or classes is set too); a start over no longer resumes or starts from --init-params."""
     new = replace(cfg, **changes)

@@ -7,6 +7,7 @@ import random
 import time
 
 from ..core.state import ENDED, State
+from .dashboard import Dashboard
 from .engine.protocol import (
     Apply,
     ChangeSpeed,
@@ -23,7 +24,7 @@ from .widgets.options import OptionsScreen
 from .widgets.panes import Panes
 
 
-class RunKeys:
+class RunKeys(Dashboard):
     """Keys that send commands to the training loop (mixed into FfnnApp)."""
 
     def _ended(self) -> bool:

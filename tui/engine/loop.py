@@ -196,10 +196,10 @@ class TrainingLoop:
                 run.edit({"activation": _next(ACTIVATIONS, tr.cfg.activation)})
             case NextDataset():
                 run.edit({"dataset": _next(DATASETS, "" if tr.cfg.data else tr.cfg.dataset)})  # a new run
-            case Apply(changes=changes):
-                changes = dict(changes)
+            case Apply(changes=pairs):
+                changes = dict(pairs)
                 if "speed" in changes:  # the dashboard's pace, not an edit of the run
-                    tr.cfg = replace(tr.cfg, speed=changes.pop("speed"))
+                    tr.cfg = replace(tr.cfg, speed=str(changes.pop("speed")))
                     self.pace = None
                 if changes:
                     run.edit(changes)
@@ -337,7 +337,7 @@ class TrainingLoop:
 
     def _pace(self) -> Pace:
         if self.pace is None:
-            self.pace = Pace(steps_per_second(self.tr.cfg.speed), self.fps)
+            self.pace = Pace(steps_per_second(self.tr.cfg.speed) or math.inf, self.fps)  # (only paced: never max)
         return self.pace
 
     def _frame(self, run: RunLoop) -> None:

@@ -97,6 +97,7 @@ class OptionsScreen(ModalScreen[dict | None]):
         widget = self.query_one(f"#{name}")
         if isinstance(widget, Switch):
             return SWITCHES[name][1 if widget.value else 0]
+        assert isinstance(widget, (Input, Select))
         return widget.value
 
     def changes(self) -> dict:
