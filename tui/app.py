@@ -20,11 +20,12 @@ from textual.widgets import Footer, Static
 from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
+from .canvas import Canvas
 from .commands import DashboardCommands
 from .ending import Ending
 from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
-from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, Resize
+from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, PointsSaved, Resize
 from .engine.snapshot import Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
@@ -47,7 +48,7 @@ STALL_AFTER = 3.0
 the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
 
-class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
+class FfnnApp(RunKeys, ViewKeys, Canvas, FileActions, Ending, App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
 
     CSS_PATH = "app.tcss"
@@ -104,6 +105,7 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
         self.set_reactive(FfnnApp.running, not paused)
         self.init_views()
+        self.init_canvas()
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
@@ -206,6 +208,8 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         match message.event:
             case Snapshot() as s:
                 self.on_snapshot(s)
+            case PointsSaved() as saved:
+                self.on_points_saved(saved)
             case Note(text=text, severity=severity, title=title):
                 self.notify(text, title=title, severity=severity)
             case GradChecks(rows=rows):

@@ -48,6 +48,14 @@ BINDINGS = [
         show=False,
         tooltip="Neurons view: previous page of units",
     ),
+    Binding(
+        "ctrl+s",
+        "save_points",
+        "Save pts",
+        id="save_points",
+        show=False,
+        tooltip="Save the points (train + test) as CSV for --data",
+    ),
     Binding("w", "which_weights", "W/∂/Δ", id="which_weights", tooltip="Weights view: weights, gradients, last update"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]

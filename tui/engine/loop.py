@@ -21,9 +21,12 @@ from typing import Callable
 
 import torch
 
+from ...core import probes
 from ...core.checkpoint import checkpoint_of
-from ...core.data import DATASETS
+from ...core.data import DATASETS, write_csv
+from ...core.errors import InputError
 from ...core.export import export_weights
+from ...core.files import check_output, same_file
 from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
@@ -32,6 +35,8 @@ from ..paths import default_file
 from .protocol import (
     CheckGradients,
     Command,
+    DrawPoint,
+    ErasePoint,
     Event,
     Export,
     GradChecks,
@@ -41,10 +46,12 @@ from .protocol import (
     NextDataset,
     Note,
     Pause,
+    PointsSaved,
     Reset,
     Resize,
     Resume,
     Save,
+    SavePoints,
     ScaleLr,
     ShowViews,
     Step,
@@ -141,7 +148,29 @@ class TrainingLoop:
         run, marks = self.changes
         if run != self.tr.run_id:
             run, marks = self.tr.run_id, []
+        if what == "points" and marks and marks[-1] == (self.tr.step_count, what):
+            return  # many clicks at one step are one change
         self.changes = (run, marks + [(self.tr.step_count, what)])
+
+    # ----- drawn points -----
+    def _plane_point(self, col: int, row: int, cols: int, rows: int) -> tuple[float, float]:
+        ext = self.looker.plane(self.tr)
+        return probes.cell_centre(ext, cols, rows, col, row)
+
+    def _save_points(self, path: str) -> None:
+        tr = self.tr
+        try:
+            check_output("points file", path, replaced=True)
+            if tr.cfg.data and same_file(path, tr.cfg.data):
+                raise InputError(f"points file {path}: is the run's --data file; choose another name")
+        except InputError as e:
+            self.emit(Note(str(e), severity="error", title="points not saved"))
+            return
+        target = Path(path).expanduser().resolve()
+        comment = f"ffnn-tui points at step {tr.step_count}: {tr.data.X_train.shape[0]} train rows, then test rows"
+        count = write_csv(target, tr.data, comment)
+        self.emit(PointsSaved(str(target), tr.step_count, count))
+        self.emit(Note(f"{count} points saved: {target} (replay with --data {target})", title="points saved"))
 
     # ----- commands -----
     def apply(self, command: Command, run: RunLoop) -> None:
@@ -182,6 +211,16 @@ class TrainingLoop:
                     tr.params, tr.cfg, tr.step_count, path or default_file(self._file_name(".safetensors"))
                 )
                 self.emit(Note(f"weights exported: {target} (step {tr.step_count})", title="exported"))
+            case DrawPoint(col=col, row=row, cols=cols, rows=rows, label=label):
+                tr.add_point(*self._plane_point(col, row, cols, rows), label)
+                self._changed("points")
+            case ErasePoint(col=col, row=row, cols=cols, rows=rows):
+                ext = self.looker.plane(tr)
+                if not tr.remove_nearest(*self._plane_point(col, row, cols, rows), (ext.x1 - ext.x0, ext.y1 - ext.y0)):
+                    self.emit(Note("the last training point stays", severity="warning"))
+                self._changed("points")
+            case SavePoints(path=path):
+                self._save_points(path)
             case Stop():
                 self.stopping = True
 
@@ -192,7 +231,7 @@ class TrainingLoop:
 
     def _apply_safely(self, command: Command, run: RunLoop) -> None:
         """A failing command must not end the loop; a failing step ends the run as FAILED."""
-        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset)):
+        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset, DrawPoint, ErasePoint)):
             self.kept = None  # the run changed without a step: the kept bytes no longer describe it
         self.busy_since = time.perf_counter()
         try:

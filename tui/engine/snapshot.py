@@ -112,10 +112,22 @@ class SnapshotMaker:
     def _new_run(self, tr: Trainer) -> None:
         self._run = tr.run_id
         self.extent = probes.data_extent(tr)
-        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        """Fixed for the run: points drawn later land inside it, and the picture does not jump."""
+        self._sample_points(tr)
         self.test_history = History(cap=CURVE_POINTS)
         """Test loss on a fixed grid of metrics rows (kept in its train_loss column)."""
         self.next_test_row = 1
+
+    def _sample_points(self, tr: Trainer) -> None:
+        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        self._edits = tr.data_edits
+
+    def _current(self, tr: Trainer) -> None:
+        """Follow a new run, or new points drawn in this one."""
+        if tr.run_id != self._run:
+            self._new_run(tr)
+        elif tr.data_edits != self._edits:
+            self._sample_points(tr)
 
     # ----- the test curve, on a fixed grid of steps -----
     def test_row_after(self, row: int, tr: Trainer) -> int:
@@ -171,8 +183,7 @@ class SnapshotMaker:
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
         shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
-        if tr.run_id != self._run:
-            self._new_run(tr)
+        self._current(tr)
         tr.flush()
         self.measure_test(tr)
         m = probes.sample_metrics(tr)
@@ -208,6 +219,11 @@ class SnapshotMaker:
             changes=changes,
             **views,
         )
+
+    def plane(self, tr: Trainer) -> probes.Extent:
+        """The rectangle of the plane the boundary pane shows for this run."""
+        self._current(tr)
+        return self.extent
 
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None, update_steps: int):

@@ -19,6 +19,8 @@ HELP = """\
   [b]1-6[/b]    view: 1 boundary  2 neurons  3 weights  4 health  5 confusion  6 step
   [b]] / \\[[/b]  neurons: next / previous page   [b]w[/b]  weights: W / grad / last update
   [b]?[/b]      this help                [b]q[/b]  quit (also ctrl+c)
+  [b]mouse[/b]  on the boundary: click adds a point, right click / shift+click removes the nearest;
+         while it is focused [b]0-9[/b] pick the class (esc: done)   [b]ctrl+s[/b]  save the points as CSV
   [b]ctrl+p[/b] every command: save as..., export as..., screenshot, theme
 
 Files saved without a path (c, e, screenshots) go to {folder}

@@ -83,6 +83,8 @@ class Panes(Vertical):
         self.show_rate = show_rate
         self._drawn: dict[str, object] = {}
         self.view = "boundary"
+        self.draw_class: int | None = None
+        """The class a click on the boundary draws, shown on the status line while drawing."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -127,7 +129,7 @@ class Panes(Vertical):
         self._tabs()
 
     def status(self, s: Snapshot | None, state: State, note: str = "") -> None:
-        self.query_one(StatusLine).show(s, state, self.show_rate, note=note)
+        self.query_one(StatusLine).show(s, state, self.show_rate, note=note, draw_class=self.draw_class)
 
     def show(
         self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool, x_axis: str = "all"
@@ -137,7 +139,7 @@ class Panes(Vertical):
             "loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale, x_axis)
         ):
             self.query_one(LossPlot).show(s, log_scale, x_axis)
-        if self._changed("shapes", (s.run_id, s.step, check)):  # hidden when compact: no render cost
+        if self._changed("shapes", (s.run_id, s.step, check, s.activations)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, check)
         if s.grid is not None and self._changed("boundary", (s.grid, s.points, show_test)):
             self.query_one(BoundaryPane).show(s, show_test)

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ...core.state import State
 from ..engine.snapshot import Snapshot
+from .boundary import POINT_GLYPHS
 
 STATE_STYLE = {
     State.RUNNING: "bold black on green",
@@ -29,8 +30,16 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}%" if math.isfinite(v) else "-"
 
 
-def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: str = "") -> Text:
-    """Two lines: what runs and how far it is; then losses, accuracies and any reason."""
+def status_text(
+    s: Snapshot | None,
+    state: State,
+    show_rate: bool = True,
+    note: str = "",
+    *,
+    draw_class: int | None = None,
+) -> Text:
+    """Two lines: what runs and how far it is; then losses, accuracies and any reason.
+    `draw_class`: the class a click on the boundary draws (shown while drawing)."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
     if s is None:  # no numbers yet: the reason the run could not start, or that it is starting
@@ -41,6 +50,8 @@ def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: 
     t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.config.optimizer} lr {s.config.lr:.4g}  ")
     t.append(f"step {s.step}  epoch {s.epoch}", style="bold")
     t.append(rate)
+    if draw_class is not None:
+        t.append(f"  draw class {draw_class} {POINT_GLYPHS[draw_class % len(POINT_GLYPHS)]}", style="bold")
     t.append("\n loss ")
     t.append(f"train {_num(m.train_loss)}", style="bold")
     t.append(f" test {_num(m.test_loss)}   acc ")
@@ -60,5 +71,13 @@ class StatusLine(Static):
 
     DEFAULT_CSS = "StatusLine { height: 2; }"
 
-    def show(self, s: Snapshot | None, state: State, show_rate: bool, note: str = "") -> None:
-        self.update(status_text(s, state, show_rate, note))
+    def show(
+        self,
+        s: Snapshot | None,
+        state: State,
+        show_rate: bool,
+        note: str = "",
+        *,
+        draw_class: int | None = None,
+    ) -> None:
+        self.update(status_text(s, state, show_rate, note, draw_class=draw_class))
