@@ -48,6 +48,7 @@ class Canvas:
     def on_boundary_pane_clicked(self, event: BoundaryPane.Clicked) -> None:
         if self.snapshot is None or self._ended():
             return
+        self.to_now()  # a drawing changes the run as it is now
         if event.erase:
             self.send(ErasePoint(event.col, event.row, event.cols, event.rows))
         elif self.draw_class >= self.snapshot.classes:

@@ -70,6 +70,7 @@ def test_every_command_and_event_type_is_listed():
         Heartbeat,
         LastCheckpoint,
         protocol.PointsSaved,
+        protocol.Frame,
     }
 
 
@@ -121,13 +122,16 @@ async def test_events_pickle_and_the_app_dispatches_each():
         Heartbeat(1, 2.4),
         Exited("the training process ended unexpectedly (exit code -9)"),
         protocol.PointsSaved("/tmp/pts.csv", 3, 81),
+        maker.frame(tr),
     ]
     for e in events:
         assert repr(pickle.loads(pickle.dumps(e))) == repr(e)  # repr: nan != nan
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settled(pilot, app, 0)
-        snap, note, checks, beat, exited, saved = events
+        snap, note, checks, beat, exited, saved, frame = events
+        app.post_message(EngineEvent(frame, app.engine))
+        await wait_for(pilot, lambda: app.film.steps() == [0] and app.film.run_id == frame.run_id, what="the frame")
         app.post_message(EngineEvent(saved, app.engine))
         await wait_for(pilot, lambda: app.points_file == "/tmp/pts.csv", what="the points file")
         app.post_message(EngineEvent(snap, app.engine))

@@ -31,6 +31,7 @@ from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
+from ..film import next_frame_step
 from ..paths import default_file
 from .protocol import (
     CheckGradients,
@@ -135,6 +136,8 @@ class TrainingLoop:
         """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
         self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
         """(run id, [(step, what), ...]): the live changes of the current run, for the loss plot."""
+        self.next_frame: tuple[int, int] = (trainer.run_id, 0)
+        """(run id, step) of the film's next frame (rewind, tui/film.py): a chunk of steps ends there."""
 
     def _keep_before(self) -> None:
         """Copy the parameters before stepping, for the weights view's last update and the step view."""
@@ -151,6 +154,22 @@ class TrainingLoop:
         if what == "points" and marks and marks[-1] == (self.tr.step_count, what):
             return  # many clicks at one step are one change
         self.changes = (run, marks + [(self.tr.step_count, what)])
+
+    # ----- the film (rewind) -----
+    def _frame_step(self) -> int:
+        """The step of the film's next frame in this run (0 for a run with none yet)."""
+        run, step = self.next_frame
+        return step if run == self.tr.run_id else 0
+
+    def _steps_to_frame(self) -> int:
+        return max(0, self._frame_step() - self.tr.step_count)
+
+    def _film(self) -> None:
+        """Capture a frame when the run has reached the film's next step (once per step)."""
+        tr = self.tr
+        if tr.step_count >= self._frame_step() and tr.outcome in (None, State.DONE):
+            self.emit(self.looker.frame(tr))
+            self.next_frame = (tr.run_id, next_frame_step(tr.step_count))
 
     # ----- drawn points -----
     def _plane_point(self, col: int, row: int, cols: int, rows: int) -> tuple[float, float]:
@@ -183,7 +202,9 @@ class TrainingLoop:
                 self.running = True
             case Step():
                 self._keep_before()  # one copy per key press: the step view always has it
+                self._film()  # step 0's frame, before the first step
                 self._timed(run.step_once)
+                self._film()
             case Reset(seed=seed):
                 tr.reset(seed)
             case ScaleLr(factor=factor):
@@ -325,13 +346,15 @@ class TrainingLoop:
         """A chunk of steps, ending where the test curve's next point is due (on eager steps)."""
         tr, looker = self.tr, self.looker
         looker.measure_test(tr)
+        self._film()
         n = run.chunk()
         if tr.preferred_chunk() == 1:  # a captured CUDA graph's chunk is not split: it is measured after
-            n = min(n, looker.steps_to_test(tr) or n)
+            n = min(n, looker.steps_to_test(tr) or n, self._steps_to_frame() or n)
         if self._wants_before():
             self._keep_before()
         run.advance(n)
         looker.measure_test(tr)
+        self._film()
 
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .snapshot import Snapshot
+from .snapshot import Frame, Snapshot
 
 # ----- commands: app -> training loop -----
 
@@ -212,4 +212,4 @@ class PointsSaved:
     count: int
 
 
-Event = Snapshot | Note | GradChecks | Exited | Heartbeat | LastCheckpoint | PointsSaved
+Event = Snapshot | Frame | Note | GradChecks | Exited | Heartbeat | LastCheckpoint | PointsSaved

@@ -95,6 +95,22 @@ class Snapshot:
         return self.config.data or self.config.dataset
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The run at one of the film's log-spaced steps (tui/film.py): what rewind shows of that moment."""
+
+    run_id: int
+    step: int
+    epoch: int
+    metrics: Metrics
+    """Of the weights at `step`, on a sample of each split (as a Snapshot's)."""
+    grid: BoundaryGrid | None
+    """The boundary at the pane's size then (None before the pane had one)."""
+    neurons: NeuronMaps | None = None
+    """The neuron maps, when the neurons view was on screen."""
+    dead: frozenset[str] = frozenset()
+
+
 class SnapshotMaker:
     """Makes Snapshots of one trainer; keeps what is fixed per run (the plane's extent, the point
     sample), the test-loss curve and the step rate between calls."""
@@ -224,6 +240,21 @@ class SnapshotMaker:
         """The rectangle of the plane the boundary pane shows for this run."""
         self._current(tr)
         return self.extent
+
+    def frame(self, tr: Trainer) -> Frame:
+        """The run now, as rewind keeps it: numbers, the boundary and (when shown) the neuron maps."""
+        self._current(tr)
+        cols, rows = self.size
+        grid = None
+        if cols >= 2 and rows >= 2:
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
+        neurons, dead = None, frozenset()
+        if "neurons" in self.views.views:
+            v = self.views
+            neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
+            health = inside.layer_health(tr.params, tr.cfg.activation, tr.data.X_train, max_rows=probes.EVAL_SAMPLE)
+            dead = inside.bad_labels(health)
+        return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
 
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
