@@ -79,3 +79,12 @@ def test_written_points_read_back_exactly(tmp_path):
     assert torch.equal(X, torch.cat([tr.data.X_train, tr.data.X_test]))
     assert torch.equal(y, torch.cat([tr.data.y_train, tr.data.y_test]))
     assert (tmp_path / "p.csv").read_text().startswith("# drawn\n# in a test\nx1,x2,label\n")
+
+
+def test_with_features_a_drawn_point_is_featurized_for_the_linear_model():
+    tr = Trainer(RunConfig(device="cpu", hidden=(), features=("x1", "x2", "x1^2", "x2^2")))
+    tr.add_point(2.0, -3.0, 1)
+    assert tr.F_train.shape == (tr.data.X_train.shape[0], 4)
+    assert tr.F_train[-1].tolist() == [2.0, -3.0, 4.0, 9.0]
+    tr.advance(2)
+    assert tr.step_count == 2 and tr.outcome is None

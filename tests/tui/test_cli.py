@@ -100,7 +100,8 @@ BAD_FLAGS = [
     (["--noise", "-1"], ["--noise"]),
     (["--epochs", "1.5"], ["--epochs", "1.5"]),
     (["--epochs", "-1"], ["--epochs", "-1"]),
-    (["--hidden", "0"], ["--hidden", "0"]),
+    (["--hidden", "0,8"], ["--hidden", "0,8"]),
+    (["--hidden", "-1"], ["--hidden", "-1"]),
     (["--hidden", "abc"], ["--hidden", "abc"]),
     (["--hidden", "16,,16"], ["--hidden", "16,,16"]),
     (["--hidden", "5000"], ["--hidden", "5000"]),
@@ -679,6 +680,8 @@ def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
         ["bench", "--seconds", "abc"],
         ["bench", "--bogus"],
         ["bench", "--problems", "x"],
+        ["bench", "--device", "xpu"],
+        ["bench", "--problems", "x" * 5000],
         ["serve", "--port", "x"],
         ["serve", "--port", "0"],
     ],
@@ -688,4 +691,4 @@ def test_subcommand_bad_input_is_one_line_and_exit_2(argv, capsys):
 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "error" in err[0]
+    assert len(err) == 1 and "error" in err[0] and len(err[0]) < 200

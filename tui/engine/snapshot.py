@@ -209,7 +209,7 @@ class SnapshotMaker:
         cols, rows = self.size
         grid, points = None, ()
         if "boundary" in v.views and cols >= 2 and rows >= 2:
-            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
         views = dict(self.view_data(tr, before, update_steps))
         return Snapshot(
@@ -247,12 +247,12 @@ class SnapshotMaker:
         cols, rows = self.size
         grid = None
         if cols >= 2 and rows >= 2:
-            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
         neurons, dead = None, frozenset()
         if "neurons" in self.views.views:
             v = self.views
             neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
-            health = inside.layer_health(tr.params, tr.cfg.activation, tr.data.X_train, max_rows=probes.EVAL_SAMPLE)
+            health = inside.layer_health(tr.params, tr.cfg.activation, tr.F_train, max_rows=probes.EVAL_SAMPLE)
             dead = inside.bad_labels(health)
         return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
 
@@ -269,7 +269,7 @@ class SnapshotMaker:
             health = inside.layer_health(
                 tr.params,
                 tr.cfg.activation,
-                tr.data.X_train,
+                tr.F_train,
                 grads,
                 dict(zip(names, norms)) if norms else None,
                 max_rows=probes.EVAL_SAMPLE,
@@ -283,7 +283,7 @@ class SnapshotMaker:
             if before is not None:
                 updates = {k: tr.params[k] - before[k] for k in names}  # the change the last steps made
             L = len(names) // 2
-            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
+            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (one per feature): the other W_k share the rest
             spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
             yield (
@@ -312,15 +312,17 @@ class SnapshotMaker:
         per_layer = across * tile_rows
         widths = [tr.params[f"W{k}"].shape[1] for k in range(1, L + 1)]
         offsets = {k: (self.views.page * per_layer) % H if H > per_layer else 0 for k, H in enumerate(widths, start=1)}
-        return inside.neuron_maps(tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets)
+        return inside.neuron_maps(
+            tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets, tr.cfg.features
+        )
 
     @torch.no_grad()
     def confusions(self, tr: Trainer) -> tuple[Confusion, Confusion | None]:
         """Train and test confusion of the current weights, on at most EVAL_SAMPLE points each."""
         d, S, K = tr.data, probes.EVAL_SAMPLE, tr.data.classes
-        train_logits, _ = forward(tr.params, d.X_train[:S], tr.cfg.activation)  # (n, K)
+        train_logits, _ = forward(tr.params, tr.F_train[:S], tr.cfg.activation)  # (n, K)
         train = inside.confusion(train_logits, d.y_train[:S], K)
         if d.X_test.shape[0] == 0:
             return train, None
-        test_logits, _ = forward(tr.params, d.X_test[:S], tr.cfg.activation)  # (m, K)
+        test_logits, _ = forward(tr.params, tr.F_test[:S], tr.cfg.activation)  # (m, K)
         return train, inside.confusion(test_logits, d.y_test[:S], K)
