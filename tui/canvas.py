@@ -46,7 +46,10 @@ class Canvas:
         self.show_draw_class()
 
     def on_boundary_pane_clicked(self, event: BoundaryPane.Clicked) -> None:
-        if self.snapshot is None or self._ended():
+        if self.snapshot is None:
+            return
+        if self._ended():
+            self.notify(f"the run is {self.state()}; press r to reset, then draw", severity="warning")
             return
         self.to_now()  # a drawing changes the run as it is now
         if event.erase:
