@@ -65,6 +65,13 @@ async def test_a_left_click_adds_a_training_point_there_and_the_weights_stay():
         await pilot.press("n")  # and it trains on the new set
         await settled(pilot, app, 1)
         assert app.engine.trainer.batch == n + 1
+        await click_cell(pilot, app, 6, 3)
+        await wait_for(pilot, lambda: n_train(app) == n + 2, what="a second point")
+        await pilot.press("plus")
+        await click_cell(pilot, app, 7, 3)
+        await wait_for(pilot, lambda: n_train(app) == n + 3, what="a third point")
+        await wait_for(pilot, lambda: len(app.snapshot.changes) == 3, what="the markers")
+        assert [what for _, what in app.snapshot.changes] == ["points", "lr 0.14", "points"]  # one per drawing
 
 
 async def test_digits_pick_the_class_while_the_boundary_is_focused_and_views_otherwise():

@@ -151,8 +151,8 @@ class TrainingLoop:
         run, marks = self.changes
         if run != self.tr.run_id:
             run, marks = self.tr.run_id, []
-        if what == "points" and marks and marks[-1] == (self.tr.step_count, what):
-            return  # many clicks at one step are one change
+        if what == "points" and marks and marks[-1][1] == what:
+            return  # a drawing is one marker on the loss curve (at its first point), until another change
         self.changes = (run, marks + [(self.tr.step_count, what)])
 
     # ----- the film (rewind) -----
