@@ -8,7 +8,7 @@ dataclasses of plain Python data, so a UI can draw them without touching torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -80,7 +80,7 @@ class NeuronMaps:
     """Grid rows (x2 direction, top row first)."""
 
 
-def _extent(extent) -> Extent:
+def _extent(extent: Extent | Sequence[float]) -> Extent:
     if isinstance(extent, Extent):
         return extent
     x0, x1, y0, y1 = (float(v) for v in extent)
@@ -103,7 +103,7 @@ def _page(width: int, offset: int, max_units: int) -> range:
 def neuron_maps(
     params: Params,
     activation: str,
-    extent,
+    extent: Extent | Sequence[float],
     cols: int,
     rows: int,
     max_units: int = 8,
@@ -310,6 +310,7 @@ def layer_health(
         W = params[name]  # (fan_in, fan_out)
         H = W.shape[1]
         upd = (update_norms or {}).get(name, math.nan)
+        bad: tuple[int, ...]
         w_norm = _norm(W)
         ratio = upd / w_norm if w_norm > 0 else math.nan
         problem, bad = "", ()

@@ -207,7 +207,8 @@ class SnapshotMaker:
         test_steps, test_series = self.test_history.downsampled(CURVE_POINTS)
         v = self.views
         cols, rows = self.size
-        grid, points = None, ()
+        grid: BoundaryGrid | None = None
+        points: tuple[Point, ...] = ()
         if "boundary" in v.views and cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
@@ -277,7 +278,7 @@ class SnapshotMaker:
             yield "health", health
         if "neurons" in v.views:
             yield "neurons", self.neuron_maps(tr, cols, rows)
-            yield "dead", inside.bad_labels(health)
+            yield "dead", inside.bad_labels(health) if health is not None else frozenset()  # measured above
         if "weights" in v.views:
             updates = None
             if before is not None:
