@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from textual import events
 
+from .dashboard import Dashboard
 from .engine.protocol import DrawPoint, ErasePoint, PointsSaved, SavePoints
 from .widgets.boundary import POINT_GLYPHS, BoundaryPane
 from .widgets.panes import Panes
 from .widgets.path_prompt import PathPrompt
 
 
-class Canvas:
+class Canvas(Dashboard):
     """The drawing state and its keys (mixed into FfnnApp)."""
 
     def init_canvas(self) -> None:
@@ -79,11 +80,16 @@ class Canvas:
 
     def action_save_points(self) -> None:
         """Ask for a path, then write every point (train, then test) there as x1,x2,label rows."""
+
+        def save_to(path: str | None) -> None:
+            if path:
+                self.send(SavePoints(path))
+
         self.push_screen(
             PathPrompt(
                 "Save the points as CSV (replay them with --data):", "points.csv", self.points_file or "points.csv"
             ),
-            lambda path: path and self.send(SavePoints(path)),
+            save_to,
         )
 
     def on_points_saved(self, saved: PointsSaved) -> None:

@@ -14,6 +14,7 @@ import math
 import sys
 from array import array
 from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import cast
 
 from ..core.inside import NeuronMaps
 from ..core.probes import BoundaryGrid
@@ -55,15 +56,18 @@ class CompactGrid:
         )
 
 
+def _float32_rows(values: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+    """Each row as a float32 array: indexed and iterated as the tuple was, in a third of the bytes."""
+    return cast("tuple[tuple[float, ...], ...]", tuple(array("f", row) for row in values))
+
+
 def compact_maps(maps: NeuronMaps) -> NeuronMaps:
     """The same maps with each row of values a float32 array (a third of the tuples' bytes); the
     neurons pane reads rows the same way."""
     return replace(
         maps,
         layers=tuple(
-            replace(
-                layer, units=tuple(replace(u, values=tuple(array("f", row) for row in u.values)) for u in layer.units)
-            )
+            replace(layer, units=tuple(replace(u, values=_float32_rows(u.values)) for u in layer.units))
             for layer in maps.layers
         ),
     )
@@ -75,6 +79,9 @@ class Film:
     def __init__(self) -> None:
         self.run_id = -1
         self.frames: list[Frame] = []
+        """The frames, their boundary moved out to `grids` (grid None here)."""
+        self.grids: list[CompactGrid | None] = []
+        """Each frame's boundary, compact."""
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -82,14 +89,16 @@ class Film:
     def add(self, frame: Frame) -> None:
         """Keep a frame (a new run's first frame starts a new film); thin when over the cap."""
         if frame.run_id != self.run_id:
-            self.run_id, self.frames = frame.run_id, []
-        if self.frames and self.frames[-1].step >= frame.step:
-            self.frames = [f for f in self.frames if f.step < frame.step]  # the same step again (a resume)
-        grid = CompactGrid.of(frame.grid) if frame.grid is not None and frame.grid.klass else None
+            self.run_id, self.frames, self.grids = frame.run_id, [], []
+        while self.frames and self.frames[-1].step >= frame.step:  # the same step again
+            self.frames.pop()
+            self.grids.pop()
+        self.grids.append(CompactGrid.of(frame.grid) if frame.grid is not None and frame.grid.klass else None)
         neurons = compact_maps(frame.neurons) if frame.neurons is not None else None
-        self.frames.append(replace(frame, grid=grid, neurons=neurons))
+        self.frames.append(replace(frame, grid=None, neurons=neurons))
         if len(self.frames) > FILM_CAP:
             self.frames = self.frames[:-1:2] + self.frames[-1:]
+            self.grids = self.grids[:-1:2] + self.grids[-1:]
 
     def index_before(self, step: int) -> int | None:
         """The newest frame strictly before `step` (where `[` goes from now); None if there is none."""
@@ -102,8 +111,8 @@ class Film:
     def snapshot_at(self, i: int, now: Snapshot) -> Snapshot:
         """`now` as it was at frame i: its step, numbers, boundary and neuron maps; the curves
         and everything not filmed stay as now (the points too, where they fit the old grid)."""
-        f = self.frames[i]
-        grid = f.grid.grid() if isinstance(f.grid, CompactGrid) else f.grid
+        f, compact = self.frames[i], self.grids[i]
+        grid = compact.grid() if compact is not None else None
         points = now.points
         if grid is not None:
             rows, cols = len(grid.klass), len(grid.klass[0])
@@ -121,7 +130,7 @@ class Film:
 
     def nbytes(self) -> int:
         """Memory the frames hold, counted object by object (what a frame costs the dashboard)."""
-        return sum(deep_size(f) for f in self.frames)
+        return sum(deep_size(f) for f in self.frames) + sum(deep_size(g) for g in self.grids)
 
 
 def deep_size(obj, seen: set[int] | None = None) -> int:

@@ -5,11 +5,12 @@ loss curve show that moment. Any key that trains returns to now. A mixin of Ffnn
 
 from __future__ import annotations
 
+from .dashboard import Dashboard
 from .engine.snapshot import Frame
 from .film import Film
 
 
-class Rewind:
+class Rewind(Dashboard):
     """The film and where in it the dashboard is (mixed into FfnnApp)."""
 
     def init_rewind(self) -> None:

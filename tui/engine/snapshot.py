@@ -249,7 +249,8 @@ class SnapshotMaker:
         grid = None
         if cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
-        neurons, dead = None, frozenset()
+        neurons: NeuronMaps | None = None
+        dead: frozenset[str] = frozenset()
         if "neurons" in self.views.views:
             v = self.views
             neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])

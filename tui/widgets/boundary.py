@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
@@ -124,10 +124,15 @@ def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool
     return text
 
 
-CLASS_KEYS = [
-    Binding(str(k), f"app.pick_class({k})", "Class", key_display="0-9", show=k == 0, tooltip="Draw points of class k")
-    for k in range(10)
-] + [Binding("escape", "app.stop_drawing", "Done", tooltip="Stop drawing: the digit keys pick views again")]
+CLASS_KEYS: list[BindingType] = [
+    *(
+        Binding(
+            str(k), f"app.pick_class({k})", "Class", key_display="0-9", show=k == 0, tooltip="Draw points of class k"
+        )
+        for k in range(10)
+    ),
+    Binding("escape", "app.stop_drawing", "Done", tooltip="Stop drawing: the digit keys pick views again"),
+]
 """While the boundary pane is focused (a click focuses it), 0-9 pick the class a click draws;
 elsewhere 1-6 pick the view."""
 
