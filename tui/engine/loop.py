@@ -169,6 +169,8 @@ class TrainingLoop:
         """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
         self.runloop: RunLoop | None = None
         """The run loop (schedule, metrics file, saves) while run() runs."""
+        self.edits_at_drawing = 0
+        """How many edits the run loop had made when the last drawing's marker was set."""
         self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
         """(run id, [(step, "points"), ...]): drawings of the current run, for the loss plot (edits: the run loop's marks)."""
         self.next_frame: tuple[int, int] = (trainer.run_id, 0)
@@ -186,8 +188,10 @@ class TrainingLoop:
         run, marks = self.changes
         if run != self.tr.run_id:
             run, marks = self.tr.run_id, []
-        if what == "points" and marks and marks[-1][1] == what:
+        edits = len(self.runloop.done) if self.runloop is not None else 0  # the run loop marks the edits
+        if what == "points" and marks and marks[-1][1] == what and self.edits_at_drawing == edits:
             return  # a drawing is one marker on the loss curve (at its first point), until another change
+        self.edits_at_drawing = edits
         self.changes = (run, marks + [(self.tr.step_count, what)])
 
     # ----- the film (rewind) -----
