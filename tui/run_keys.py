@@ -7,6 +7,7 @@ import random
 import time
 
 from ..core.state import ENDED, State
+from .keys import PAUSE_LABEL
 from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
 from .widgets.panes import Panes
 
@@ -27,6 +28,8 @@ class RunKeys:
         return True
 
     def watch_running(self, running: bool) -> None:
+        self.relabel({"pause": PAUSE_LABEL[running]})
+        self.refresh_bindings()  # the footer redraws with the new label
         if self.snapshot is not None:
             self.query_one(Panes).status(self.snapshot, self.state())
 
