@@ -164,6 +164,16 @@ def test_hinton_glyph_grows_with_magnitude():
     )
 
 
+def test_the_legend_names_each_glyph_set_by_sign_small_to_large():
+    for ascii, pos, neg in ((False, weights.POS_GLYPHS, weights.NEG_GLYPHS), (True, weights.ASCII_POS, weights.ASCII_NEG)):
+        text = weights.legend(ascii)
+        assert text.plain.startswith(f"{pos} >0  {neg} <0  size")
+        assert text.plain.isascii() == ascii
+        colours = {str(s.style.color) for s in text.spans if not isinstance(s.style, str) and s.style.color}
+        assert len(colours) >= 2 * len(pos) - 1  # every glyph in its own shade of the sign's colour
+        assert_fits(text, 36)
+
+
 def test_a_pooled_matrix_says_so_and_fits():
     p = {"W1": torch.randn(64, 100, dtype=torch.float64), "b1": torch.randn(100, dtype=torch.float64)}
     for width in WIDTHS:
@@ -311,6 +321,7 @@ async def test_each_pane_shows_its_data():
         app.query_one(ConfusionPane).show(TRAIN, TEST)
         await pilot.pause()
         assert "h1[0]" + neurons.DEAD_MARK in str(app.query_one(NeuronsPane).render())
-        assert "W1 (2, 8)" in str(app.query_one(WeightsPane).render())
+        shown = str(app.query_one(WeightsPane).render())
+        assert "W1 (2, 8)" in shown and weights.legend().plain in shown and "W1[0,0] =" in shown
         assert "W1 ‖g‖" in str(app.query_one(HealthPane).render())
         assert "train acc" in str(app.query_one(ConfusionPane).render())

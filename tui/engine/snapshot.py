@@ -75,9 +75,8 @@ class Snapshot:
     dead: frozenset[str] = frozenset()
     """Labels of dead or saturated hidden units (neurons view)."""
     weights: tuple[Matrix, ...] | None = None
-    """W_k, b_k, or their gradients or last updates (weights view); () before the first step."""
-    update_steps: int = 0
-    """Weights view, 'updates': how many steps the shown difference of parameters spans."""
+    """W_k, b_k, or their gradients or the change the last step made to them (weights view); ()
+    before the first step."""
     health: tuple[LayerHealth, ...] | None = None
     confusion: tuple[Confusion, Confusion | None] | None = None
     """(train, test) of the current weights (confusion view)."""
@@ -166,11 +165,10 @@ class SnapshotMaker:
         state: State,
         *,
         before: Params | None = None,
-        update_steps: int = 0,
         changes: tuple[tuple[int, str], ...] = (),
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
-        shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
+        shown. `before` is the parameters the last step started from, when known (for the step view)."""
         if tr.run_id != self._run:
             self._new_run(tr)
         tr.flush()
@@ -184,7 +182,7 @@ class SnapshotMaker:
         if "boundary" in v.views and cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
-        views = dict(self.view_data(tr, before, update_steps))
+        views = dict(self.view_data(tr, before))
         return Snapshot(
             run_id=tr.run_id,
             step=tr.step_count,
@@ -210,7 +208,7 @@ class SnapshotMaker:
         )
 
     # ----- the views: each probe runs only while its view is shown -----
-    def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
+    def view_data(self, tr: Trainer, before: Params | None):
         """(Snapshot field, value) pairs for the views shown."""
         v = self.views
         cols, rows = (v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
@@ -233,11 +231,11 @@ class SnapshotMaker:
             yield "dead", inside.bad_labels(health)
         if "weights" in v.views:
             updates = None
-            if before is not None:
-                updates = {k: tr.params[k] - before[k] for k in names}  # the change the last steps made
+            if tr.last_grads:  # the change the last step made, from the optimizer (running or paused)
+                updates = dict(zip(names, tr.optimizer.last_updates(tr.param_list, tr.last_grads)))
             L = len(names) // 2
             fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
-            spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
+            spare = rows - 2 - 4 * L - fan_in  # a note and a legend; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
             yield (
                 "weights",
@@ -250,11 +248,10 @@ class SnapshotMaker:
                     max_cols=max(1, (cols + 1) // 2),
                 ),
             )
-            yield "update_steps", update_steps if before is not None else 0
         if "confusion" in v.views:
             yield "confusion", self.confusions(tr)
         if "step" in v.views:
-            yield "step_rows", probes.step_rows(tr, before if update_steps == 1 else None)
+            yield "step_rows", probes.step_rows(tr, before)
 
     def neuron_maps(self, tr: Trainer, cols: int, rows: int) -> NeuronMaps:
         """A page of tiles that fits the pane: as many across as fit, as many tile rows as the layers leave room for."""
