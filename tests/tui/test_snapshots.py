@@ -132,6 +132,10 @@ class TestViews:
         """6 on 2-16-16-3: three layers of equations."""
         assert self._check(snap_compare, "6", SPIRAL)
 
+    def test_step_80x24(self, snap_compare):
+        """6 at 80x24: two thirds of the width, every result's shape, the update under ‖ΔW‖."""
+        assert self._check(snap_compare, "6", size=(80, 24))
+
     def test_neurons_80x24(self, snap_compare):
         """2 at 80x24: fewer tiles across, the tabs abbreviated."""
         assert self._check(snap_compare, "2", size=(80, 24))

@@ -9,6 +9,7 @@ from textual.widgets import ContentSwitcher
 
 from ffnn_tui.tui.engine.protocol import VIEWS
 from ffnn_tui.tui.widgets.loss_plot import LossPlot
+from ffnn_tui.tui.widgets.step import StepPane
 from ffnn_tui.tui.widgets.weights import WeightsPane
 
 from .conftest import make_app, screen_text, settled, wait_for
@@ -69,6 +70,23 @@ async def test_the_step_view_follows_every_n():
             assert f"step {step}, just taken" in text
             loss = next(r for r in app.snapshot.step_rows if r.label == "loss").value
             assert f"= {loss:.4g}" in text
+
+
+async def test_at_80x24_the_step_view_keeps_its_shapes_and_scrolls_to_its_last_row():
+    app = make_app(*SPIRAL, "--optimizer", "adam")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        await _view(pilot, app, "6", 1)
+        text = screen_text(app)
+        assert "shape" in text and "(240, 16)" in text and "‖lhs‖" in text
+        pane = app.query_one(StepPane)
+        assert pane.max_scroll_y > 0 and "b1..b3: the same" not in text
+        pane.scroll_end(animate=False)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "b1..b3: the same with db1..db3" in text and "‖ΔW‖" in text
 
 
 async def test_page_keys_move_through_a_wide_layer():
