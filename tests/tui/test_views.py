@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import ContentSwitcher
 
 from ffnn_tui.tui.engine.protocol import VIEWS
-from ffnn_tui.tui.widgets.loss_plot import LossPlot
+from ffnn_tui.tui.widgets.loss_plot import LABEL_LINES, LossPlot, marker_labels
 from ffnn_tui.tui.widgets.step import StepPane
 from ffnn_tui.tui.widgets.weights import WeightsPane
 
@@ -163,6 +163,32 @@ async def test_live_changes_are_marked_and_the_test_loss_is_on_the_grid():
         assert app.snapshot.curve_test_steps == (1, 2, 4)  # metrics rows 1, 2, 4: weights after 0, 1, 3 steps
         await pilot.press("d")  # a new dataset is a new run: its curve starts at a marker naming it
         await wait_for(pilot, lambda: app.snapshot.changes == ((0, "diagonal"),), what="the dataset change")
+
+
+def test_close_change_labels_stack_and_never_overlap():
+    changes = [(10, "lr 0.14"), (11, "lr 0.28"), (12, "lr 0.56"), (13, "tanh"), (60, "relu"), (95, "lr 1.12")]
+    placed = marker_labels(changes, 0, 100, 50)
+    assert [p[1] for p in placed[:3]] == [0, 1, 2]  # three changes a column apart: three lines
+    assert "tanh" not in [p[2] for p in placed]  # a fourth has no free line: left out
+    assert ("relu" in [p[2] for p in placed]) and all(line == 0 for _, line, w in placed if w in ("relu", "lr 1.12"))
+    for line in range(LABEL_LINES):  # on each line, labels (centred on their column) keep a blank between them
+        spans = sorted((x / 100 * 49 - len(w) / 2, x / 100 * 49 + len(w) / 2) for x, l, w in placed if l == line)
+        assert all(b + 1 <= a2 for (_, b), (a2, _) in zip(spans, spans[1:]))
+
+
+async def test_close_changes_are_labelled_legibly_on_screen():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        for step in range(1, 21):
+            await pilot.press("n")
+            await settled(pilot, app, step)
+            if step in (10, 11):  # two changes a step apart: about 3 columns of a 20-step plot
+                await pilot.press("+")
+        await wait_for(pilot, lambda: len(app.snapshot.changes) == 2, what="two lr changes")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "lr 0.14" in text and "lr 0.28" in text  # each label whole, none written over the other
 
 
 async def test_wide_terminal_shows_the_boundary_beside_the_view():
