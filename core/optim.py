@@ -154,7 +154,9 @@ class Adam(Optimizer):
             return super().last_updates(params, grads)
         b1, b2 = ADAM_BETAS
         scale = self.used_lr / (1 - b1**self.t)
-        return [-scale * m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS) for m, v in zip(self.m, self.v)]  # each like its param
+        return [
+            -scale * m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS) for m, v in zip(self.m, self.v)
+        ]  # each like its param
 
     def state_dict(self):
         return {**super().state_dict(), "t": self.t, "m": self.m, "v": self.v}

@@ -7,6 +7,7 @@ print them. None of them changes the run. Which of them runs, and when, is the c
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -115,7 +116,12 @@ def data_extent(tr: Trainer) -> Extent:
 
 
 def grid_points(ext: Extent, cols: int, rows: int) -> torch.Tensor:
-    """Centres of a rows x cols grid, row 0 at the top (largest y), as (rows * cols, 2)."""
+    """Centres of a rows x cols grid, row 0 at the top (largest y), as (rows * cols, 2) float64."""
+    return _grid(ext, cols, rows).clone()  # the panes ask for the same few grids again and again
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(ext: Extent, cols: int, rows: int) -> torch.Tensor:
     xs = ext.x0 + (torch.arange(cols, dtype=torch.float64) + 0.5) * (ext.x1 - ext.x0) / cols  # (cols,)
     ys = ext.y1 - (torch.arange(rows, dtype=torch.float64) + 0.5) * (ext.y1 - ext.y0) / rows  # (rows,)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (rows, cols) each
@@ -315,7 +321,9 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
             moments.append(
                 StepRow("moments", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i]))
             )
-            updates.append(StepRow("update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"{lr}, t {opt.t}", f"‖ΔW{k}‖", norms[i]))
+            updates.append(
+                StepRow("update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"{lr}, t {opt.t}", f"‖ΔW{k}‖", norms[i])
+            )
         else:
             updates.append(StepRow("update", f"W{k} -= lr * dW{k}", lr, f"‖ΔW{k}‖", norms[i]))
     if opt.weight_decay:  # the gradient the moments or the update read

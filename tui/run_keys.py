@@ -7,8 +7,8 @@ import random
 import time
 
 from ..core.state import ENDED, State
-from .keys import PAUSE_LABEL
 from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
+from .keys import PAUSE_LABEL
 from .widgets.panes import Panes
 
 

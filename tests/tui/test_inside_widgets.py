@@ -87,7 +87,7 @@ def test_nan_shows_as_its_own_glyph():
 
 def test_real_maps_have_layer_headings_labels_and_the_left_out_count():
     p = tutorial_net(hidden=(32, 4), classes=3)
-    m = inside.neuron_maps(p, "relu", (-2, 2, -2, 2), neurons.TILE_COLS, neurons.TILE_ROWS, max_units=8)
+    m = inside.neuron_maps(p, "relu", (-2, 2, -2, 2), 10, 5, max_units=8)
     plain = neurons_text(m, 56).plain
     assert "layer 1: 32 units (relu), showing 0-7" in plain
     assert "layer 2: 4 units (relu)" in plain and "output: 3 units (softmax)" in plain
@@ -165,7 +165,10 @@ def test_hinton_glyph_grows_with_magnitude():
 
 
 def test_the_legend_names_each_glyph_set_by_sign_small_to_large():
-    for ascii, pos, neg in ((False, weights.POS_GLYPHS, weights.NEG_GLYPHS), (True, weights.ASCII_POS, weights.ASCII_NEG)):
+    for ascii, pos, neg in (
+        (False, weights.POS_GLYPHS, weights.NEG_GLYPHS),
+        (True, weights.ASCII_POS, weights.ASCII_NEG),
+    ):
         text = weights.legend(ascii)
         assert text.plain.startswith(f"{pos} >0  {neg} <0  size")
         assert text.plain.isascii() == ascii

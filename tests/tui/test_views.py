@@ -50,9 +50,7 @@ async def test_each_view_key_shows_its_view_and_measures_only_it():
                 "confusion": s.confusion,
                 "step": s.step_rows,
             }
-            assert [v for v, data in measured.items() if data is not None] == (
-                [view, "health"] if view == "neurons" else [view]
-            )  # the neurons' dead marks come from health
+            assert [v for v, data in measured.items() if data is not None] == [view]  # dead marks: the maps' own pass
             if view != "boundary":
                 assert app.query_one(ContentSwitcher).current == view
 

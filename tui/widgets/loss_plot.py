@@ -176,7 +176,9 @@ class LossPlot(PlotextPlot):
                 self.plt.vline(x, "gray")
                 marks.append((x, what))
         cols = self.size.width - 12  # the border, the y ticks and the frame: a little less than the plot
-        rows = self.size.height - 7  # the border, the frame, the x ticks and label: a little less, so lines never share a row
+        rows = (
+            self.size.height - 7
+        )  # the border, the frame, the x ticks and label: a little less, so lines never share a row
         dy = (top - bottom) / max(rows - 1, 1)
         for x, line, what in marker_labels(marks, xlo, xhi, cols):
             self.plt.text(what, x, top - line * dy, color="gray")
