@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shlex
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from .backprop import BACKPROPS
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
+from .device import DEVICE_CHOICES, DEVICE_NAME
 from .errors import InputError, clip, clip_path
 from .files import (
     MAX_CHECKPOINT_BYTES,
@@ -248,8 +248,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")
     _check_range("save_every", cfg.save_every, 0, 10**12, "expected an integer >= 0")
     _check_range("ui_hz", cfg.ui_hz, 0.5, 60, "expected a number of redraws per second, 0.5..60")
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", cfg.device):
-        raise _fail("device", cfg.device, "expected auto, cpu, cuda, cuda:N or mps")
+    if not DEVICE_NAME.fullmatch(cfg.device):
+        raise _fail("device", cfg.device, DEVICE_CHOICES)
     if cfg.metrics and Path(cfg.metrics).suffix.lower() not in (".csv", ".jsonl"):
         raise _fail("metrics", cfg.metrics, "expected a file name ending in .csv or .jsonl")
     if cfg.export is not None and Path(cfg.export).suffix.lower() not in EXPORT_SUFFIXES:

@@ -5,9 +5,14 @@ One place for the three, so the trainer, the run loop and the benchmark agree.
 
 from __future__ import annotations
 
+import re
+
 import torch
 
-from .errors import InputError
+from .errors import InputError, clip
+
+DEVICE_NAME = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+DEVICE_CHOICES = "expected auto, cpu, cuda, cuda:N or mps"
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SMALL_WORK = 200_000
@@ -23,6 +28,8 @@ class DeviceError(InputError):
 
 def resolve_device(name: str) -> torch.device:
     """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a DeviceError."""
+    if not DEVICE_NAME.fullmatch(name):  # `bench --device xpu` reaches here unvalidated
+        raise DeviceError(f"--device {clip(name)}: {DEVICE_CHOICES}")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -9,7 +9,7 @@ class InputError(ValueError):
     """Bad user input; str() is the one line shown to the user."""
 
 
-def clip_path(path, limit: int = 200) -> str:
+def clip_path(path, limit: int = 80) -> str:
     """A path as an error quotes it: its last `limit` characters, where the file name is."""
     text = str(path)
     if not text:

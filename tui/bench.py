@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..core.config import ConfigError, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
-from ..core.errors import InputError
+from ..core.errors import InputError, clip
 from ..core.files import check_output
 from ..core.run import RunLoop
 from ..core.trainer import Trainer
@@ -196,11 +196,12 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"ffnn-tui bench: error: {e}", file=sys.stderr)
         return 2
-    names = [n.strip() for n in a.problems.split(",") if n.strip()]
+    names = list(dict.fromkeys(n.strip() for n in a.problems.split(",") if n.strip()))  # each once
     bad = [n for n in names if n not in PROBLEMS]
     if bad or not names:
         print(
-            f"ffnn-tui: error: --problems {a.problems}: expected a comma list of {', '.join(PROBLEMS)}", file=sys.stderr
+            f"ffnn-tui: error: --problems {clip(a.problems)}: expected a comma list of {', '.join(PROBLEMS)}",
+            file=sys.stderr,
         )
         return 2
     if not (0.2 <= a.seconds <= 600) or not (1 <= a.repeat <= 20):

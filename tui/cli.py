@@ -121,6 +121,54 @@ def main(argv: list[str] | None = None) -> int:
     from .plain import set_color_system
 
     set_color_system()  # TERM=dumb must not get truecolor; also read at import
+    sys.stdout = out = WatchedStdout(sys.stdout)
+    try:
+        code = _main(argv)
+    finally:
+        sys.stdout = out.stream
+    if out.fails() and code == 0:  # --version or --help into a full device (argparse is silent)
+        code = _stdout_error(out.error)
+    return code
+
+
+class WatchedStdout:
+    """sys.stdout that remembers a write it could not make: argparse's --help and --version
+    swallow the OSError of `>/dev/full`, and an exit code 0 would claim the text was written."""
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def fails(self) -> bool:
+        """True when something printed did not reach stdout; stdout then points at /dev/null so
+        Python's own flush at exit stays quiet."""
+        try:
+            self.flush()
+        except OSError:
+            pass
+        if self.error is None:
+            return False
+        _silence_stdout()
+        return not isinstance(self.error, BrokenPipeError)  # `| head` ends quietly
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _main(argv: list[str]) -> int:
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main
@@ -136,13 +184,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:  # the reader went away (`| head`): end quietly, as SIGPIPE would
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         code = 128 + 13
+    except OSError as e:
+        if isinstance(sys.stdout, WatchedStdout) and sys.stdout.error is e:
+            return _stdout_error(e)  # --dump-config or bench into a full device
+        return _unexpected(e)
     except Exception as e:  # noqa: BLE001 - the last line of defence: one line, exit 1
-        if os.environ.get("FFNN_TUI_DEBUG"):
-            raise
-        code = _error(f"unexpected {type(e).__name__}: {e} (set FFNN_TUI_DEBUG=1 for the traceback)", 1)
+        return _unexpected(e)
     return code
+
+
+def _unexpected(e: Exception) -> int:
+    """The last line of defence: a bug gets one line and exit 1 (the traceback on request)."""
+    if os.environ.get("FFNN_TUI_DEBUG"):
+        raise e
+    return _error(f"unexpected {type(e).__name__}: {e} (set FFNN_TUI_DEBUG=1 for the traceback)", 1)
+
+
+def _stdout_error(e: OSError) -> int:
+    return _error(f"cannot write to standard output ({e.strerror or e})")
+
+
+def _silence_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from ..core.trainer import Trainer
 
 PROGRESS_EVERY = 0.5  # seconds between progress lines
 EXIT_DIVERGED = 3
+EXIT_USAGE = 2  # also: the summary could not be written to stdout
 
 
 class StopFlag:
@@ -125,7 +126,7 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
     if run.metrics_error and not warned:
         say(f"ffnn-tui: warning: {run.metrics_error}")
     export_at_end(tr)
-    print(summary(tr, elapsed, tr.step_count - s0))
+    summary_lost = not print_summary(summary(tr, elapsed, tr.step_count - s0))
     if stop.signum:
         say(
             f"ffnn-tui: stopped by signal {signal.Signals(stop.signum).name} at step {tr.step_count}"
@@ -135,4 +136,18 @@ def run_headless(tr: Trainer, stop: StopFlag) -> int:
     if tr.outcome is State.DIVERGED:
         say(f"ffnn-tui: the run diverged: {tr.reason}")
         return EXIT_DIVERGED
-    return 0
+    return EXIT_USAGE if summary_lost else 0
+
+
+def print_summary(text: str) -> bool:
+    """The summary on stdout; False, with one line on stderr, when stdout cannot take it
+    (`>/dev/full`). The run itself has ended and its checkpoint is saved by then."""
+    try:
+        print(text, flush=True)
+        return True
+    except BrokenPipeError:  # the reader went away (`| head`): the command line ends quietly, 141
+        raise
+    except OSError as e:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet at exit too
+        say(f"ffnn-tui: error: cannot write the summary to standard output ({e.strerror or e})")
+        return False
