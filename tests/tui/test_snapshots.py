@@ -112,6 +112,10 @@ class TestViews:
         """6: the third step written out."""
         assert self._check(snap_compare, "6")
 
+    def test_spiral_boundary(self, snap_compare):
+        """1 on 2-16-16-3: three classes shaded, the points on top (the tutorial's: TestFrames)."""
+        assert self._check(snap_compare, "1", SPIRAL)
+
     def test_spiral_neurons(self, snap_compare):
         """2 on 2-16-16-3: the first page of each wide layer, what is left out said."""
         assert self._check(snap_compare, "2", SPIRAL)
