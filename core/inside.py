@@ -158,7 +158,9 @@ def neuron_maps(
         A.index_select(1, columns).T.reshape(-1),  # (S * G,) the shown units' maps, one after another, row by row
         torch.nan_to_num(A.abs(), nan=0.0, posinf=0.0, neginf=0.0).amax(dim=0),  # (H_1 + ... + K,) each unit's scale
     ]
-    if X is not None and L > 1:  # dead or saturated on the rows: z_k for leaky_relu's test, h_k for the others
+    if (
+        X is not None and X.shape[0] and L > 1
+    ):  # dead or saturated on the rows: z_k for leaky_relu's test, h_k for the others
         z = torch.cat([cache[2 * k - 1][G:] for k in range(1, L)], dim=1)  # (n, H_1 + ... + H_{L-1})
         parts.append(bad_units(z, torch.cat(hidden, dim=1)[G:], activation).to(A.dtype))  # (H_1 + ... + H_{L-1},)
     numbers = torch.cat(parts).double().cpu().tolist()  # the one host sync
