@@ -128,13 +128,26 @@ class LossPlot(PlotextPlot):
             text = _ascii_text(text)  # one character for one: the colour spans still fit
         return text
 
+    _titles = ("loss", "loss")
+
+    def _fit_title(self) -> None:
+        """The border title with its legend, or without it when the pane is narrow (cropped, not
+        ended in …, which is not ASCII)."""
+        room = max(self.size.width - 4, 1) if self.size.width else 200
+        full, short = self._titles
+        self.border_title = (full if len(full) <= room else short)[:room]
+
+    def on_resize(self, event) -> None:
+        self._fit_title()
+
     def show(self, s: Snapshot, log: bool, x_axis: str = "all") -> None:
         plt = self.plt
         plt.clear_data()
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
         markers = curve_markers(getattr(self.app, "ascii", False))
         legend = "-- train  + test" if getattr(self.app, "ascii", False) else LEGEND
-        self.border_title = f"{'log ' if log else ''}loss{axis}  {legend}"
+        self._titles = (f"{'log ' if log else ''}loss{axis}  {legend}", f"{'log ' if log else ''}loss{axis}")
+        self._fit_title()
         plt.xlabel("log steps" if x_axis == "log" else "step")
         newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
         first = newest - LAST_STEPS if x_axis == "last" else -math.inf

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.scrollbar import ScrollBarRender
 
 from ...core.probes import StepRow
 from .neurons import fit_lines
@@ -98,6 +100,12 @@ def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | No
     return fit_lines(lines, width, height)
 
 
+class AsciiScrollBar(ScrollBarRender):
+    """A scroll bar drawn in colours only (plain terminals): no partial-block glyphs."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
+
+
 class StepPane(VerticalScroll):
     """The last step written out; it scrolls (mouse wheel, or the arrow keys once clicked) when the
     rows are more than the pane's height."""
@@ -113,6 +121,10 @@ class StepPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield ViewPane("waiting for the first snapshot...")
+
+    def on_mount(self) -> None:
+        if getattr(self.app, "ascii", False):
+            self.vertical_scrollbar.renderer = AsciiScrollBar  # its thumb's ends are block glyphs
 
     def show(self, rows: tuple[StepRow, ...], step: int) -> None:
         self._data = (rows, step)
