@@ -73,16 +73,18 @@ def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
 
 
 def _check_params(params, path: str, what: str) -> dict[str, torch.Tensor]:
-    """W1, b1, ..., WL, bL with chained shapes and finite values."""
+    """W1, b1, ..., WL, bL (L >= 1: a linear model has W1 and b1 only) with chained shapes and
+    finite values. W1's fan-in is the number of input features; whether it fits the run is check_fits'."""
     if not isinstance(params, dict) or not params:
         raise CheckpointError(f"{what} {path}: 'params' must be a dict of tensors W1, b1, W2, b2, ...")
     L = len(params) // 2
     expected = [f"{p}{k}" for k in range(1, L + 1) for p in "Wb"]
-    if len(params) < 4 or sorted(params) != sorted(expected):
+    if len(params) < 2 or sorted(params) != sorted(expected):
         raise CheckpointError(
-            f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 2; found {', '.join(sorted(map(str, params)))}"
+            f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 1; found {', '.join(sorted(map(str, params)))}"
         )
-    fan_in = 2
+    W1 = params["W1"]
+    fan_in = W1.shape[0] if isinstance(W1, torch.Tensor) and W1.dim() == 2 else 2
     for k in range(1, L + 1):
         W, b = params[f"W{k}"], params[f"b{k}"]
         if not (isinstance(W, torch.Tensor) and isinstance(b, torch.Tensor)):
@@ -159,14 +161,17 @@ def restore(tr, ckpt: dict, path: str) -> None:
 
 
 def check_fits(want_params: dict, params: dict, what: str) -> None:
-    """Loaded tensors must fit the network the options describe; the error says which --hidden would."""
+    """Loaded tensors must fit the network the options describe; the error says which --hidden
+    would, and how many --features when the fan-in differs."""
     want = {k: tuple(v.shape) for k, v in want_params.items()}
     got = {k: tuple(v.shape) for k, v in params.items()}
     if want != got:
-        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
+        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2)) or "0"
+        fan_in, run_fan_in = got["W1"][0], want["W1"][0]
+        features = f", {fan_in} --features (the run has {run_fan_in})" if fan_in != run_fan_in else ""
         raise CheckpointError(
             f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
-            f"pass --hidden {hidden} and matching data"
+            f"pass --hidden {hidden}{features} and matching data"
         )
 
 

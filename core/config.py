@@ -6,6 +6,7 @@ A bad value raises ConfigError with one line naming the option, the value and wh
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -18,6 +19,7 @@ from .backprop import BACKPROPS
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
 from .device import DEVICE_CHOICES, DEVICE_NAME
 from .errors import InputError, clip, clip_path
+from .features import DEFAULT_FEATURES, FEATURES
 from .files import (
     MAX_CHECKPOINT_BYTES,
     MAX_CSV_BYTES,
@@ -65,13 +67,19 @@ class RunConfig:
     """Number of classes for spiral, blobs and circles."""
     test_fraction: float = 0.2
     """Fraction of points held out for testing."""
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    """The network's input columns, computed from each point (x1, x2): core/features.py."""
     hidden: tuple[int, ...] = (8,)
-    """Hidden layer widths."""
+    """Hidden layer widths; () is the linear model (no hidden layer, `--hidden 0`)."""
     activation: str = "relu"
     init: str = "normal"
     lr: float = 0.07
     optimizer: str = "sgd"
     weight_decay: float = 0.0
+    """L2 penalty: adds weight_decay * p to every parameter's gradient (biases included), in the optimizer."""
+    l1: float = 0.0
+    """L1 penalty l1 * sum |p| over every parameter (biases included, as weight_decay): its gradient
+    l1 * sign(p) is added in the backward pass. The reported loss is the data loss without it."""
     batch_size: int = 0
     """0 = full batch, as in the tutorial."""
     backprop: str = "manual"
@@ -100,9 +108,9 @@ class RunConfig:
 
     # ----- derived -----
     def arch(self, classes: int | None = None) -> str:
-        """'2-8-2 relu'."""
-        widths = [2, *self.hidden, classes or self.classes]
-        return "-".join(map(str, widths)) + f" {self.activation}"
+        """'2-8-2 relu'; a linear model (no hidden layer) is '2-2 linear'."""
+        widths = [len(self.features), *self.hidden, classes or self.classes]
+        return "-".join(map(str, widths)) + f" {self.activation if self.hidden else 'linear'}"
 
     def to_command_line(self) -> str:
         """The command that reproduces this run (options that differ from the defaults, plus the seed)."""
@@ -134,6 +142,7 @@ class RunConfig:
         """Plain types only (for checkpoints and TOML)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["features"] = list(self.features)
         return d
 
 
@@ -149,7 +158,7 @@ def _toml_value(value) -> str:
 
 def _format(value) -> str:
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) or "0"  # no hidden layer: --hidden 0
     if isinstance(value, float):
         return repr(value) if value != int(value) or abs(value) >= 1e16 else str(value)
     return str(value)
@@ -179,8 +188,10 @@ def _shown(name: str, value) -> str:
 
 
 def parse_hidden(value) -> tuple[int, ...]:
-    """'16,16', 16, [16, 16] -> (16, 16); raises ConfigError."""
-    allowed = f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers)"
+    """'16,16', 16, [16, 16] -> (16, 16); 0, '0' or [] -> () (no hidden layer); raises ConfigError."""
+    allowed = (
+        f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers), or 0 for no hidden layer"
+    )
     if isinstance(value, bool):
         raise _fail("hidden", value, allowed)
     if isinstance(value, int):
@@ -194,9 +205,35 @@ def parse_hidden(value) -> tuple[int, ...]:
         items = list(value)
     else:
         raise _fail("hidden", value, allowed)
+    if items in ([0], []):
+        return ()  # the linear model: logits = X @ W1 + b1
     if not 1 <= len(items) <= MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in items):
         raise _fail("hidden", value, allowed)
     return tuple(items)
+
+
+def parse_features(value) -> tuple[str, ...]:
+    """'x1,x2,x1^2' or ['x1', 'x2', 'x1^2'] -> ('x1', 'x2', 'x1^2'): known names, none twice, at
+    least one; spaces are ignored. Raises ConfigError (naming the closest name to a mistyped one)."""
+    allowed = "expected a comma list of " + ", ".join(FEATURES)
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        raise _fail("features", value, allowed)
+    names = tuple("".join(v.split()) for v in items)
+    if not names or not all(names):
+        raise _fail("features", value, allowed)
+    for name in names:
+        if name not in FEATURES:
+            close = difflib.get_close_matches(name, FEATURES, n=1, cutoff=0.5)
+            hint = f"unknown feature {clip(name)!r}" + (f" (did you mean {close[0]}?)" if close else "")
+            raise _fail("features", value, f"{hint}; {allowed}")
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise _fail("features", value, f"{twice[0]} is given twice; {allowed}")
+    return names
 
 
 def _coerce(name: str, value):
@@ -204,6 +241,8 @@ def _coerce(name: str, value):
     kind = _TYPES[name]
     if name == "hidden":
         return parse_hidden(value)
+    if name == "features":
+        return parse_features(value)
     if "bool" in kind:
         if isinstance(value, bool):
             return value
@@ -232,6 +271,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         if getattr(cfg, name) not in choices:
             raise _fail(name, getattr(cfg, name), "expected one of " + ", ".join(choices))
     parse_hidden(cfg.hidden)
+    parse_features(cfg.features)
     _check_range("samples", cfg.samples, 2, MAX_SAMPLES, f"expected an integer 2..{MAX_SAMPLES:,}")
     _check_range("noise", cfg.noise, 0, 100, "expected a number 0..100")
     _check_range("classes", cfg.classes, 2, MAX_CLASSES, f"expected an integer 2..{MAX_CLASSES}")
@@ -243,6 +283,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise _fail("lr", cfg.lr, "expected a finite number > 0")
     _check_range("weight_decay", cfg.weight_decay, 0, 1e6, "expected a finite number >= 0")
+    _check_range("l1", cfg.l1, 0, 1e6, "expected a finite number >= 0")
     _check_range("batch_size", cfg.batch_size, 0, MAX_SAMPLES, "expected an integer >= 0 (0 = full batch)")
     _check_range("epochs", cfg.epochs, 0, 10**12, "expected an integer >= 0 (0 = until stopped)")
     _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")
@@ -271,7 +312,7 @@ def _check_memory(cfg: RunConfig) -> None:
         return  # a CSV's size is checked as a file
     item = DTYPE_BYTES[cfg.dtype]
     rows = cfg.batch_size or cfg.samples
-    need = cfg.samples * (2 + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
+    need = cfg.samples * (2 + len(cfg.features) + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if need > ram:
         raise _fail(

@@ -31,7 +31,7 @@ class CapturedSteps:
     """GRAPH_STEPS updates recorded once; replay() runs them again on the same tensors."""
 
     key: tuple
-    """What the capture depends on (run, activation, lr, optimizer, parameter version)."""
+    """What the capture depends on (run, activation, lr, weight decay, l1, optimizer, parameter version)."""
     graph: "torch.cuda.CUDAGraph"
     losses: torch.Tensor
     """(GRAPH_STEPS,) written by each replay."""
@@ -42,7 +42,14 @@ class CapturedSteps:
 
 
 def capture(
-    key: tuple, step: StepFn, params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, optimizer: Optimizer
+    key: tuple,
+    step: StepFn,
+    params: Params,
+    X: torch.Tensor,
+    G: torch.Tensor,
+    activation: str,
+    l1: float,
+    optimizer: Optimizer,
 ) -> CapturedSteps | None:
     """Warm up on a side stream, restore the parameters and moments, then record GRAPH_STEPS
     updates. Returns None (and stops trying for good) when the driver cannot capture."""
@@ -55,7 +62,7 @@ def capture(
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             for _ in range(3):  # lets cuBLAS and the allocator settle outside the capture
-                _, grads, _, _ = step(params, X, G, activation)
+                _, grads, _, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
         torch.cuda.current_stream().wait_stream(stream)
         torch._foreach_copy_(plist, saved)
@@ -64,7 +71,7 @@ def capture(
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             for i in range(GRAPH_STEPS):
-                loss, grads, cache, _ = step(params, X, G, activation)
+                loss, grads, cache, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
                 losses[i].copy_(loss)
         return CapturedSteps(key, graph, losses, grads, cache)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .features import DEFAULT_FEATURES, featurize
 from .network import Params, depth, forward
 from .probes import Extent, grid_points
 
@@ -125,25 +126,29 @@ def neuron_maps(
     rows: int,
     max_units: int | Mapping[int, int] = 8,
     offset: int | Mapping[int, int] = 0,
+    features: tuple[str, ...] = DEFAULT_FEATURES,
     X: torch.Tensor | None = None,
 ) -> NeuronMaps:
-    """Each unit's value over a rows x cols grid of cell centres, from one forward pass.
+    """Each unit's value over a rows x cols grid of cell centres of the (x1, x2) plane, from one
+    forward pass over the grid's points mapped through the run's features.
 
     extent is (x0, x1, y0, y1) or a boundary.Extent. max_units and offset are one int for every
-    layer or {layer: int}; each layer shows max_units units from its offset. With X (training rows),
-    the same forward pass also runs over them and `bad` names the dead or saturated units. Every
-    number leaves the device in one copy, so the cost is a few small kernels, whatever the depth.
+    layer or {layer: int}; each layer shows max_units units from its offset. A linear model (no
+    hidden layer) has the output layer only. With X (training rows, as features), the same forward
+    pass also runs over them and `bad` names the dead or saturated units. Every number leaves the
+    device in one copy, so the cost is a few small kernels, whatever the depth.
     """
     ext = _extent(extent)
     W1 = params["W1"]  # (D, H1)
     D, _ = W1.shape
-    if D != 2:
-        raise ValueError(f"neuron maps need a 2-input network, W1 has fan_in {D}")
+    if D != len(features):
+        raise ValueError(f"neuron maps of {len(features)} features need a W1 with fan_in {len(features)}, not {D}")
     L = depth(params)
     G = rows * cols
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (G, 2)
+    P = featurize(P, features)  # (G, D)
     if X is not None:
-        P = torch.cat([P, X.to(device=W1.device, dtype=W1.dtype)])  # (G + n, 2): the grid, then the rows
+        P = torch.cat([P, X.to(device=W1.device, dtype=W1.dtype)])  # (G + n, D): the grid, then the rows
     logits, cache = forward(params, P, activation)  # (G + n, K)
     hidden = [cache[2 * k] for k in range(1, L)]  # h_k (G + n, H_k)
     A = torch.cat([*(h[:G] for h in hidden), torch.softmax(logits[:G], dim=1)], dim=1)  # (G, H_1 + ... + K)
@@ -326,7 +331,8 @@ def layer_health(
     update_norms: Mapping[str, float] | None = None,
     max_rows: int = HEALTH_ROWS,
 ) -> tuple[LayerHealth, ...]:
-    """One entry per layer (the output layer last, with no dead/saturated test).
+    """One entry per layer (the output layer last, with no dead/saturated test). X is the network's
+    input (the features of the points).
 
     grads maps a parameter name to its gradient; update_norms maps it to ‖last update‖.
     """

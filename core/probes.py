@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .backprop import cross_entropy, dlogits_of, targets
+from .features import DEFAULT_FEATURES, describe, featurize
 from .network import Params, activation_grad, activation_names, forward
 from .optim import ADAM_BETAS, MOMENTUM
 from .trainer import Trainer
@@ -80,14 +81,16 @@ def param_stats(tr: Trainer) -> tuple[ParamStats, ...]:
 
 
 def activation_shapes(tr: Trainer) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """(name, shape) of each tensor of the last forward pass, X to probs (a full batch's before any step)."""
+    """(name, shape) of each tensor of the last forward pass, X to probs (a full batch's before any
+    step). With --features other than x1,x2, the points the features X are made of come first."""
     names = activation_names(len(tr.params) // 2)
     if tr.last_cache:
         shapes = [tuple(t.shape) for t in tr.last_cache]
     else:
-        widths = [2] + [w for w in tr.cfg.hidden for _ in (0, 1)] + [tr.data.classes]
+        widths = [tr.F_train.shape[1]] + [w for w in tr.cfg.hidden for _ in (0, 1)] + [tr.data.classes]
         shapes = [(tr.batch, w) for w in widths]
-    return tuple(zip(names, shapes)) + (("probs", shapes[-1]),)
+    points = (("points", (shapes[0][0], 2)),) if tr.cfg.features != DEFAULT_FEATURES else ()
+    return points + tuple(zip(names, shapes)) + (("probs", shapes[-1]),)
 
 
 # ----- the input plane -----
@@ -139,11 +142,19 @@ class BoundaryGrid:
 
 
 @torch.no_grad()
-def boundary_grid(params: Params, activation: str, ext: Extent, cols: int, rows: int) -> BoundaryGrid:
-    """Predicted class and confidence of every cell, from one forward pass over the grid."""
+def boundary_grid(
+    params: Params,
+    activation: str,
+    ext: Extent,
+    cols: int,
+    rows: int,
+    features: tuple[str, ...] = DEFAULT_FEATURES,
+) -> BoundaryGrid:
+    """Predicted class and confidence of every cell of the (x1, x2) plane, from one forward pass
+    over the grid's points mapped through the run's features."""
     W1 = params["W1"]
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
-    logits, _ = forward(params, P, activation)  # (rows * cols, K)
+    logits, _ = forward(params, featurize(P, features), activation)  # (rows * cols, K)
     probs = torch.softmax(logits, dim=1)  # (rows * cols, K)
     K = probs.shape[1]
     pmax, klass = probs.max(dim=1)  # (rows * cols,) each
@@ -229,7 +240,7 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
     """
     if not tr.last_cache or not tr.last_grads:
         return ()
-    cache, grads, act = tr.last_cache, tr.last_grads, tr.cfg.activation
+    cache, grads, act, l1 = tr.last_cache, tr.last_grads, tr.cfg.activation, tr.cfg.l1
     L = len(tr.params) // 2
     if before is not None:  # the reference forward again: the fused step writes each h_k over z_k
         _, cache = forward(before, cache[0], act)  # [X, z1, h1, ..., logits]
@@ -237,6 +248,11 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
     names = activation_names(L)  # X, z1, h1, ..., logits (h for the tutorial's one hidden layer)
     h = lambda k: names[2 * k]  # noqa: E731  the name of h_k (h_0 is X)
     rows: list[StepRow] = []
+    if tr.cfg.features != DEFAULT_FEATURES:  # the input is made of features of the points
+        X = cache[0]  # (N, F)
+        rows.append(
+            StepRow("forward", f"X = {describe(tr.cfg.features)}", f"({X.shape[0]}, 2) -> {_s(X)}", "‖X‖", _n(X))
+        )
     for k in range(1, L + 1):  # forward
         a, W, b = cache[2 * k - 2], tr.params[f"W{k}"], tr.params[f"b{k}"]  # (N, fan_in), (fan_in, fan_out), (fan_out,)
         z = cache[2 * k - 1]  # (N, fan_out)
@@ -265,12 +281,17 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         a = cache[2 * k - 2]  # (N, fan_in)
         dW, db = grads[2 * k - 2], grads[2 * k - 1]  # (fan_in, fan_out), (fan_out,)
         dname = "dlogits" if k == L else f"dz{k}"
+        pW, pb = (f" + {l1:g} * sign(W{k})", f" + {l1:g} * sign(b{k})") if l1 else ("", "")  # the L1 terms
         rows.append(
             StepRow(
-                "backward", f"dW{k} = {h(k - 1)}.T @ {dname}", f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)
+                "backward",
+                f"dW{k} = {h(k - 1)}.T @ {dname}{pW}",
+                f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}",
+                f"‖dW{k}‖",
+                _n(dW),
             )
         )
-        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0)", _s(db), f"‖db{k}‖", _n(db)))
+        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0){pb}", _s(db), f"‖db{k}‖", _n(db)))
         if k > 1:
             W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
             hk = h(k - 1)
@@ -329,5 +350,6 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
     if opt.weight_decay:  # the gradient the moments or the update read
         first = "moments" if moments else "update"
         moments.insert(0, StepRow(first, f"dW += {opt.weight_decay:g} * W", "", "", math.nan))
-    updates.append(StepRow("update", f"b1..b{L}: the same with db1..db{L}", "", "", math.nan))
+    biases = "b1: the same with db1" if L == 1 else f"b1..b{L}: the same with db1..db{L}"
+    updates.append(StepRow("update", biases, "", "", math.nan))
     return tuple(moments + updates)

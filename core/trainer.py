@@ -20,6 +20,7 @@ from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_
 from .config import RunConfig
 from .data import BatchOrder, Dataset, build_dataset
 from .device import DTYPES, claim_threads, resolve_device
+from .features import featurize
 from .history import History
 from .network import Params, accuracy, forward, init_params, layer_sizes
 from .optim import make_optimizer
@@ -69,7 +70,9 @@ class Trainer:
             device=self.device,
             dtype=self.dtype,
         )
-        sizes = layer_sizes(2, cfg.hidden, self.data.classes)
+        self.F_train = self.inputs(self.data.X_train)  # (N, F) the network's input: X_train itself for x1,x2
+        self.F_test = self.inputs(self.data.X_test)  # (M, F)
+        sizes = layer_sizes(self.F_train.shape[1], cfg.hidden, self.data.classes)
         self.restore_params(params if params is not None else init_params(sizes, cfg.init, g, self.dtype, self.device))
         self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
         self.Y_train = torch.nn.functional.one_hot(self.data.y_train, self.data.classes).to(self.dtype)  # (N, K)
@@ -87,7 +90,7 @@ class Trainer:
         self.last_grads: list[torch.Tensor] = []
         """The last step's gradients, in parameter order (empty before the first step)."""
         self.last_cache: list[torch.Tensor] = []
-        """The last step's forward cache [X, z1, h1, ..., logits]."""
+        """The last step's forward cache [X, z1, h1, ..., logits] (X: the batch's features)."""
         self._pending: list[tuple[int, torch.Tensor]] = []
         """(first step, losses): a 0-d loss per eager step, or a (GRAPH_STEPS,) chunk per graph replay."""
         self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
@@ -113,6 +116,10 @@ class Trainer:
         """Swap the activation live: the weights stay, the next step uses the new function."""
         self.cfg = replace(self.cfg, activation=name)
 
+    def inputs(self, X: torch.Tensor) -> torch.Tensor:
+        """The network's input for points X (N, 2): their --features columns, (N, F)."""
+        return featurize(X, self.cfg.features)  # (N, F)
+
     def restore_params(self, params: Params) -> None:
         """Replace the parameters (same shapes), e.g. from --init-params."""
         self._params_version += 1  # a captured graph holds the old ones
@@ -122,7 +129,7 @@ class Trainer:
     # ----- where the run is -----
     def work(self) -> int:
         """Multiply-adds of one forward pass over a batch."""
-        sizes = layer_sizes(2, self.cfg.hidden, self.data.classes)
+        sizes = layer_sizes(self.F_train.shape[1], self.cfg.hidden, self.data.classes)
         return self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
     def claim_threads(self, beside_ui: bool = False) -> None:
@@ -145,19 +152,20 @@ class Trainer:
 
     # ----- training -----
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(X, y, G) of the whole training set, or of the next mini-batch of this epoch's seeded shuffle."""
+        """(X, y, G) of the whole training set, or of the next mini-batch of this epoch's seeded
+        shuffle; X is the batch's features."""
         d = self.data
         if self.order.full:
-            return d.X_train, d.y_train, self.G_train
+            return self.F_train, d.y_train, self.G_train
         idx = self.order.rows(self.step_count)  # (B,)
-        return d.X_train[idx], d.y_train[idx], targets(self.Y_train[idx])
+        return self.F_train[idx], d.y_train[idx], targets(self.Y_train[idx])
 
     def step(self) -> None:
         """One update: forward, loss, gradients, optimizer. No host sync."""
         if self.fault_hook is not None:
             self.fault_hook(self)
-        X, y, G = self._next_batch()  # (B, 2), (B,), (B, K)
-        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation)
+        X, y, G = self._next_batch()  # (B, F), (B,), (B, K)
+        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation, self.cfg.l1)
         if self.track_metrics:  # before the update: row k describes the parameters update k started from
             self._pending_metrics.append(self._step_metrics(logits, y))
         self.optimizer.update(self.param_list, grads)
@@ -203,10 +211,10 @@ class Trainer:
         if self.cfg.epochs and self.cfg.epochs * self.steps_per_epoch - self.step_count < cuda_graphs.GRAPH_STEPS:
             return False
         cfg = self.cfg
-        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.optimizer, self._params_version)
+        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.l1, cfg.optimizer, self._params_version)
         if self._graph is None or self._graph.key != key:
             self._graph = cuda_graphs.capture(
-                key, STEPS["manual"], self.params, self.data.X_train, self.G_train, cfg.activation, self.optimizer
+                key, STEPS["manual"], self.params, self.F_train, self.G_train, cfg.activation, cfg.l1, self.optimizer
             )
         return self._graph is not None
 
@@ -225,12 +233,17 @@ class Trainer:
         if self.data.X_test.shape[0] == 0:
             nan = torch.full((), math.nan, device=self.device)  # ()
             return nan, train_acc, nan
-        test_loss, test_acc = self.evaluate(self.data.X_test, self.data.y_test, self.Y_test)
+        test_loss, test_acc = self._evaluate_inputs(self.F_test, self.data.y_test, self.Y_test)
         return test_loss, train_acc, test_acc
 
-    @torch.no_grad()
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, accuracy) of the current parameters on X, as 0-d tensors (no sync)."""
+        """(loss, accuracy) of the current parameters on the points X (N, 2), as 0-d tensors (no sync).
+        The loss is the data loss (no penalty), as every step reports it."""
+        return self._evaluate_inputs(self.inputs(X), y, Y)
+
+    @torch.no_grad()
+    def _evaluate_inputs(self, X: torch.Tensor, y: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """evaluate() on features X (N, F) already computed."""
         logits, _ = forward(self.params, X, self.cfg.activation)  # (N, K)
         return cross_entropy(logits, targets(Y)), accuracy(logits, y)  # (), ()
 
@@ -266,5 +279,5 @@ class Trainer:
 
     def gradient_check(self, sample: int = 4096) -> list[GradCheck]:
         """The step this run trains with against autograd, in float64, on the first training points."""
-        X, Y = self.data.X_train[:sample], self.Y_train[:sample]
-        return gradient_check(self.params, X, Y, self.cfg.activation, manual=STEPS["manual"])
+        X, Y = self.F_train[:sample], self.Y_train[:sample]  # (n, F), (n, K)
+        return gradient_check(self.params, X, Y, self.cfg.activation, manual=STEPS["manual"], l1=self.cfg.l1)

@@ -40,6 +40,16 @@ ROUND_TRIPS = {
         25,
     ),
     "momentum-full-batch": (RunConfig(device="cpu", optimizer="momentum", lr=0.05, weight_decay=0.01), 20),
+    "linear-model-features-l1": (
+        RunConfig(device="cpu", hidden=(), features=("x1^2", "x2^2", "sin(x1)"), l1=0.01, optimizer="momentum"),
+        20,
+    ),
+    "adam-batch16-features-l1": (
+        RunConfig(
+            device="cpu", optimizer="adam", lr=0.01, batch_size=16, samples=200, features=("x1", "x1*x2"), l1=1e-3
+        ),
+        25,
+    ),
     "momentum-batch50-float64": (
         RunConfig(
             device="cpu",

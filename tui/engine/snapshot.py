@@ -248,7 +248,7 @@ class SnapshotMaker:
         cols, rows = self.size
         grid, points = None, ()
         if "boundary" in v.views and cols >= 2 and rows >= 2:
-            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
         views = dict(self.view_data(tr, before))
         return Snapshot(
@@ -289,7 +289,7 @@ class SnapshotMaker:
                 inside.layer_health(
                     tr.params,
                     tr.cfg.activation,
-                    tr.data.X_train,
+                    tr.F_train,
                     grads,
                     dict(zip(names, norms)) if norms else None,
                     max_rows=probes.EVAL_SAMPLE,
@@ -304,7 +304,7 @@ class SnapshotMaker:
             if tr.last_grads:  # the change the last step made, from the optimizer (running or paused)
                 updates = dict(zip(names, tr.optimizer.last_updates(tr.param_list, tr.last_grads)))
             L = len(names) // 2
-            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
+            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (one per feature): the other W_k share the rest
             spare = rows - 2 - 4 * L - fan_in  # a note and a legend; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
             yield (
@@ -331,16 +331,18 @@ class SnapshotMaker:
         tile = neuron_layout(cols, rows, tuple(widths))
         shown = dict(enumerate(tile.shown, start=1))
         offsets = {k: (self.views.page % -(-H // shown[k])) * shown[k] for k, H in enumerate(widths, start=1)}
-        X = inside.sample_rows(tr.data.X_train, probes.EVAL_SAMPLE)  # (n, 2)
-        return inside.neuron_maps(tr.params, tr.cfg.activation, self.extent, tile.cols, tile.rows, shown, offsets, X)
+        X = inside.sample_rows(tr.F_train, probes.EVAL_SAMPLE)  # (n, D): the rows as the net sees them
+        return inside.neuron_maps(
+            tr.params, tr.cfg.activation, self.extent, tile.cols, tile.rows, shown, offsets, tr.cfg.features, X
+        )
 
     @torch.no_grad()
     def confusions(self, tr: Trainer) -> tuple[Confusion, Confusion | None]:
         """Train and test confusion of the current weights, on at most EVAL_SAMPLE points each."""
         d, S, K = tr.data, probes.EVAL_SAMPLE, tr.data.classes
-        train_logits, _ = forward(tr.params, d.X_train[:S], tr.cfg.activation)  # (n, K)
+        train_logits, _ = forward(tr.params, tr.F_train[:S], tr.cfg.activation)  # (n, K)
         train = inside.confusion(train_logits, d.y_train[:S], K)
         if d.X_test.shape[0] == 0:
             return train, None
-        test_logits, _ = forward(tr.params, d.X_test[:S], tr.cfg.activation)  # (m, K)
+        test_logits, _ = forward(tr.params, tr.F_test[:S], tr.cfg.activation)  # (m, K)
         return train, inside.confusion(test_logits, d.y_test[:S], K)

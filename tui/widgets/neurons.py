@@ -139,6 +139,8 @@ def neurons_text(
     tw, th = maps.cols, maps.rows
     across = max(1, (width + 1) // (tw + 1))
     lines: list[Text] = []
+    if all(layer.output for layer in maps.layers):
+        lines.append(Text("no hidden neurons: a linear model (logits = X @ W1 + b1)", style="dim"))
     for layer in maps.layers:
         lines.append(layer_heading(layer))
         for i in range(0, len(layer.units), across):
