@@ -12,8 +12,10 @@ import math
 import os
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .backprop import BACKPROPS
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
@@ -46,7 +48,7 @@ class ConfigError(InputError):
     """A bad option; str() is the one line shown to the user. `name`, `value` and `allowed` let
     merge() name the value's source instead of the flag: `cfg.toml: lr`, `run.pt: config.lr`."""
 
-    def __init__(self, message: str, name: str | None = None, value=None, allowed: str = ""):
+    def __init__(self, message: str, name: str | None = None, value: object = None, allowed: str = ""):
         super().__init__(message)
         self.name, self.value, self.allowed = name, value, allowed
 
@@ -138,7 +140,7 @@ class RunConfig:
                 lines.append(f"{f.name} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain types only (for checkpoints and TOML)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
@@ -146,7 +148,7 @@ class RunConfig:
         return d
 
 
-def _toml_value(value) -> str:
+def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -156,7 +158,7 @@ def _toml_value(value) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def _format(value) -> str:
+def _format(value: object) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value)) or "0"  # no hidden layer: --hidden 0
     if isinstance(value, float):
@@ -179,15 +181,15 @@ PATHS = ("data", "metrics", "save", "resume", "init_params", "config")
 """Options that name files: their values are quoted by their tail, where the file name is."""
 
 
-def _fail(name: str, value, allowed: str) -> ConfigError:
+def _fail(name: str, value: object, allowed: str) -> ConfigError:
     return ConfigError(f"--{name.replace('_', '-')} {_shown(name, value)}: {allowed}", name, value, allowed)
 
 
-def _shown(name: str, value) -> str:
+def _shown(name: str | None, value: object) -> str:
     return clip_path(value) if name in PATHS and isinstance(value, str) else clip(value)
 
 
-def parse_hidden(value) -> tuple[int, ...]:
+def parse_hidden(value: object) -> tuple[int, ...]:
     """'16,16', 16, [16, 16] -> (16, 16); 0, '0' or [] -> () (no hidden layer); raises ConfigError."""
     allowed = (
         f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers), or 0 for no hidden layer"
@@ -212,7 +214,7 @@ def parse_hidden(value) -> tuple[int, ...]:
     return tuple(items)
 
 
-def parse_features(value) -> tuple[str, ...]:
+def parse_features(value: object) -> tuple[str, ...]:
     """'x1,x2,x1^2' or ['x1', 'x2', 'x1^2'] -> ('x1', 'x2', 'x1^2'): known names, none twice, at
     least one; spaces are ignored. Raises ConfigError (naming the closest name to a mistyped one)."""
     allowed = "expected a comma list of " + ", ".join(FEATURES)
@@ -236,7 +238,7 @@ def parse_features(value) -> tuple[str, ...]:
     return names
 
 
-def _coerce(name: str, value):
+def _coerce(name: str, value: object) -> object:
     """Check a TOML value's type against the field's; ints are accepted for floats."""
     kind = _TYPES[name]
     if name == "hidden":
@@ -364,7 +366,7 @@ def _check_no_overwrite(cfg: RunConfig) -> None:
                 )
 
 
-def load_toml(path: str) -> dict:
+def load_toml(path: str) -> dict[str, object]:
     """Read a TOML file of RunConfig keys; unknown keys and wrong types are ConfigErrors that
     name the file and the key (`cfg.toml: lr x: expected a number`)."""
     try:
@@ -423,7 +425,11 @@ RUNTIME_ONLY = (
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 
 
-def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
+Values = Mapping[str, object]
+"""Option values by field name: flags, a TOML file's or a checkpoint's."""
+
+
+def config_from_dict(saved: Values, origin: str = "checkpoint") -> dict[str, object]:
     """The training options of a saved config (a checkpoint's), type-checked like TOML values;
     an error names `origin: config.key`."""
     known = {f.name for f in fields(RunConfig)} - set(RUNTIME_ONLY)
@@ -438,12 +444,17 @@ def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
 
 
 def merge(
-    flags: dict, toml: dict, base: dict | None = None, *, toml_path: str | None = None, base_path: str | None = None
+    flags: Values,
+    toml: Values,
+    base: Values | None = None,
+    *,
+    toml_path: str | None = None,
+    base_path: str | None = None,
 ) -> RunConfig:
     """defaults < base (a resumed checkpoint's config) < --config file < flags, validated. An error
     names where the bad value came from: `--lr`, `cfg.toml: lr` or `run.pt: config.lr`."""
     base = base or {}
-    values = {**base, **toml, **flags}
+    values: dict[str, Any] = {**base, **toml, **flags}  # of unchecked types until validate()
     try:
         return validate(replace(RunConfig(), **values))
     except ConfigError as e:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +125,7 @@ MAX_LINE = 4096
 """Longest CSV line read, in characters: a row x1,x2,label at full precision is under 60."""
 
 
-def _lines(path: str | Path):
+def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of each line, decoded as UTF-8 (a byte-order mark dropped: Excel writes
     one), streamed: at most one line is held, and no line is read past MAX_LINE characters."""
     with (
@@ -263,11 +264,11 @@ class BatchOrder:
             self._perm = torch.randperm(self.N, generator=self.gen).to(self.device)  # (N,)
         return self._perm[i * self.batch : (i + 1) * self.batch]  # (B,)
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, torch.Tensor]:
         """The generator's states (for checkpoints)."""
         return {"epoch_start": self._epoch_start.clone(), "batch_gen": self.gen.get_state()}
 
-    def set_state(self, rng: dict) -> None:
+    def set_state(self, rng: dict[str, torch.Tensor]) -> None:
         self._epoch_start = rng["epoch_start"]
         self.gen.set_state(rng["batch_gen"])
         self._perm = None  # rebuilt from epoch_start on the next mid-epoch step

@@ -9,7 +9,7 @@ class InputError(ValueError):
     """Bad user input; str() is the one line shown to the user."""
 
 
-def clip_path(path, limit: int = 80) -> str:
+def clip_path(path: object, limit: int = 80) -> str:
     """A path as an error quotes it: its last `limit` characters, where the file name is."""
     text = str(path)
     if not text:
@@ -17,7 +17,7 @@ def clip_path(path, limit: int = 80) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
-def clip(value, limit: int = 60) -> str:
+def clip(value: object, limit: int = 60) -> str:
     """A user's value as an error quotes it: at most `limit` characters, '' when empty. A value can
     be a 40 KB flag or a line of someone else's file; one line of error must stay one short line."""
     text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)

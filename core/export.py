@@ -77,8 +77,9 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
             import numpy as np
 
             arrays = {name: t.numpy() for name, t in tensors.items()}
+            arrays["__metadata__"] = np.array(json.dumps(meta))  # a 0-d string: no pickle needed
             with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a name
-                np.savez(fh, **arrays, __metadata__=np.array(json.dumps(meta)))  # a 0-d string: no pickle needed
+                np.savez(fh, **arrays)  # type: ignore[arg-type]  # W1, b1, ...: never savez's own allow_pickle
         else:
             doc = {
                 "format": FORMAT,

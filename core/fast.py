@@ -70,7 +70,8 @@ def input_layer_grads(X: torch.Tensor, dz: torch.Tensor) -> tuple[torch.Tensor, 
 def phi_backward_(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
     """dz = da * phi'(z) from h = phi(z), written over da where it can be."""
     if activation == "relu":
-        return torch.ops.aten.threshold_backward(da, h, 0.0)  # da where h > 0, else 0
+        dz: torch.Tensor = torch.ops.aten.threshold_backward(da, h, 0.0)  # da where h > 0, else 0
+        return dz
     return da.mul_(activation_grad(h, activation))
 
 

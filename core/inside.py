@@ -8,7 +8,7 @@ dataclasses of plain Python data, so a UI can draw them without touching torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -83,7 +83,7 @@ class NeuronMaps:
     saturated (tanh, sigmoid) on the rows given as X; () without X."""
 
 
-def _extent(extent) -> Extent:
+def _extent(extent: Extent | Sequence[float]) -> Extent:
     if isinstance(extent, Extent):
         return extent
     x0, x1, y0, y1 = (float(v) for v in extent)
@@ -121,7 +121,7 @@ def bad_units(z: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor
 def neuron_maps(
     params: Params,
     activation: str,
-    extent,
+    extent: Extent | Sequence[float],
     cols: int,
     rows: int,
     max_units: int | Mapping[int, int] = 8,
@@ -346,6 +346,7 @@ def layer_health(
         W = params[name]  # (fan_in, fan_out)
         H = W.shape[1]
         upd = (update_norms or {}).get(name, math.nan)
+        bad: tuple[int, ...]
         w_norm = _norm(W)
         ratio = upd / w_norm if w_norm > 0 else math.nan
         problem, bad = "", ()

@@ -16,7 +16,7 @@ import torch
 from .backprop import cross_entropy, dlogits_of, targets
 from .features import DEFAULT_FEATURES, describe, featurize
 from .network import Params, activation_grad, activation_names, forward
-from .optim import ADAM_BETAS, MOMENTUM
+from .optim import ADAM_BETAS, MOMENTUM, Adam, Momentum
 from .trainer import Trainer
 
 EVAL_SAMPLE = 4096
@@ -176,7 +176,10 @@ def place_points(X: torch.Tensor, ext: Extent, cols: int, rows: int) -> list[tup
 def plot_sample(tr: Trainer, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed sample of at most `limit` training and test row indices (seeded: the same each call)."""
     g = torch.Generator().manual_seed(tr.cfg.seed)
-    pick = lambda n: torch.randperm(n, generator=g)[:limit] if n > limit else torch.arange(n)  # noqa: E731
+
+    def pick(n: int) -> torch.Tensor:
+        return torch.randperm(n, generator=g)[:limit] if n > limit else torch.arange(n)  # (min(n, limit),)
+
     return pick(tr.data.X_train.shape[0]), pick(tr.data.X_test.shape[0])
 
 
@@ -244,9 +247,14 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
     L = len(tr.params) // 2
     if before is not None:  # the reference forward again: the fused step writes each h_k over z_k
         _, cache = forward(before, cache[0], act)  # [X, z1, h1, ..., logits]
-    known = lambda k: cache[2 * k - 1] is not cache[2 * k]  # noqa: E731  z_k kept apart from h_k
     names = activation_names(L)  # X, z1, h1, ..., logits (h for the tutorial's one hidden layer)
-    h = lambda k: names[2 * k]  # noqa: E731  the name of h_k (h_0 is X)
+
+    def known(k: int) -> bool:  # z_k kept apart from h_k
+        return cache[2 * k - 1] is not cache[2 * k]
+
+    def h(k: int) -> str:  # the name of h_k (h_0 is X)
+        return names[2 * k]
+
     rows: list[StepRow] = []
     if tr.cfg.features != DEFAULT_FEATURES:  # the input is made of features of the points
         X = cache[0]  # (N, F)
@@ -293,9 +301,9 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         )
         rows.append(StepRow("backward", f"db{k} = {dname}.sum(0){pb}", _s(db), f"‖db{k}‖", _n(db)))
         if k > 1:
-            W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
+            W_used = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
             hk = h(k - 1)
-            da = dz @ W.T if W is not None else None  # (N, fan_in)
+            da = dz @ W_used.T if W_used is not None else None  # (N, fan_in)
             rows.append(
                 StepRow(
                     "backward",
@@ -329,12 +337,12 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
     moments, updates = [], []
     for k in range(1, L + 1):
         i, W = 2 * k - 2, tr.params[f"W{k}"]
-        if opt.name == "momentum" and opt.velocity:
+        if isinstance(opt, Momentum) and opt.velocity:
             moments.append(
                 StepRow("moments", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i]))
             )
             updates.append(StepRow("update", f"W{k} -= lr * vW{k}", lr, f"‖ΔW{k}‖", norms[i]))
-        elif opt.name == "adam" and opt.m:
+        elif isinstance(opt, Adam) and opt.m and opt.v:
             b1, b2 = ADAM_BETAS
             moments.append(
                 StepRow("moments", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i]))

@@ -22,6 +22,7 @@ from .data import BatchOrder, Dataset, build_dataset
 from .device import DTYPES, claim_threads, resolve_device
 from .features import featurize
 from .history import History
+from .metrics import Row
 from .network import Params, accuracy, forward, init_params, layer_sizes
 from .optim import make_optimizer
 from .state import State
@@ -30,9 +31,6 @@ FLUSH_EVERY = 64
 """Steps between copies of the loss from device to host (and divergence checks)."""
 STEPS: dict[str, StepFn] = {"manual": fast.manual_step, "autograd": autograd_step}
 """The step each --backprop trains with: the fused hand-derived step, or the tutorial's autograd."""
-
-Row = tuple[int, int, float, float, float, float]
-"""(step, epoch, train_loss, test_loss, train_acc, test_acc): one metrics row."""
 
 
 class Trainer:
@@ -180,8 +178,9 @@ class Trainer:
         graph of GRAPH_STEPS updates. Returns the steps taken."""
         taken = 0
         while taken < n and self.outcome is None:
-            if self._graph_ready(n - taken):
-                self._replay_graph()
+            graph = self._ready_graph(n - taken)
+            if graph is not None:
+                self._replay_graph(graph)
                 taken += cuda_graphs.GRAPH_STEPS
             else:
                 self.step()
@@ -204,22 +203,22 @@ class Trainer:
             and cuda_graphs.available()
         )
 
-    def _graph_ready(self, wanted: int) -> bool:
-        """Whether the next GRAPH_STEPS can be one replay (capturing it first if the options changed)."""
+    def _ready_graph(self, wanted: int) -> cuda_graphs.CapturedSteps | None:
+        """The captured steps when the next GRAPH_STEPS can be one replay (capturing them first if the
+        options changed), else None."""
         if wanted < cuda_graphs.GRAPH_STEPS or not self._graphs_possible():
-            return False
+            return None
         if self.cfg.epochs and self.cfg.epochs * self.steps_per_epoch - self.step_count < cuda_graphs.GRAPH_STEPS:
-            return False
+            return None
         cfg = self.cfg
         key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.l1, cfg.optimizer, self._params_version)
         if self._graph is None or self._graph.key != key:
             self._graph = cuda_graphs.capture(
                 key, STEPS["manual"], self.params, self.F_train, self.G_train, cfg.activation, cfg.l1, self.optimizer
             )
-        return self._graph is not None
+        return self._graph
 
-    def _replay_graph(self) -> None:
-        g = self._graph
+    def _replay_graph(self, g: cuda_graphs.CapturedSteps) -> None:
         g.graph.replay()
         self._pending.append((self.step_count + 1, g.losses.clone()))  # the buffer is rewritten next replay
         self.step_count += cuda_graphs.GRAPH_STEPS
@@ -258,7 +257,7 @@ class Trainer:
         else:
             extra = [(math.nan, math.nan, math.nan)] * len(steps)
         self._pending, self._pending_metrics = [], []
-        rows = []
+        rows: list[Row] = []
         for s, loss, (test_loss, train_acc, test_acc) in zip(steps, losses, extra):
             if not math.isfinite(loss) and self.stopped is None:
                 self._end(State.DIVERGED, f"loss became {loss} at step {s} (lr {self.cfg.lr:g})")

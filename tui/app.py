@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
-from textual.reactive import reactive
+from textual.filter import LineFilter
 from textual.widgets import Footer, Static
 
 from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
+from .ascii import AsciiFilter
 from .commands import DashboardCommands
 from .ending import Ending
 from .engine import Engine
@@ -36,6 +38,8 @@ from .widgets.boundary import BoundaryPane
 from .widgets.panes import Panes
 from .widgets.shapes import CHECK_OK
 
+ASCII_FILTER = AsciiFilter()
+"""--ascii: the last line filter (tui/ascii.py): the command palette, the key panel, scrollbars too."""
 MIN_SIZE = (40, 12)
 """Below this the panes are replaced by a short 'too small' message."""
 FULL_SIZE = (110, 30)
@@ -55,12 +59,10 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {DashboardCommands}
     AUTO_FOCUS = None  # no pane is focused until clicked: the panes' focus border means "you clicked me"
-    BINDINGS = BINDINGS
+    BINDINGS = [*BINDINGS]  # typed as App declares it (a list of Binding or tuples; list is invariant)
 
     stall_after = STALL_AFTER
     """Seconds without a word from the loop while running before the status says STALLED (tests lower it)."""
-
-    running: reactive[bool] = reactive(True, bindings=True)
 
     def __init__(
         self,
@@ -137,6 +139,11 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
             self._bindings.key_to_bindings[key] = [
                 replace(b, description=labels[b.id]) if b.id in labels else b for b in bindings
             ]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters; under --ascii, then every character in ASCII, whatever drew it."""
+        filters = super().get_line_filters()
+        return [*filters, ASCII_FILTER] if self.ascii else filters
 
     def on_unmount(self) -> None:
         """However the app ends (quit, a signal, a test leaving run_test), no engine outlives it: a

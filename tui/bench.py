@@ -86,8 +86,8 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
 
     lr, losses = 0.07, []
     B = p.batch or p.samples
-    steps, start = 0, None
-    deadline = None
+    steps, start = 0, 0.0
+    deadline: float | None = None
     while True:
         for i in range(0, p.samples, B):
             X, y = X_data[i : i + B], y_data[i : i + B]
@@ -98,12 +98,12 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
             loss.backward()
             with torch.no_grad():
                 for param in params:
-                    param -= lr * param.grad
+                    param -= lr * param.grad  # type: ignore[operator]  # as written; backward() set every .grad
             for param in params:
-                param.grad.zero_()
+                param.grad.zero_()  # type: ignore[union-attr]
             losses.append(loss.item())
             steps += 1
-            if start is None and steps == 20:  # warm-up done
+            if deadline is None and steps == 20:  # warm-up done
                 sync(device)
                 start, steps = time.perf_counter(), 0
                 deadline = start + seconds
@@ -188,7 +188,8 @@ def isolated(fn, *args) -> float:
     try:
         return recv.recv()
     except EOFError:
-        raise RuntimeError(f"the {fn.__name__} measurement failed (exit code {proc.join() or proc.exitcode})") from None
+        proc.join()  # the exit code is known once it has ended
+        raise RuntimeError(f"the {fn.__name__} measurement failed (exit code {proc.exitcode})") from None
     finally:
         proc.join()
 

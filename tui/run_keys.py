@@ -7,12 +7,13 @@ import random
 import time
 
 from ..core.state import ENDED, State
+from .dashboard import Dashboard
 from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
 from .keys import PAUSE_LABEL
 from .widgets.panes import Panes
 
 
-class RunKeys:
+class RunKeys(Dashboard):
     """Keys that send commands to the training loop (mixed into FfnnApp)."""
 
     def _ended(self) -> bool:

@@ -134,6 +134,16 @@ def test_the_round_trip_comparison_can_fail(tmp_path):
     assert list(resumed.history.values["train_loss"]) != list(full.history.values["train_loss"])
 
 
+@pytest.mark.parametrize("dropped", ["m", "v"])
+def test_adam_state_with_one_moment_is_a_damaged_checkpoint(dropped):
+    """m without v (or v without m) is refused at resume, not left to fail at the next step."""
+    cfg = RunConfig(device="cpu", optimizer="adam", hidden=(4,))
+    ck = checkpoint_of(run_steps(Trainer(cfg), 2))
+    ck["optimizer"][dropped] = None
+    with pytest.raises(CheckpointError, match="damaged .* moments m, v"):
+        restore(Trainer(cfg), ck, "run.pt")
+
+
 def test_resume_through_build_trainer_takes_config_from_the_checkpoint(tmp_path):
     cfg, N = ROUND_TRIPS["adam-batch16-mid-epoch"]
     first = run_steps(Trainer(cfg), N)

@@ -7,6 +7,7 @@ unchanged, and each side dispatches on them with `match`. Nothing here imports t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .snapshot import Snapshot
 
@@ -128,8 +129,8 @@ class Note:
     """A one-off result to show the user: a saved checkpoint, a failed command."""
 
     text: str
-    severity: str = "information"
-    """'information', 'warning' or 'error' (Textual's notify severities)."""
+    severity: Literal["information", "warning", "error"] = "information"
+    """Textual's notify severities."""
     title: str = ""
 
 

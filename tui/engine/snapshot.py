@@ -246,7 +246,8 @@ class SnapshotMaker:
         test_steps, test_series = self.test_history.downsampled(CURVE_POINTS)
         v = self.views
         cols, rows = self.size
-        grid, points = None, ()
+        grid: BoundaryGrid | None = None
+        points: tuple[Point, ...] = ()
         if "boundary" in v.views and cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)

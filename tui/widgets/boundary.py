@@ -14,6 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
+from ...core.probes import BoundaryGrid
 from ..engine.snapshot import Point, Snapshot
 
 POINT_GLYPHS = "ox+*#@%&$v"
@@ -58,7 +59,9 @@ def level_of(conf: float) -> int:
     return 2 if conf >= VERY_SURE else 1 if conf >= SURE else 0
 
 
-def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
+def render_cells(
+    klass: tuple[tuple[int, ...], ...], conf: tuple[tuple[float, ...], ...], points: list[Point]
+) -> list[list[Cell]]:
     """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
     rows = [
         [
@@ -79,6 +82,11 @@ def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
     return rows
 
 
+def _style_key(cell: Cell) -> tuple[int, int, str, int]:
+    """What cell_style depends on: cells with equal keys share one span."""
+    return cell.klass, cell.level, cell.point, cell.background
+
+
 def cell_style(cell: Cell) -> Style:
     """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
     their class colour over the shading of the cell they sit on; test points reversed."""
@@ -92,24 +100,26 @@ def cell_style(cell: Cell) -> Style:
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
 
 
-def boundary_text(s: Snapshot, show_test: bool) -> Text:
+def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
     """Rows of styled glyphs; consecutive cells of one style become one span."""
-    points = [p for p in s.points if show_test or p[3] == "train"]
-    cells = render_cells(s.grid.klass, s.grid.conf, points)
+    shown = [p for p in points if show_test or p[3] == "train"]
+    cells = render_cells(grid.klass, grid.conf, shown)
     text = Text(no_wrap=True, overflow="crop")
     for i, row in enumerate(cells):
         if i:
             text.append("\n")
-        run, key = [], None
+        run: list[str] = []
+        first: Cell | None = None  # the run's first cell: every cell of a run has its style
+        key = None
         for cell in row:
-            k = (cell.klass, cell.level, cell.point, cell.background)
-            if k != key and run:
-                text.append("".join(run), cell_style(prev))  # noqa: F821 - prev is bound with the first cell, before run fills
-                run = []
+            k = _style_key(cell)
+            if first is not None and k != key:
+                text.append("".join(run), cell_style(first))
+                run, first = [], None
             run.append(cell.glyph)
-            key, prev = k, cell
-        if run:
-            text.append("".join(run), cell_style(prev))
+            first, key = first or cell, k
+        if first is not None:
+            text.append("".join(run), cell_style(first))
     return text
 
 
@@ -134,7 +144,7 @@ class BoundaryPane(Widget):
 
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:
-            self._text = boundary_text(s, show_test)
+            self._text = boundary_text(s.grid, s.points, show_test)
             self.refresh()
 
     def render(self) -> Text:

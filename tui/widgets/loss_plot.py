@@ -159,20 +159,20 @@ class LossPlot(PlotextPlot):
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
             if keep:
-                xs = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
+                px = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
                 ys = [y for _, y in keep]
-                plt.plot(xs, ys, color=color, marker=marker)
+                plt.plot(px, ys, color=color, marker=marker)
                 lo, hi = min(lo, *ys), max(hi, *ys)
-                xlo, xhi = min(xlo, *xs), max(xhi, *xs)
+                xlo, xhi = min(xlo, *px), max(xhi, *px)
         if lo < hi:
             ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
             plt.yticks(ticks, [loss_label(10**t) for t in ticks] if log else [compact(v) for v in ticks])
         if xlo < xhi:
             if x_axis == "log":
-                xt = [t for t in range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
+                xt: list[float] = [*range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
                 plt.xticks(xt, [step_label(10**t) for t in xt])
             else:
-                xt = step_ticks(xlo, xhi, max(2, self.size.width // 12))
+                xt = [*step_ticks(xlo, xhi, max(2, self.size.width // 12))]
                 plt.xticks(xt, [step_label(t) for t in xt])
             self._changes(s, x_axis, xlo, xhi, lo, hi)
         self.refresh()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Collection
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -66,7 +67,8 @@ def glyph(
 
 def append_runs(text: Text, cells: list[tuple[str, Style | None]]) -> None:
     """Append glyphs, one span per run of equal style (cheap to redraw)."""
-    run, style = [], None
+    run: list[str] = []
+    style: Style | None = None
     for g, s in cells:
         if s != style and run:
             text.append("".join(run), style)
@@ -156,7 +158,7 @@ class NeuronsPane(ViewPane):
 
     DEFAULT_CSS = "NeuronsPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._maps: NeuronMaps | None = None
         self._dead: Collection[str] = frozenset()

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import math
 import re
-from typing import ClassVar
+from dataclasses import replace
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.scrollbar import ScrollBarRender
 
 from ...core.probes import StepRow
+from ..plain import math_ascii
 from .neurons import fit_lines
 from .view_pane import ViewPane
 
@@ -64,13 +65,18 @@ def fit_shapes(rows: tuple[StepRow, ...], room: int) -> list[str]:
     return out
 
 
-def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | None = None) -> Text:
+def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | None = None, ascii: bool = False) -> Text:
     """One line per row: equation, shapes, value; columns aligned. A heading line starts each part
     after the forward pass and names the value column whenever its meaning changes (‖lhs‖, ‖ΔW‖).
-    Shapes shrink to the result's where the whole product does not fit; long equations end in …."""
+    Shapes shrink to the result's where the whole product does not fit; long equations end in ….
+    ascii: the equations spelled in ASCII (`dW1^2`, `sqrt`), before the columns are measured."""
     if not rows:
         return Text("no step yet: press n (while paused) to take one", style="dim")
+    if ascii:
+        rows = tuple(replace(r, text=math_ascii(r.text)) for r in rows)
     heads = [value_heading(r) for r in rows]
+    if ascii:
+        heads = [h.replace("Δ", "delta ") for h in heads]
     val = max(max(cell_len(_v(r.label, r.value)) for r in rows), *(cell_len(h) for h in heads))
     results = max(cell_len(r.shapes.rsplit("-> ", 1)[-1]) for r in rows)
     for sep in ("  ", " "):  # one space between the columns when that keeps every result's shape
@@ -100,12 +106,6 @@ def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | No
     return fit_lines(lines, width, height)
 
 
-class AsciiScrollBar(ScrollBarRender):
-    """A scroll bar drawn in colours only (plain terminals): no partial-block glyphs."""
-
-    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
-
-
 class StepPane(VerticalScroll):
     """The last step written out; it scrolls (mouse wheel, or the arrow keys once clicked) when the
     rows are more than the pane's height."""
@@ -115,16 +115,12 @@ class StepPane(VerticalScroll):
     StepPane > ViewPane { width: 1fr; height: auto; }
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._data: tuple[tuple[StepRow, ...], int] | None = None
 
     def compose(self) -> ComposeResult:
         yield ViewPane("waiting for the first snapshot...")
-
-    def on_mount(self) -> None:
-        if getattr(self.app, "ascii", False):
-            self.vertical_scrollbar.renderer = AsciiScrollBar  # its thumb's ends are block glyphs
 
     def show(self, rows: tuple[StepRow, ...], step: int) -> None:
         self._data = (rows, step)
@@ -136,4 +132,5 @@ class StepPane(VerticalScroll):
     def _draw(self) -> None:
         if self._data is not None:
             width = self.scrollable_content_region.width
-            self.query_one(ViewPane).update(step_text(*self._data, width or 56))  # every row: the pane scrolls
+            ascii = getattr(self.app, "ascii", False)
+            self.query_one(ViewPane).update(step_text(*self._data, width or 56, ascii=ascii))  # every row: it scrolls

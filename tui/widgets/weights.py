@@ -7,6 +7,8 @@ sign reads without colour too; a legend line under the first says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -68,7 +70,10 @@ def matrix_lines(mat: Matrix, width: int, cursor: tuple[int, int] | None, ascii:
     lines = [title]
     R, C = len(mat.values), len(mat.values[0]) if mat.values else 0
     if mat.pooled:
-        lines.append(Text(f"pooled {'x'.join(map(str, mat.shape))} → {R}x{C} (block means)", style="italic yellow"))
+        arrow = "->" if ascii else "→"
+        lines.append(
+            Text(f"pooled {'x'.join(map(str, mat.shape))} {arrow} {R}x{C} (block means)", style="italic yellow")
+        )
     gap = " " if 2 * C - 1 <= width else ""
     for r, row in enumerate(mat.values):
         cells: list[tuple[str, Style | None]] = []
@@ -131,7 +136,7 @@ class WeightsPane(ViewPane):
 
     DEFAULT_CSS = "WeightsPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._matrices: tuple[Matrix, ...] | None = None
         self._cursor: tuple[int, int, int] | None = None
@@ -167,10 +172,10 @@ class WeightsPane(ViewPane):
             return
         size = self.content_size
         width, height = size.width or 56, size.height or None
+        ascii = getattr(self.app, "ascii", False)
         if not self._matrices:
             self.update(Text(self._note or "no values yet (take a step)", style="dim"))
             return
-        ascii = getattr(self.app, "ascii", False)
         if self._cursor is None:
             head = Text(self._note or "the mouse over an entry shows its value", style="dim")
         else:
