@@ -10,13 +10,13 @@ import io
 import math
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 from .errors import InputError, clip, clip_path
-from .files import MAX_CSV_BYTES, open_input
+from .files import MAX_CSV_BYTES, open_input, write_atomic
 
 DATASETS = ("linear", "diagonal", "xor", "circles", "moons", "spiral", "blobs")
 TWO_CLASS_ONLY = ("linear", "diagonal", "xor", "moons")
@@ -236,6 +236,44 @@ def build_dataset(
             "scale them, or use --dtype float64"
         )
     return Dataset(Xtr, ytr.to(device), Xte, yte.to(device), K)
+
+
+# ----- points drawn in the dashboard -----
+
+
+def with_point(d: Dataset, x: float, y: float, label: int) -> Dataset:
+    """d with one more training point (x, y) of class `label`, on d's device and dtype."""
+    X_train, y_train = d.X_train, d.y_train  # (N, 2), (N,)
+    p = torch.tensor([[x, y]], device=X_train.device, dtype=X_train.dtype)  # (1, 2)
+    k = torch.tensor([label], device=y_train.device, dtype=y_train.dtype)  # (1,)
+    return replace(d, X_train=torch.cat([X_train, p]), y_train=torch.cat([y_train, k]))  # (N + 1, 2), (N + 1,)
+
+
+def nearest_train_point(d: Dataset, x: float, y: float, scale: tuple[float, float] = (1.0, 1.0)) -> int:
+    """Row of the training point nearest to (x, y), distances measured in units of `scale`
+    (the plane's width and height: nearest as seen on the screen)."""
+    target = torch.tensor([x, y], dtype=torch.float64)  # (2,)
+    s = torch.tensor(scale, dtype=torch.float64)  # (2,)
+    diff = (d.X_train.double().cpu() - target) / s  # (N, 2)
+    return int((diff * diff).sum(dim=1).argmin())
+
+
+def without_train_point(d: Dataset, row: int) -> Dataset:
+    """d less training row `row` (the caller keeps at least one)."""
+    keep = torch.ones(d.X_train.shape[0], dtype=torch.bool, device=d.X_train.device)  # (N,)
+    keep[row] = False
+    return replace(d, X_train=d.X_train[keep], y_train=d.y_train[keep])  # (N - 1, 2), (N - 1,)
+
+
+def write_csv(path: str | Path, d: Dataset, comment: str = "") -> int:
+    """Write every point, training rows then test rows, as `x1,x2,label` (the --data format; repr
+    keeps every digit of the run's dtype), atomically. Returns the number of rows."""
+    X = torch.cat([d.X_train, d.X_test]).double().cpu().tolist()  # (N + M, 2)
+    y = torch.cat([d.y_train, d.y_test]).cpu().tolist()  # (N + M,)
+    head = "".join(f"# {line}\n" for line in comment.splitlines())
+    body = head + "x1,x2,label\n" + "".join(f"{a!r},{b!r},{k}\n" for (a, b), k in zip(X, y))
+    write_atomic(lambda fh: fh.write(body.encode()), path)
+    return len(y)
 
 
 class BatchOrder:

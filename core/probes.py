@@ -166,6 +166,14 @@ def boundary_grid(
     )
 
 
+def cell_centre(ext: Extent, cols: int, rows: int, col: int, row: int) -> tuple[float, float]:
+    """The plane's (x, y) at the centre of grid cell (col, row), row 0 at the top: where a click
+    on that cell of the boundary pane puts a point (the inverse of place_points)."""
+    x = ext.x0 + (col + 0.5) * (ext.x1 - ext.x0) / cols
+    y = ext.y1 - (row + 0.5) * (ext.y1 - ext.y0) / rows
+    return x, y
+
+
 def place_points(X: torch.Tensor, ext: Extent, cols: int, rows: int) -> list[tuple[int, int]]:
     """Grid (row, col) of each point, clipped to the grid."""
     c = ((X[:, 0].double() - ext.x0) / (ext.x1 - ext.x0) * cols).floor().clamp(0, cols - 1)  # (N,)

@@ -18,7 +18,7 @@ import torch
 from . import cuda_graphs, fast
 from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_check, targets
 from .config import RunConfig
-from .data import BatchOrder, Dataset, build_dataset
+from .data import BatchOrder, Dataset, build_dataset, nearest_train_point, with_point, without_train_point
 from .device import DTYPES, claim_threads, resolve_device
 from .features import featurize
 from .history import History
@@ -48,6 +48,10 @@ class Trainer:
         """Receives each flush's rows."""
         self.run_id = 0
         """Counts builds: a reset or a new dataset is a new run."""
+        self.data_edits = 0
+        """Counts changes of the training points within a run (points drawn in the dashboard)."""
+        self.drawn = False
+        """The training points were drawn on (a reset keeps them; a new dataset replaces them)."""
         self._params_version = 0
         self._build(data, params)
 
@@ -95,15 +99,48 @@ class Trainer:
         self._graph: cuda_graphs.CapturedSteps | None = None
         self.run_id += 1
 
+    def _use_train_points(self, data: Dataset) -> None:
+        """Train on data's points from the next step on: the weights and the optimizer's state stay
+        (their shapes do not depend on N); the targets, batch size and batch order follow N."""
+        self.flush()  # pending losses belong to the old set
+        self.data = data
+        self.F_train = self.inputs(data.X_train)  # (N, F)
+        self.Y_train = torch.nn.functional.one_hot(data.y_train, data.classes).to(self.dtype)  # (N, K)
+        self.G_train = targets(self.Y_train)  # (N, K)
+        N, cfg = data.X_train.shape[0], self.cfg
+        self.batch = N if cfg.batch_size in (0, None) or cfg.batch_size >= N else cfg.batch_size
+        self.order = BatchOrder(N, self.batch, cfg.seed, self.device)
+        self.steps_per_epoch = self.order.steps_per_epoch
+        self.last_cache = []  # its shapes were the old set's
+        self._graph = None  # a captured graph holds the old tensors
+        self.data_edits += 1
+        self.drawn = True
+
+    def add_point(self, x: float, y: float, label: int) -> None:
+        """One more training point (x, y) of class `label` (0..K-1: the net has K outputs)."""
+        if not 0 <= label < self.data.classes:
+            raise ValueError(f"class {label}: this net has {self.data.classes} classes (0..{self.data.classes - 1})")
+        self._use_train_points(with_point(self.data, x, y, label))
+
+    def remove_nearest(self, x: float, y: float, scale: tuple[float, float] = (1.0, 1.0)) -> bool:
+        """Remove the training point nearest to (x, y) (distances in units of `scale`); False when
+        only one is left, which stays."""
+        if self.data.X_train.shape[0] <= 1:
+            return False
+        self._use_train_points(without_train_point(self.data, nearest_train_point(self.data, x, y, scale)))
+        return True
+
     def reset(self, seed: int | None = None) -> None:
-        """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)."""
+        """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)
+        and drawn points."""
         self.cfg = replace(self.cfg, seed=self.cfg.seed if seed is None else seed, resume=None, init_params=None)
-        self._build()
+        self._build(self.data if self.drawn else None)
 
     def set_dataset(self, name: str) -> None:
         """Switch dataset (class count may change, so the weights start over with the same seed)."""
         classes = self.cfg.classes if name in ("spiral", "blobs", "circles") else 2
         self.cfg = replace(self.cfg, dataset=name, data=None, classes=classes, resume=None, init_params=None)
+        self.drawn = False
         self._build()
 
     def set_lr(self, lr: float) -> None:

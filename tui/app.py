@@ -22,16 +22,18 @@ from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .ascii import AsciiFilter
+from .canvas import Canvas
 from .commands import DashboardCommands
 from .ending import Ending
 from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
-from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, Resize
-from .engine.snapshot import Snapshot
+from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, PointsSaved, Resize
+from .engine.snapshot import Frame, Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
 from .keys import ASCII_LABELS, BINDINGS, PAUSE_LABEL
 from .messages import EngineEvent
+from .rewind import Rewind
 from .run_keys import RunKeys
 from .view_keys import ViewKeys
 from .widgets.boundary import BoundaryPane
@@ -51,7 +53,7 @@ STALL_AFTER = 3.0
 the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
 
-class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
+class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
 
     CSS_PATH = "app.tcss"
@@ -107,6 +109,8 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         self.set_reactive(FfnnApp.running, not paused)
         self.relabel({"pause": PAUSE_LABEL[not paused]})
         self.init_views()
+        self.init_canvas()
+        self.init_rewind()
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
@@ -218,6 +222,10 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         match message.event:
             case Snapshot() as s:
                 self.on_snapshot(s)
+            case Frame() as frame:
+                self.on_frame(frame)
+            case PointsSaved() as saved:
+                self.on_points_saved(saved)
             case Note(text=text, severity=severity, title=title):
                 self.notify(text, title=title, severity=severity)
             case GradChecks(rows=rows):
@@ -258,13 +266,15 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
 
     def _draw(self) -> None:
         if self.snapshot is not None:
+            s, now = self.rewound_view()
             self.query_one(Panes).show(
-                self.snapshot,
+                s,
                 self.state(),
                 check=self.check,
                 log_scale=self.log_scale,
                 show_test=self.show_test,
                 x_axis=self.x_axis,
+                now=now,
             )
 
     def state(self) -> State:

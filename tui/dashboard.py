@@ -1,4 +1,4 @@
-"""What the dashboard's mixins (run_keys, view_keys, file_actions, ending) may use of the app.
+"""What the dashboard's mixins (run_keys, view_keys, canvas, rewind, file_actions, ending) may use of the app.
 
 FfnnApp (tui/app.py) is the app itself plus those mixins. Each mixin subclasses Dashboard, so the
 app state and methods it reaches through `self` are declared once, here, and type-checked; FfnnApp
@@ -43,6 +43,8 @@ class Dashboard(App[None]):
     """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
     farewell: str
     """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
+    view: str
+    """The view beside the loss plot (view_keys.py)."""
 
     def send(self, command: Command) -> None:
         """Send a command to the engine."""
@@ -63,3 +65,17 @@ class Dashboard(App[None]):
     def relabel(self, labels: dict[str, str]) -> None:
         """Give the footer's keys new labels, by binding id."""
         raise NotImplementedError  # FfnnApp's
+
+    def _ended(self) -> bool:
+        """The run has diverged, failed or finished."""
+        raise NotImplementedError  # run_keys.py's
+
+    def action_toggle_pause(self) -> None:
+        raise NotImplementedError  # run_keys.py's
+
+    def action_page(self, delta: int) -> None:
+        raise NotImplementedError  # view_keys.py's
+
+    def to_now(self) -> None:
+        """Leave a rewound frame for the run as it is now."""
+        raise NotImplementedError  # rewind.py's

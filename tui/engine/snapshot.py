@@ -162,6 +162,22 @@ def _taller(tile: TileLayout, width: int, height: int, widths: tuple[int, ...]) 
     return TileLayout(tile.cols, th, tile.shown)
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The run at one of the film's log-spaced steps (tui/film.py): what rewind shows of that moment."""
+
+    run_id: int
+    step: int
+    epoch: int
+    metrics: Metrics
+    """Of the weights at `step`, on a sample of each split (as a Snapshot's)."""
+    grid: BoundaryGrid | None
+    """The boundary at the pane's size then (None before the pane had one)."""
+    neurons: NeuronMaps | None = None
+    """The neuron maps, when the neurons view was on screen."""
+    dead: frozenset[str] = frozenset()
+
+
 class SnapshotMaker:
     """Makes Snapshots of one trainer; keeps what is fixed per run (the plane's extent, the point
     sample), the test-loss curve and the step rate between calls."""
@@ -179,10 +195,22 @@ class SnapshotMaker:
     def _new_run(self, tr: Trainer) -> None:
         self._run = tr.run_id
         self.extent = probes.data_extent(tr)
-        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        """Fixed for the run: points drawn later land inside it, and the picture does not jump."""
+        self._sample_points(tr)
         self.test_history = History(cap=CURVE_POINTS)
         """Test loss on a fixed grid of metrics rows (kept in its train_loss column)."""
         self.next_test_row = 1
+
+    def _sample_points(self, tr: Trainer) -> None:
+        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        self._edits = tr.data_edits
+
+    def _current(self, tr: Trainer) -> None:
+        """Follow a new run, or new points drawn in this one."""
+        if tr.run_id != self._run:
+            self._new_run(tr)
+        elif tr.data_edits != self._edits:
+            self._sample_points(tr)
 
     # ----- the test curve, on a fixed grid of steps -----
     def test_row_after(self, row: int, tr: Trainer) -> int:
@@ -237,8 +265,7 @@ class SnapshotMaker:
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
         shown. `before` is the parameters the last step started from, when known (for the step view)."""
-        if tr.run_id != self._run:
-            self._new_run(tr)
+        self._current(tr)
         tr.flush()
         self.measure_test(tr)
         m = probes.sample_metrics(tr)
@@ -275,6 +302,27 @@ class SnapshotMaker:
             changes=changes,
             **views,
         )
+
+    def plane(self, tr: Trainer) -> probes.Extent:
+        """The rectangle of the plane the boundary pane shows for this run."""
+        self._current(tr)
+        return self.extent
+
+    def frame(self, tr: Trainer) -> Frame:
+        """The run now, as rewind keeps it: numbers, the boundary and (when shown) the neuron maps."""
+        self._current(tr)
+        cols, rows = self.size
+        grid = None
+        if cols >= 2 and rows >= 2:
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
+        neurons: NeuronMaps | None = None
+        dead: frozenset[str] = frozenset()
+        if "neurons" in self.views.views:
+            v = self.views
+            neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
+            health = inside.layer_health(tr.params, tr.cfg.activation, tr.F_train, max_rows=probes.EVAL_SAMPLE)
+            dead = inside.bad_labels(health)
+        return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
 
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None):

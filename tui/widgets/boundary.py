@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
@@ -123,10 +124,35 @@ def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool
     return text
 
 
+CLASS_KEYS: list[BindingType] = [
+    *(
+        Binding(
+            str(k), f"app.pick_class({k})", "Class", key_display="0-9", show=k == 0, tooltip="Draw points of class k"
+        )
+        for k in range(10)
+    ),
+    Binding("escape", "app.stop_drawing", "Done", tooltip="Stop drawing: the digit keys pick views again"),
+]
+"""While the boundary pane is focused (a click focuses it), 0-9 pick the class a click draws;
+elsewhere 1-6 pick the view."""
+
+
 class BoundaryPane(Widget):
-    """Shaded plane plus points, sized to the pane (the worker evaluates the grid at this size)."""
+    """Shaded plane plus points, sized to the pane (the worker evaluates the grid at this size).
+    A click draws: left adds a training point, right (or shift+left) removes the nearest one."""
 
     DEFAULT_CSS = "BoundaryPane { width: 1fr; height: 1fr; }"
+    BINDINGS = CLASS_KEYS
+
+    @dataclass
+    class Clicked(Message):
+        """A click on cell (col, row) of the pane, then cols x rows cells: add a point, or erase."""
+
+        col: int
+        row: int
+        cols: int
+        rows: int
+        erase: bool
 
     @dataclass
     class Resized(Message):
@@ -141,6 +167,14 @@ class BoundaryPane(Widget):
 
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
+
+    def on_click(self, event: events.Click) -> None:
+        """Left click: add; right click (button 3) or shift+click: erase. The border is no cell."""
+        at = event.get_content_offset(self)
+        cols, rows = self.content_size
+        if at is None or not (0 <= at.x < cols and 0 <= at.y < rows) or event.button not in (1, 3):
+            return
+        self.post_message(self.Clicked(at.x, at.y, cols, rows, erase=event.button == 3 or event.shift))
 
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:

@@ -140,7 +140,8 @@ class LossPlot(PlotextPlot):
     def on_resize(self, event) -> None:
         self._fit_title()
 
-    def show(self, s: Snapshot, log: bool, x_axis: str = "all") -> None:
+    def show(self, s: Snapshot, log: bool, x_axis: str = "all", cursor: int | None = None) -> None:
+        """Draw the curves; `cursor`: the step rewound to, marked by a line (see _cursor)."""
         plt = self.plt
         plt.clear_data()
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
@@ -175,7 +176,17 @@ class LossPlot(PlotextPlot):
                 xt = [*step_ticks(xlo, xhi, max(2, self.size.width // 12))]
                 plt.xticks(xt, [step_label(t) for t in xt])
             self._changes(s, x_axis, xlo, xhi, lo, hi)
+            if cursor is not None:
+                self._cursor(cursor, x_axis, xlo, xhi, lo)
         self.refresh()
+
+    def _cursor(self, step: int, x_axis: str, xlo: float, xhi: float, bottom: float) -> None:
+        """The rewound moment: a bright vertical line at its step, labelled at the bottom."""
+        if step <= 0 and x_axis == "log":
+            step = 1  # step 0 has no place on a log axis: the left edge stands for it
+        x = min(max(math.log10(step) if x_axis == "log" else step, xlo), xhi)
+        self.plt.vline(x, "white")
+        self.plt.text(f"step {step}", x, bottom, color="white")
 
     def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, bottom: float, top: float) -> None:
         """A vertical line at the step of each live change inside the plotted steps, and its label
