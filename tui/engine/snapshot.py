@@ -320,8 +320,7 @@ class SnapshotMaker:
         if "neurons" in self.views.views:
             v = self.views
             neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
-            health = inside.layer_health(tr.params, tr.cfg.activation, tr.F_train, max_rows=probes.EVAL_SAMPLE)
-            dead = inside.bad_labels(health)
+            dead = frozenset(neurons.bad)  # from the maps' own forward pass
         return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
 
     # ----- the views: each probe runs only while its view is shown -----
