@@ -21,6 +21,7 @@ from .engine.protocol import (
     ScaleLr,
     Step,
 )
+from .keys import PAUSE_LABEL
 from .widgets.options import OptionsScreen
 from .widgets.panes import Panes
 
@@ -41,6 +42,8 @@ class RunKeys(Dashboard):
         return True
 
     def watch_running(self, running: bool) -> None:
+        self.relabel({"pause": PAUSE_LABEL[running]})
+        self.refresh_bindings()  # the footer redraws with the new label
         if self.snapshot is not None:
             self.query_one(Panes).status(self.snapshot, self.state())
 
