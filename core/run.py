@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
+from .checkpoint import CheckpointError, check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
 from .config import RunConfig
 from .device import SMALL_WORK
+from .errors import clip_path
 from .metrics import MetricsWriter, resume_cut
 from .trainer import Trainer
 
@@ -39,8 +40,16 @@ def open_trainer(cfg: RunConfig) -> Trainer:
 
 
 def save(tr: Trainer, path: str | Path) -> None:
-    """Write the run's checkpoint atomically."""
-    save_atomic(checkpoint_of(tr), path)
+    """Write the run's checkpoint atomically; a full disk is a one-line CheckpointError (the previous file stays whole)."""
+    ckpt = checkpoint_of(tr)
+    try:
+        save_atomic(ckpt, path)
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {clip_path(path)}: cannot write it ({e.strerror or e})") from None
+    except RuntimeError:  # torch's zip writer reports a short write (ENOSPC) as a RuntimeError
+        raise CheckpointError(
+            f"checkpoint {clip_path(path)}: cannot write it (a short write: is the disk full?)"
+        ) from None
 
 
 class RunLoop:

@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 unexpected error; 2 bad usage or input (one line on stderr
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -13,7 +14,9 @@ EXIT_USAGE = 2
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"ffnn-tui: error: {message}", file=sys.stderr)
+    from ..core.errors import one_line
+
+    print(f"ffnn-tui: error: {one_line(message)}", file=sys.stderr)
     return code
 
 
@@ -64,7 +67,14 @@ def _run_config(argv: list[str]):
     cfg = merge(flags, toml, base, toml_path=flags.get("config"), base_path=resume)
     _warn_ignored(cfg, {**toml, **flags})
     if not dump:
-        resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
+        source = (  # where the name came from, as merge() names a bad value's source
+            "--device"
+            if "device" in flags or not ("device" in toml or "device" in base)
+            else f"{clip_path(flags['config'])}: device"
+            if "device" in toml
+            else f"{clip_path(resume)}: config.device"
+        )
+        resolve_device(cfg.device, source)  # an absent device is bad input, found before anything starts
     return cfg, dump
 
 
@@ -111,7 +121,10 @@ def run(argv: list[str]) -> int:
         return _error(str(e))
     from .headless import run_headless
 
-    return run_headless(tr, stop)
+    try:
+        return run_headless(tr, stop)
+    except InputError as e:  # a save or export the disk refused (ENOSPC): one line, not exit 1
+        return _error(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     from .plain import set_color_system
 
     set_color_system()  # TERM=dumb must not get truecolor; also read at import
-    sys.stdout = out = WatchedStdout(sys.stdout)
+    shut = _reserve_closed_streams()
+    sys.stdout = out = WatchedStdout(sys.stdout, shut)
     try:
         code = _main(argv)
     finally:
@@ -135,11 +149,13 @@ class WatchedStdout:
     """sys.stdout that remembers a write it could not make: argparse's --help and --version
     swallow the OSError of `>/dev/full`, and an exit code 0 would claim the text was written."""
 
-    def __init__(self, stream):
-        self.stream, self.error = stream, None
+    def __init__(self, stream, shut: bool = False):
+        self.stream, self.error, self.shut = stream, None, shut
 
     def write(self, text: str) -> int:
         try:
+            if self.shut:  # `>&-`: what would be printed cannot be, as on a full device
+                raise OSError(errno.EBADF, "standard output is closed")
             return self.stream.write(text)
         except OSError as e:
             self.error = self.error or e
@@ -166,6 +182,21 @@ class WatchedStdout:
 
     def __getattr__(self, name: str):
         return getattr(self.stream, name)
+
+
+def _reserve_closed_streams() -> bool:
+    """A stream closed by the caller (`>&-`, `2>&-`) is None in Python, and print(file=None)
+    writes to stdout: errors and progress would land in the summary, and the next file opened
+    would take its descriptor. Each closed one gets /dev/null; True when stdout was closed."""
+    shut = sys.stdout is None
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))
+    return shut
 
 
 def _main(argv: list[str]) -> int:
