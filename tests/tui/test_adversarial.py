@@ -105,3 +105,10 @@ def test_a_closed_stderr_does_not_send_errors_into_stdout(tmp_path):
     assert p.returncode == 2 and p.stdout == ""
     p = _closed("stderr", "--headless", "--epochs", "2")
     assert p.returncode == 0 and p.stdout.startswith("ffnn-tui: linear") and "error" not in p.stdout
+
+
+@pytest.mark.parametrize("argv", [["bench", "--device", "cu\nda"], ["serve", "--host", "a\nb", "--port", "8"]])
+def test_bench_and_serve_errors_stay_one_line(cli, argv):
+    r = cli(*argv)
+    assert r.code == 2 and len([x for x in r.err_lines if "error" in x]) == 1, r.err
+    assert all(x.startswith("ffnn-tui: ") for x in r.err_lines), r.err
