@@ -10,6 +10,10 @@ and the chain rule, for logits = a_{L-1} @ W_L + b_L and a_k = phi(z_k):
 
     dW_k     = a_{k-1}^T @ dz_k          db_k = sum_rows(dz_k)
     da_{k-1} = dz_k @ W_k^T              dz_{k-1} = da_{k-1} * phi'(z_{k-1})
+
+With `--l1 c` the loss minimised is loss + c * sum_p |p| over every parameter (biases included,
+as weight decay does), whose gradient adds c * sign(p) to each dp (0 where p is exactly 0, as
+autograd's). The loss reported stays the data loss, as it does with weight decay.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ BACKPROPS = ("manual", "autograd")
 
 StepResult = tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], torch.Tensor]
 """(loss, grads in parameter order, forward cache, logits) of one step's forward and backward."""
-StepFn = Callable[[Params, torch.Tensor, torch.Tensor, str], StepResult]
+StepFn = Callable[[Params, torch.Tensor, torch.Tensor, str, float], StepResult]
+"""step(params, X, G, activation, l1)."""
 
 
 def targets(Y: torch.Tensor) -> torch.Tensor:
@@ -45,10 +50,21 @@ def dlogits_of(logits: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     return G + torch.softmax(logits, dim=1) / N  # (N, K)
 
 
+def l1_penalty(params: Params, l1: float) -> torch.Tensor:
+    """l1 * sum over every parameter of sum |p| (a 0-d tensor)."""
+    return l1 * sum(p.abs().sum() for p in params.values())  # type: ignore[return-value]  # (): sum starts at int 0; params is never empty
+
+
+def l1_grads(params: Params, grads: list[torch.Tensor], l1: float) -> list[torch.Tensor]:
+    """dp + l1 * sign(p) for each parameter: the gradient of the L1 penalty added (new tensors)."""
+    return [g + l1 * torch.sign(p) for g, p in zip(grads, params.values())]  # each shaped as its p
+
+
 def manual_backward(
-    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str
+    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str, l1: float = 0.0
 ) -> list[torch.Tensor]:
-    """Walk the layers from the last to the first, applying the chain rule written above.
+    """Walk the layers from the last to the first, applying the chain rule written above, then
+    add the L1 penalty's gradient when l1 > 0.
 
     Returns the gradients in parameter order: [dW1, db1, dW2, db2, ...].
     """
@@ -62,25 +78,26 @@ def manual_backward(
         if k > 1:
             da = dz @ params[f"W{k}"].T  # (N, fan_in) da_{k-1}
             dz = da * activation_grad(a_prev, activation)  # (N, fan_in) dz_{k-1}, phi' from h_{k-1}
-    return grads
+    return l1_grads(params, grads, l1) if l1 else grads
 
 
-def manual_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str) -> StepResult:
+def manual_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, l1: float = 0.0) -> StepResult:
     """Forward, loss and hand-derived gradients."""
     logits, cache = forward(params, X, activation)  # (N, K)
     loss = cross_entropy(logits, G)  # ()
     dlogits = dlogits_of(logits, G)  # (N, K)
-    return loss, manual_backward(params, cache, dlogits, activation), cache, logits
+    return loss, manual_backward(params, cache, dlogits, activation, l1), cache, logits
 
 
-def autograd_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str) -> StepResult:
-    """The tutorial's way: build the graph, call loss.backward(), read .grad."""
+def autograd_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, l1: float = 0.0) -> StepResult:
+    """The tutorial's way: build the graph, call loss.backward(), read .grad. With l1 > 0 the
+    graph is of the penalised loss; the data loss is returned, as by the manual step."""
     leaves = {name: p.detach().requires_grad_(True) for name, p in params.items()}  # fresh leaves, no stale .grad
     with torch.enable_grad():
         logits, cache = forward(leaves, X, activation)  # (N, K)
         loss = cross_entropy(logits, G)  # ()
-        loss.backward()
-    grads = [leaf.grad for leaf in leaves.values()]
+        (loss + l1_penalty(leaves, l1) if l1 else loss).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in leaves.values()]  # None: p unused
     return loss.detach(), grads, [c.detach() for c in cache], logits.detach()
 
 
@@ -97,14 +114,15 @@ class GradCheck:
 
 
 def gradient_check(
-    params: Params, X: torch.Tensor, Y: torch.Tensor, activation: str, manual: StepFn = manual_step
+    params: Params, X: torch.Tensor, Y: torch.Tensor, activation: str, manual: StepFn = manual_step, l1: float = 0.0
 ) -> list[GradCheck]:
     """Both gradients in float64 on the same batch, compared tensor by tensor; `manual` is the
-    hand-derived step under test (the trainer passes the one it trains with)."""
+    hand-derived step under test (the trainer passes the one it trains with). X is the network's
+    input (the features); with l1 > 0 autograd differentiates the loss with the L1 penalty added."""
     p64 = {name: p.detach().double() for name, p in params.items()}
     X64, G64 = X.double(), targets(Y.double())  # (N, D), (N, K)
-    _, mine, _, _ = manual(p64, X64, G64, activation)
-    _, auto, _, _ = autograd_step(p64, X64, G64, activation)
+    _, mine, _, _ = manual(p64, X64, G64, activation, l1)
+    _, auto, _, _ = autograd_step(p64, X64, G64, activation, l1)
     checks = []
     for name, m, a in zip(params, mine, auto):
         max_abs = float((m - a).abs().max())

@@ -17,13 +17,18 @@ from __future__ import annotations
 import pickle
 import warnings
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .errors import InputError, clip_path
 from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, write_atomic
 from .history import History
+
+if TYPE_CHECKING:  # for the annotations only: at run time the trainer is passed in
+    from .trainer import Trainer
 
 FORMAT = "ffnn-tui/1"
 
@@ -32,12 +37,12 @@ class CheckpointError(InputError):
     """A file that is not a usable checkpoint; str() is one line naming the file."""
 
 
-def save_atomic(obj: dict, path: str | Path) -> None:
+def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
     """torch.save written atomically (core/files.write_atomic: temp file, fsync, rename)."""
     write_atomic(lambda fh: torch.save(obj, fh), path)
 
 
-def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
+def _read(path: str | Path, what: str, mmap: bool = False) -> dict[str, Any]:
     """torch.load(weights_only=True) with every failure turned into a CheckpointError. Torch's
     warnings are silenced: a raw pickle makes it print three lines, and the one-line error says it all."""
     p = Path(path).expanduser()
@@ -72,17 +77,19 @@ def _read(path: str | Path, what: str, mmap: bool = False) -> dict:
     return obj
 
 
-def _check_params(params, path: str, what: str) -> dict[str, torch.Tensor]:
-    """W1, b1, ..., WL, bL with chained shapes and finite values."""
+def _check_params(params: object, path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """W1, b1, ..., WL, bL (L >= 1: a linear model has W1 and b1 only) with chained shapes and
+    finite values. W1's fan-in is the number of input features; whether it fits the run is check_fits'."""
     if not isinstance(params, dict) or not params:
         raise CheckpointError(f"{what} {path}: 'params' must be a dict of tensors W1, b1, W2, b2, ...")
     L = len(params) // 2
     expected = [f"{p}{k}" for k in range(1, L + 1) for p in "Wb"]
-    if len(params) < 4 or sorted(params) != sorted(expected):
+    if len(params) < 2 or sorted(params) != sorted(expected):
         raise CheckpointError(
-            f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 2; found {', '.join(sorted(map(str, params)))}"
+            f"{what} {path}: params must be W1, b1, ..., WL, bL with L >= 1; found {', '.join(sorted(map(str, params)))}"
         )
-    fan_in = 2
+    W1 = params["W1"]
+    fan_in = W1.shape[0] if isinstance(W1, torch.Tensor) and W1.dim() == 2 else 2
     for k in range(1, L + 1):
         W, b = params[f"W{k}"], params[f"b{k}"]
         if not (isinstance(W, torch.Tensor) and isinstance(b, torch.Tensor)):
@@ -97,7 +104,7 @@ def _check_params(params, path: str, what: str) -> dict[str, torch.Tensor]:
     return {name: params[name] for name in expected}
 
 
-def load_checkpoint(path: str | Path) -> dict:
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """A full checkpoint for --resume, checked for format and shape."""
     obj = _read(path, "--resume")
     if obj.get("format") != FORMAT:
@@ -123,10 +130,10 @@ def load_params(path: str | Path) -> dict[str, torch.Tensor]:
     return _check_params(obj["params"], path, "--init-params")
 
 
-# ----- a trainer to a checkpoint and back (the trainer is passed in; this module never imports it) -----
+# ----- a trainer to a checkpoint and back (the trainer is passed in; this module imports it only for types) -----
 
 
-def checkpoint_of(tr) -> dict:
+def checkpoint_of(tr: Trainer) -> dict[str, Any]:
     """The checkpoint dict of a Trainer's run, all tensors on the CPU (it loads anywhere)."""
     tr.flush()
     return {
@@ -140,7 +147,7 @@ def checkpoint_of(tr) -> dict:
     }
 
 
-def restore(tr, ckpt: dict, path: str) -> None:
+def restore(tr: Trainer, ckpt: dict[str, Any], path: str | Path) -> None:
     """Continue a saved run exactly in tr: parameters, optimizer moments, step, history, batch order.
     The shapes must fit the run the options describe."""
     check_fits(tr.params, ckpt["params"], f"--resume {path}")
@@ -158,19 +165,22 @@ def restore(tr, ckpt: dict, path: str) -> None:
         ) from None
 
 
-def check_fits(want_params: dict, params: dict, what: str) -> None:
-    """Loaded tensors must fit the network the options describe; the error says which --hidden would."""
+def check_fits(want_params: Mapping[str, torch.Tensor], params: Mapping[str, torch.Tensor], what: str) -> None:
+    """Loaded tensors must fit the network the options describe; the error says which --hidden
+    would, and how many --features when the fan-in differs."""
     want = {k: tuple(v.shape) for k, v in want_params.items()}
     got = {k: tuple(v.shape) for k, v in params.items()}
     if want != got:
-        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2))
+        hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2)) or "0"
+        fan_in, run_fan_in = got["W1"][0], want["W1"][0]
+        features = f", {fan_in} --features (the run has {run_fan_in})" if fan_in != run_fan_in else ""
         raise CheckpointError(
             f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
-            f"pass --hidden {hidden} and matching data"
+            f"pass --hidden {hidden}{features} and matching data"
         )
 
 
-def peek_config(path: str | Path) -> dict:
+def peek_config(path: str | Path) -> dict[str, Any]:
     """Just the saved options of a checkpoint, for merging with flags before the run is built.
     Memory-mapped, so the parameter tensors are not read: the training process loads them once."""
     try:
@@ -179,16 +189,17 @@ def peek_config(path: str | Path) -> dict:
         obj = {}
     config = obj.get("config")
     if obj.get("format") != FORMAT or not isinstance(config, dict):
-        return load_checkpoint(path)["config"]  # raises the precise one-line error
+        checked: dict[str, Any] = load_checkpoint(path)["config"]  # raises the precise one-line error
+        return checked
     return config
 
 
-def _arch(shapes: dict) -> str:
+def _arch(shapes: Mapping[str, tuple[int, ...]]) -> str:
     L = len(shapes) // 2
     return "-".join([str(shapes["W1"][0])] + [str(shapes[f"W{k}"][1]) for k in range(1, L + 1)])
 
 
-def _to_cpu(obj):
+def _to_cpu(obj: object) -> object:
     """Optimizer state with every tensor moved to the CPU."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu().clone()

@@ -6,18 +6,22 @@ A bad value raises ConfigError with one line naming the option, the value and wh
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .backprop import BACKPROPS
 from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
 from .device import DEVICE_CHOICES, DEVICE_NAME
 from .errors import InputError, clip, clip_path
+from .features import DEFAULT_FEATURES, FEATURES
 from .files import (
     MAX_CHECKPOINT_BYTES,
     MAX_CSV_BYTES,
@@ -44,7 +48,7 @@ class ConfigError(InputError):
     """A bad option; str() is the one line shown to the user. `name`, `value` and `allowed` let
     merge() name the value's source instead of the flag: `cfg.toml: lr`, `run.pt: config.lr`."""
 
-    def __init__(self, message: str, name: str | None = None, value=None, allowed: str = ""):
+    def __init__(self, message: str, name: str | None = None, value: object = None, allowed: str = ""):
         super().__init__(message)
         self.name, self.value, self.allowed = name, value, allowed
 
@@ -65,13 +69,19 @@ class RunConfig:
     """Number of classes for spiral, blobs and circles."""
     test_fraction: float = 0.2
     """Fraction of points held out for testing."""
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    """The network's input columns, computed from each point (x1, x2): core/features.py."""
     hidden: tuple[int, ...] = (8,)
-    """Hidden layer widths."""
+    """Hidden layer widths; () is the linear model (no hidden layer, `--hidden 0`)."""
     activation: str = "relu"
     init: str = "normal"
     lr: float = 0.07
     optimizer: str = "sgd"
     weight_decay: float = 0.0
+    """L2 penalty: adds weight_decay * p to every parameter's gradient (biases included), in the optimizer."""
+    l1: float = 0.0
+    """L1 penalty l1 * sum |p| over every parameter (biases included, as weight_decay): its gradient
+    l1 * sign(p) is added in the backward pass. The reported loss is the data loss without it."""
     batch_size: int = 0
     """0 = full batch, as in the tutorial."""
     backprop: str = "manual"
@@ -100,9 +110,9 @@ class RunConfig:
 
     # ----- derived -----
     def arch(self, classes: int | None = None) -> str:
-        """'2-8-2 relu'."""
-        widths = [2, *self.hidden, classes or self.classes]
-        return "-".join(map(str, widths)) + f" {self.activation}"
+        """'2-8-2 relu'; a linear model (no hidden layer) is '2-2 linear'."""
+        widths = [len(self.features), *self.hidden, classes or self.classes]
+        return "-".join(map(str, widths)) + f" {self.activation if self.hidden else 'linear'}"
 
     def to_command_line(self) -> str:
         """The command that reproduces this run (options that differ from the defaults, plus the seed)."""
@@ -130,14 +140,15 @@ class RunConfig:
                 lines.append(f"{f.name} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain types only (for checkpoints and TOML)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["features"] = list(self.features)
         return d
 
 
-def _toml_value(value) -> str:
+def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -147,9 +158,9 @@ def _toml_value(value) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def _format(value) -> str:
+def _format(value: object) -> str:
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) or "0"  # no hidden layer: --hidden 0
     if isinstance(value, float):
         return repr(value) if value != int(value) or abs(value) >= 1e16 else str(value)
     return str(value)
@@ -170,17 +181,19 @@ PATHS = ("data", "metrics", "save", "resume", "init_params", "config")
 """Options that name files: their values are quoted by their tail, where the file name is."""
 
 
-def _fail(name: str, value, allowed: str) -> ConfigError:
+def _fail(name: str, value: object, allowed: str) -> ConfigError:
     return ConfigError(f"--{name.replace('_', '-')} {_shown(name, value)}: {allowed}", name, value, allowed)
 
 
-def _shown(name: str, value) -> str:
+def _shown(name: str | None, value: object) -> str:
     return clip_path(value) if name in PATHS and isinstance(value, str) else clip(value)
 
 
-def parse_hidden(value) -> tuple[int, ...]:
-    """'16,16', 16, [16, 16] -> (16, 16); raises ConfigError."""
-    allowed = f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers)"
+def parse_hidden(value: object) -> tuple[int, ...]:
+    """'16,16', 16, [16, 16] -> (16, 16); 0, '0' or [] -> () (no hidden layer); raises ConfigError."""
+    allowed = (
+        f"expected widths like 8 or 16,16 (1..{MAX_WIDTH} each, at most {MAX_LAYERS} layers), or 0 for no hidden layer"
+    )
     if isinstance(value, bool):
         raise _fail("hidden", value, allowed)
     if isinstance(value, int):
@@ -194,16 +207,44 @@ def parse_hidden(value) -> tuple[int, ...]:
         items = list(value)
     else:
         raise _fail("hidden", value, allowed)
+    if items in ([0], []):
+        return ()  # the linear model: logits = X @ W1 + b1
     if not 1 <= len(items) <= MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in items):
         raise _fail("hidden", value, allowed)
     return tuple(items)
 
 
-def _coerce(name: str, value):
+def parse_features(value: object) -> tuple[str, ...]:
+    """'x1,x2,x1^2' or ['x1', 'x2', 'x1^2'] -> ('x1', 'x2', 'x1^2'): known names, none twice, at
+    least one; spaces are ignored. Raises ConfigError (naming the closest name to a mistyped one)."""
+    allowed = "expected a comma list of " + ", ".join(FEATURES)
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        raise _fail("features", value, allowed)
+    names = tuple("".join(v.split()) for v in items)
+    if not names or not all(names):
+        raise _fail("features", value, allowed)
+    for name in names:
+        if name not in FEATURES:
+            close = difflib.get_close_matches(name, FEATURES, n=1, cutoff=0.5)
+            hint = f"unknown feature {clip(name)!r}" + (f" (did you mean {close[0]}?)" if close else "")
+            raise _fail("features", value, f"{hint}; {allowed}")
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise _fail("features", value, f"{twice[0]} is given twice; {allowed}")
+    return names
+
+
+def _coerce(name: str, value: object) -> object:
     """Check a TOML value's type against the field's; ints are accepted for floats."""
     kind = _TYPES[name]
     if name == "hidden":
         return parse_hidden(value)
+    if name == "features":
+        return parse_features(value)
     if "bool" in kind:
         if isinstance(value, bool):
             return value
@@ -234,6 +275,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         if getattr(cfg, name) not in choices:
             raise _fail(name, getattr(cfg, name), "expected one of " + ", ".join(choices))
     parse_hidden(cfg.hidden)
+    parse_features(cfg.features)
     _check_range("samples", cfg.samples, 2, MAX_SAMPLES, f"expected an integer 2..{MAX_SAMPLES:,}")
     _check_range("noise", cfg.noise, 0, 100, "expected a number 0..100")
     _check_range("classes", cfg.classes, 2, MAX_CLASSES, f"expected an integer 2..{MAX_CLASSES}")
@@ -245,6 +287,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise _fail("lr", cfg.lr, "expected a finite number > 0")
     _check_range("weight_decay", cfg.weight_decay, 0, 1e6, "expected a finite number >= 0")
+    _check_range("l1", cfg.l1, 0, 1e6, "expected a finite number >= 0")
     _check_range("batch_size", cfg.batch_size, 0, MAX_SAMPLES, "expected an integer >= 0 (0 = full batch)")
     _check_range("epochs", cfg.epochs, 0, 10**12, "expected an integer >= 0 (0 = until stopped)")
     _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")
@@ -273,7 +316,7 @@ def _check_memory(cfg: RunConfig) -> None:
         return  # a CSV's size is checked as a file
     item = DTYPE_BYTES[cfg.dtype]
     rows = cfg.batch_size or cfg.samples
-    need = cfg.samples * (2 + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
+    need = cfg.samples * (2 + len(cfg.features) + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if need > ram:
         raise _fail(
@@ -325,7 +368,7 @@ def _check_no_overwrite(cfg: RunConfig) -> None:
                 )
 
 
-def load_toml(path: str) -> dict:
+def load_toml(path: str) -> dict[str, object]:
     """Read a TOML file of RunConfig keys; unknown keys and wrong types are ConfigErrors that
     name the file and the key (`cfg.toml: lr x: expected a number`)."""
     try:
@@ -384,7 +427,11 @@ RUNTIME_ONLY = (
 """Options that say how to run, not what to train; a resumed run does not inherit them."""
 
 
-def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
+Values = Mapping[str, object]
+"""Option values by field name: flags, a TOML file's or a checkpoint's."""
+
+
+def config_from_dict(saved: Values, origin: str = "checkpoint") -> dict[str, object]:
     """The training options of a saved config (a checkpoint's), type-checked like TOML values;
     an error names `origin: config.key`."""
     known = {f.name for f in fields(RunConfig)} - set(RUNTIME_ONLY)
@@ -399,12 +446,17 @@ def config_from_dict(saved: dict, origin: str = "checkpoint") -> dict:
 
 
 def merge(
-    flags: dict, toml: dict, base: dict | None = None, *, toml_path: str | None = None, base_path: str | None = None
+    flags: Values,
+    toml: Values,
+    base: Values | None = None,
+    *,
+    toml_path: str | None = None,
+    base_path: str | None = None,
 ) -> RunConfig:
     """defaults < base (a resumed checkpoint's config) < --config file < flags, validated. An error
     names where the bad value came from: `--lr`, `cfg.toml: lr` or `run.pt: config.lr`."""
     base = base or {}
-    values = {**base, **toml, **flags}
+    values: dict[str, Any] = {**base, **toml, **flags}  # of unchecked types until validate()
     try:
         return validate(replace(RunConfig(), **values))
     except ConfigError as e:

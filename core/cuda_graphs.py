@@ -20,6 +20,8 @@ GRAPH_STEPS = 64
 """Updates captured in one CUDA graph."""
 _disabled = False
 """Set once a capture fails on this machine; everything then runs eagerly."""
+Key = tuple[object, ...]
+"""What a capture depends on (run, activation, lr, weight decay, l1, optimizer, parameter version)."""
 
 
 def available() -> bool:
@@ -30,8 +32,7 @@ def available() -> bool:
 class CapturedSteps:
     """GRAPH_STEPS updates recorded once; replay() runs them again on the same tensors."""
 
-    key: tuple
-    """What the capture depends on (run, activation, lr, optimizer, parameter version)."""
+    key: Key
     graph: "torch.cuda.CUDAGraph"
     losses: torch.Tensor
     """(GRAPH_STEPS,) written by each replay."""
@@ -42,7 +43,14 @@ class CapturedSteps:
 
 
 def capture(
-    key: tuple, step: StepFn, params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, optimizer: Optimizer
+    key: Key,
+    step: StepFn,
+    params: Params,
+    X: torch.Tensor,
+    G: torch.Tensor,
+    activation: str,
+    l1: float,
+    optimizer: Optimizer,
 ) -> CapturedSteps | None:
     """Warm up on a side stream, restore the parameters and moments, then record GRAPH_STEPS
     updates. Returns None (and stops trying for good) when the driver cannot capture."""
@@ -51,11 +59,11 @@ def capture(
     saved = [p.clone() for p in plist]
     moments = [m.clone() for m in optimizer.moments()] or None
     try:
-        stream = torch.cuda.Stream()
+        stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]  # torch leaves Stream.__new__ unannotated
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             for _ in range(3):  # lets cuBLAS and the allocator settle outside the capture
-                _, grads, _, _ = step(params, X, G, activation)
+                _, grads, _, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
         torch.cuda.current_stream().wait_stream(stream)
         torch._foreach_copy_(plist, saved)
@@ -64,7 +72,7 @@ def capture(
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             for i in range(GRAPH_STEPS):
-                loss, grads, cache, _ = step(params, X, G, activation)
+                loss, grads, cache, _ = step(params, X, G, activation, l1)
                 optimizer.update(plist, grads)
                 losses[i].copy_(loss)
         return CapturedSteps(key, graph, losses, grads, cache)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import math
 from array import array
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 from .errors import InputError, clip, clip_path
-from .files import MAX_CSV_BYTES, open_input
+from .files import MAX_CSV_BYTES, open_input, write_atomic
 
 DATASETS = ("linear", "diagonal", "xor", "circles", "moons", "spiral", "blobs")
 TWO_CLASS_ONLY = ("linear", "diagonal", "xor", "moons")
@@ -124,7 +125,7 @@ MAX_LINE = 4096
 """Longest CSV line read, in characters: a row x1,x2,label at full precision is under 60."""
 
 
-def _lines(path: str | Path):
+def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of each line, decoded as UTF-8 (a byte-order mark dropped: Excel writes
     one), streamed: at most one line is held, and no line is read past MAX_LINE characters."""
     with (
@@ -237,6 +238,44 @@ def build_dataset(
     return Dataset(Xtr, ytr.to(device), Xte, yte.to(device), K)
 
 
+# ----- points drawn in the dashboard -----
+
+
+def with_point(d: Dataset, x: float, y: float, label: int) -> Dataset:
+    """d with one more training point (x, y) of class `label`, on d's device and dtype."""
+    X_train, y_train = d.X_train, d.y_train  # (N, 2), (N,)
+    p = torch.tensor([[x, y]], device=X_train.device, dtype=X_train.dtype)  # (1, 2)
+    k = torch.tensor([label], device=y_train.device, dtype=y_train.dtype)  # (1,)
+    return replace(d, X_train=torch.cat([X_train, p]), y_train=torch.cat([y_train, k]))  # (N + 1, 2), (N + 1,)
+
+
+def nearest_train_point(d: Dataset, x: float, y: float, scale: tuple[float, float] = (1.0, 1.0)) -> int:
+    """Row of the training point nearest to (x, y), distances measured in units of `scale`
+    (the plane's width and height: nearest as seen on the screen)."""
+    target = torch.tensor([x, y], dtype=torch.float64)  # (2,)
+    s = torch.tensor(scale, dtype=torch.float64)  # (2,)
+    diff = (d.X_train.double().cpu() - target) / s  # (N, 2)
+    return int((diff * diff).sum(dim=1).argmin())
+
+
+def without_train_point(d: Dataset, row: int) -> Dataset:
+    """d less training row `row` (the caller keeps at least one)."""
+    keep = torch.ones(d.X_train.shape[0], dtype=torch.bool, device=d.X_train.device)  # (N,)
+    keep[row] = False
+    return replace(d, X_train=d.X_train[keep], y_train=d.y_train[keep])  # (N - 1, 2), (N - 1,)
+
+
+def write_csv(path: str | Path, d: Dataset, comment: str = "") -> int:
+    """Write every point, training rows then test rows, as `x1,x2,label` (the --data format; repr
+    keeps every digit of the run's dtype), atomically. Returns the number of rows."""
+    X = torch.cat([d.X_train, d.X_test]).double().cpu().tolist()  # (N + M, 2)
+    y = torch.cat([d.y_train, d.y_test]).cpu().tolist()  # (N + M,)
+    head = "".join(f"# {line}\n" for line in comment.splitlines())
+    body = head + "x1,x2,label\n" + "".join(f"{a!r},{b!r},{k}\n" for (a, b), k in zip(X, y))
+    write_atomic(lambda fh: fh.write(body.encode()), path)
+    return len(y)
+
+
 class BatchOrder:
     """Which training rows each step uses: all of them (full batch), or consecutive slices of a
     shuffle redrawn every epoch from its own seeded generator (so resuming replays it exactly)."""
@@ -263,11 +302,11 @@ class BatchOrder:
             self._perm = torch.randperm(self.N, generator=self.gen).to(self.device)  # (N,)
         return self._perm[i * self.batch : (i + 1) * self.batch]  # (B,)
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, torch.Tensor]:
         """The generator's states (for checkpoints)."""
         return {"epoch_start": self._epoch_start.clone(), "batch_gen": self.gen.get_state()}
 
-    def set_state(self, rng: dict) -> None:
+    def set_state(self, rng: dict[str, torch.Tensor]) -> None:
         self._epoch_start = rng["epoch_start"]
         self.gen.set_state(rng["batch_gen"])
         self._perm = None  # rebuilt from epoch_start on the next mid-epoch step

@@ -15,7 +15,7 @@ def one_line(text: str) -> str:
     return "".join(repr(ch)[1:-1] if not ch.isprintable() and ch != " " else ch for ch in text)
 
 
-def clip_path(path, limit: int = 80) -> str:
+def clip_path(path: object, limit: int = 80) -> str:
     """A path as an error quotes it: its last `limit` characters, where the file name is."""
     text = str(path)
     if not text:
@@ -23,7 +23,7 @@ def clip_path(path, limit: int = 80) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
-def clip(value, limit: int = 60) -> str:
+def clip(value: object, limit: int = 60) -> str:
     """A user's value as an error quotes it: at most `limit` characters, '' when empty. A value can
     be a 40 KB flag or a line of someone else's file; one line of error must stay one short line."""
     text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)

@@ -19,6 +19,7 @@ import torch
 
 from .config import EXPORT_SUFFIXES, RunConfig
 from .errors import InputError, clip_path
+from .features import describe as describe_features
 
 FORMAT = "ffnn-tui-weights/1"
 
@@ -44,10 +45,12 @@ def describe(params: dict[str, torch.Tensor], activation: str) -> dict[str, str]
 def metadata(params: dict[str, torch.Tensor], cfg: RunConfig, step: int) -> dict[str, str]:
     """String-to-string metadata (safetensors allows nothing else); the other formats store the same."""
     first = next(iter(params.values()))
+    F = len(cfg.features)
     return {
         "format": FORMAT,
-        "layout": "row vectors: X is (N, 2), one point per row; logits = ... @ W + b; class = argmax(logits, axis=1)",
-        "activation": cfg.activation,
+        "layout": f"row vectors: X is (N, {F}), one point per row; logits = ... @ W + b; class = argmax(logits, axis=1)",
+        "features": f"X = {describe_features(cfg.features)} of each point (x1, x2)",
+        "activation": cfg.activation if cfg.hidden else "none (a linear model)",
         "dtype": str(first.dtype).removeprefix("torch."),
         "step": str(step),
         "config": json.dumps({k: v for k, v in cfg.to_dict().items() if v is not None}),
@@ -74,8 +77,9 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
             import numpy as np
 
             arrays = {name: t.numpy() for name, t in tensors.items()}
+            arrays["__metadata__"] = np.array(json.dumps(meta))  # a 0-d string: no pickle needed
             with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a name
-                np.savez(fh, **arrays, __metadata__=np.array(json.dumps(meta)))  # a 0-d string: no pickle needed
+                np.savez(fh, **arrays)  # type: ignore[arg-type]  # W1, b1, ...: never savez's own allow_pickle
         else:
             doc = {
                 "format": FORMAT,

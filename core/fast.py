@@ -70,12 +70,19 @@ def input_layer_grads(X: torch.Tensor, dz: torch.Tensor) -> tuple[torch.Tensor, 
 def phi_backward_(da: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
     """dz = da * phi'(z) from h = phi(z), written over da where it can be."""
     if activation == "relu":
-        return torch.ops.aten.threshold_backward(da, h, 0.0)  # da where h > 0, else 0
+        dz: torch.Tensor = torch.ops.aten.threshold_backward(da, h, 0.0)  # da where h > 0, else 0
+        return dz
     return da.mul_(activation_grad(h, activation))
 
 
+def add_l1_(params: Params, grads: list[torch.Tensor], l1: float) -> list[torch.Tensor]:
+    """backprop.l1_grads written into the gradients: dp += l1 * sign(p), for all tensors in one call."""
+    torch._foreach_add_(grads, torch._foreach_sign(list(params.values())), alpha=l1)  # each dp shaped as its p
+    return grads
+
+
 def manual_backward(
-    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str
+    params: Params, cache: list[torch.Tensor], dlogits: torch.Tensor, activation: str, l1: float = 0.0
 ) -> list[torch.Tensor]:
     """backprop.manual_backward, fused: [dW1, db1, dW2, db2, ...]."""
     L = depth(params)
@@ -91,11 +98,11 @@ def manual_backward(
         if k > 1:
             da = dz @ params[f"W{k}"].T  # (N, fan_in)
             dz = phi_backward_(da, a_prev, activation)  # (N, fan_in)
-    return grads
+    return add_l1_(params, grads, l1) if l1 else grads
 
 
-def manual_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str) -> StepResult:
+def manual_step(params: Params, X: torch.Tensor, G: torch.Tensor, activation: str, l1: float = 0.0) -> StepResult:
     """backprop.manual_step, fused."""
     logits, cache = forward(params, X, activation)  # (N, K)
     loss, dlogits = loss_and_dlogits(logits, G)  # (), (N, K)
-    return loss, manual_backward(params, cache, dlogits, activation), cache, logits
+    return loss, manual_backward(params, cache, dlogits, activation, l1), cache, logits

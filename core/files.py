@@ -25,7 +25,7 @@ MAX_CHECKPOINT_BYTES = 32 << 30
 class PathError(InputError):
     """A path that cannot serve as the input or output it was given for; str() is one line."""
 
-    def __init__(self, label: str, path, reason: str):
+    def __init__(self, label: str, path: object, reason: str):
         super().__init__(f"{label} {clip_path(path)}: {reason}")
         self.reason = reason
         """What is wrong, without the label: config.py re-labels it with the value's source."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
+from typing import Any
 
 SERIES = ("train_loss", "test_loss", "train_acc", "test_acc")
 
@@ -25,7 +27,14 @@ class History:
     def __len__(self) -> int:
         return len(self.step)
 
-    def add(self, step: int, train_loss: float, test_loss=math.nan, train_acc=math.nan, test_acc=math.nan) -> None:
+    def add(
+        self,
+        step: int,
+        train_loss: float,
+        test_loss: float = math.nan,
+        train_acc: float = math.nan,
+        test_acc: float = math.nan,
+    ) -> None:
         """Record one step (kept only if it falls on the current stride)."""
         if step % self.stride:
             return
@@ -55,18 +64,19 @@ class History:
     def downsampled(self, points: int = 500) -> tuple[list[int], dict[str, list[float]]]:
         """At most `points` evenly spaced entries (always including the newest)."""
         n = len(self.step)
+        idx: Sequence[int]
         if n <= points:
             idx = range(n)
         else:
             idx = [round(i * (n - 1) / (points - 1)) for i in range(points)]
         return [self.step[i] for i in idx], {name: [self.values[name][i] for i in idx] for name in SERIES}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain lists, for checkpoints."""
         return {"stride": self.stride, "step": list(self.step), **{k: list(v) for k, v in self.values.items()}}
 
     @classmethod
-    def from_dict(cls, d: dict, cap: int = 20_000) -> "History":
+    def from_dict(cls, d: dict[str, Any], cap: int = 20_000) -> "History":
         h = cls(cap)
         h.stride = int(d.get("stride", 1))
         if h.stride < 1:  # a crafted or damaged checkpoint: the stride divides every step

@@ -8,11 +8,12 @@ dataclasses of plain Python data, so a UI can draw them without touching torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from .features import DEFAULT_FEATURES, featurize
 from .network import Params, depth, forward
 from .probes import Extent, grid_points
 
@@ -79,7 +80,7 @@ class NeuronMaps:
     """Grid rows (x2 direction, top row first)."""
 
 
-def _extent(extent) -> Extent:
+def _extent(extent: Extent | Sequence[float]) -> Extent:
     if isinstance(extent, Extent):
         return extent
     x0, x1, y0, y1 = (float(v) for v in extent)
@@ -102,25 +103,28 @@ def _page(width: int, offset: int, max_units: int) -> range:
 def neuron_maps(
     params: Params,
     activation: str,
-    extent,
+    extent: Extent | Sequence[float],
     cols: int,
     rows: int,
     max_units: int = 8,
     offset: int | Mapping[int, int] = 0,
+    features: tuple[str, ...] = DEFAULT_FEATURES,
 ) -> NeuronMaps:
-    """Each unit's value over a rows x cols grid of cell centres, from one forward pass.
+    """Each unit's value over a rows x cols grid of cell centres of the (x1, x2) plane, from one
+    forward pass over the grid's points mapped through the run's features.
 
     extent is (x0, x1, y0, y1) or a boundary.Extent. offset is one int for every layer or
-    {layer: offset}; each layer shows max_units units from its offset.
+    {layer: offset}; each layer shows max_units units from its offset. A linear model (no hidden
+    layer) has the output layer only.
     """
     ext = _extent(extent)
     W1 = params["W1"]  # (D, H1)
     D, _ = W1.shape
-    if D != 2:
-        raise ValueError(f"neuron maps need a 2-input network, W1 has fan_in {D}")
+    if D != len(features):
+        raise ValueError(f"neuron maps of {len(features)} features need a W1 with fan_in {len(features)}, not {D}")
     L = depth(params)
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
-    logits, cache = forward(params, P, activation)  # (rows * cols, K)
+    logits, cache = forward(params, featurize(P, features), activation)  # (rows * cols, K)
     outs = [cache[2 * k] for k in range(1, L)] + [
         torch.softmax(logits, dim=1)
     ]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
@@ -289,7 +293,8 @@ def layer_health(
     update_norms: Mapping[str, float] | None = None,
     max_rows: int = HEALTH_ROWS,
 ) -> tuple[LayerHealth, ...]:
-    """One entry per layer (the output layer last, with no dead/saturated test).
+    """One entry per layer (the output layer last, with no dead/saturated test). X is the network's
+    input (the features of the points).
 
     grads maps a parameter name to its gradient; update_norms maps it to ‖last update‖.
     """
@@ -305,6 +310,7 @@ def layer_health(
         W = params[name]  # (fan_in, fan_out)
         H = W.shape[1]
         upd = (update_norms or {}).get(name, math.nan)
+        bad: tuple[int, ...]
         w_norm = _norm(W)
         ratio = upd / w_norm if w_norm > 0 else math.nan
         problem, bad = "", ()

@@ -18,9 +18,11 @@ from pathlib import Path
 from .errors import InputError, clip_path
 
 COLUMNS = ("run", "step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
+Row = tuple[int, int, float, float, float, float]
+"""(step, epoch, train_loss, test_loss, train_acc, test_acc): one metrics row, before its run number."""
 
 
-def _cell(v) -> str:
+def _cell(v: float) -> str:
     if isinstance(v, int):
         return str(v)
     return "" if not math.isfinite(v) else repr(float(v))
@@ -92,19 +94,19 @@ class MetricsWriter:
         self.good = self.fh.tell()
         """Size of the file up to its last whole row."""
 
-    def write(self, rows: list[tuple], run: int = 1) -> None:
+    def write(self, rows: list[Row], run: int = 1) -> None:
         """Rows of (step, epoch, train_loss, test_loss, train_acc, test_acc) of run number `run`,
         flushed. A failed write (a full disk) is cut back to the last whole row before the OSError
         goes up, so the file never ends in a torn row."""
-        rows = [(run, *row) for row in rows]
+        cells = [(run, *row) for row in rows]
         if self.jsonl:
             text = "".join(
                 json.dumps({k: (v if isinstance(v, int) or math.isfinite(v) else None) for k, v in zip(COLUMNS, row)})
                 + "\n"
-                for row in rows
+                for row in cells
             )
         else:
-            text = "".join(",".join(map(_cell, row)) + "\n" for row in rows)
+            text = "".join(",".join(map(_cell, row)) + "\n" for row in cells)
         try:
             self.fh.write(text)
             self.fh.flush()

@@ -8,6 +8,7 @@ Python loop over `p -= lr * g` with a fraction of the per-step overhead on tiny 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -15,6 +16,9 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 MOMENTUM = 0.9
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+
+Tensors = list[torch.Tensor] | tuple[torch.Tensor, ...]
+"""What the `torch._foreach_*` calls take, and return (a tuple)."""
 
 
 def _scalar(x: float, like: torch.Tensor) -> float:
@@ -34,7 +38,7 @@ class Optimizer:
         self.lr = lr
         self.weight_decay = weight_decay
 
-    def _decayed(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[torch.Tensor]:
+    def _decayed(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> Tensors:
         """g + wd * p (L2 penalty wd/2 ||p||^2); the grads themselves when wd is 0."""
         if self.weight_decay == 0:
             return grads
@@ -61,10 +65,10 @@ class Optimizer:
             else:
                 torch._foreach_copy_(self.moments(), saved)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay}
 
-    def load_state_dict(self, state: dict, params: list[torch.Tensor]) -> None:
+    def load_state_dict(self, state: dict[str, Any], params: list[torch.Tensor]) -> None:
         self.lr = float(state["lr"])
         self.weight_decay = float(state["weight_decay"])
 
@@ -78,7 +82,7 @@ class Momentum(Optimizer):
         super().__init__(lr, weight_decay)
         self.velocity: list[torch.Tensor] | None = None
 
-    def update(self, params, grads):
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         g = self._decayed(params, grads)
         if self.velocity is None:
             self.velocity = [torch.zeros_like(p) for p in params]
@@ -86,18 +90,18 @@ class Momentum(Optimizer):
         torch._foreach_add_(self.velocity, g)
         torch._foreach_add_(params, self.velocity, alpha=_scalar(-self.lr, params[0]))
 
-    def update_norms(self, params, grads):
+    def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
         return (
             [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
         )
 
-    def moments(self):
+    def moments(self) -> list[torch.Tensor]:
         return self.velocity or []
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "velocity": self.velocity}
 
-    def load_state_dict(self, state, params):
+    def load_state_dict(self, state: dict[str, Any], params: list[torch.Tensor]) -> None:
         super().load_state_dict(state, params)
         v = state.get("velocity")
         self.velocity = None if v is None else [t.to(p) for t, p in zip(v, params)]
@@ -114,10 +118,10 @@ class Adam(Optimizer):
         self.m: list[torch.Tensor] | None = None
         self.v: list[torch.Tensor] | None = None
 
-    def update(self, params, grads):
+    def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         b1, b2 = ADAM_BETAS
         g = self._decayed(params, grads)
-        if self.m is None:
+        if self.m is None or self.v is None:
             self.m = [torch.zeros_like(p) for p in params]
             self.v = [torch.zeros_like(p) for p in params]
         self.t += 1
@@ -130,23 +134,25 @@ class Adam(Optimizer):
         torch._foreach_add_(denom, ADAM_EPS)
         torch._foreach_addcdiv_(params, self.m, denom, _scalar(-step, params[0]))
 
-    def moments(self):
+    def moments(self) -> list[torch.Tensor]:
         return [*(self.m or []), *(self.v or [])]
 
-    def update_norms(self, params, grads):
-        if not self.m:
+    def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
+        if not self.m or not self.v:
             return super().update_norms(params, grads)
         b1, b2 = ADAM_BETAS
         scale = self.lr / (1 - b1**self.t)
         return [scale * float((m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS)).norm()) for m, v in zip(self.m, self.v)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "t": self.t, "m": self.m, "v": self.v}
 
-    def load_state_dict(self, state, params):
+    def load_state_dict(self, state: dict[str, Any], params: list[torch.Tensor]) -> None:
         super().load_state_dict(state, params)
         self.t = int(state.get("t", 0))
         m, v = state.get("m"), state.get("v")
+        if (m is None) != (v is None):  # a damaged checkpoint: one moment without the other
+            raise ValueError("adam state has one of its moments m, v without the other")
         self.m = None if m is None else [t.to(p) for t, p in zip(m, params)]
         self.v = None if v is None else [t.to(p) for t, p in zip(v, params)]
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import torch
 
 from .backprop import cross_entropy, dlogits_of, targets
+from .features import DEFAULT_FEATURES, describe, featurize
 from .network import Params, activation_grad, activation_names, forward
-from .optim import ADAM_BETAS, MOMENTUM
+from .optim import ADAM_BETAS, MOMENTUM, Adam, Momentum
 from .trainer import Trainer
 
 EVAL_SAMPLE = 4096
@@ -79,14 +80,16 @@ def param_stats(tr: Trainer) -> tuple[ParamStats, ...]:
 
 
 def activation_shapes(tr: Trainer) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """(name, shape) of each tensor of the last forward pass, X to probs (a full batch's before any step)."""
+    """(name, shape) of each tensor of the last forward pass, X to probs (a full batch's before any
+    step). With --features other than x1,x2, the points the features X are made of come first."""
     names = activation_names(len(tr.params) // 2)
     if tr.last_cache:
         shapes = [tuple(t.shape) for t in tr.last_cache]
     else:
-        widths = [2] + [w for w in tr.cfg.hidden for _ in (0, 1)] + [tr.data.classes]
+        widths = [tr.F_train.shape[1]] + [w for w in tr.cfg.hidden for _ in (0, 1)] + [tr.data.classes]
         shapes = [(tr.batch, w) for w in widths]
-    return tuple(zip(names, shapes)) + (("probs", shapes[-1]),)
+    points = (("points", (shapes[0][0], 2)),) if tr.cfg.features != DEFAULT_FEATURES else ()
+    return points + tuple(zip(names, shapes)) + (("probs", shapes[-1]),)
 
 
 # ----- the input plane -----
@@ -133,11 +136,19 @@ class BoundaryGrid:
 
 
 @torch.no_grad()
-def boundary_grid(params: Params, activation: str, ext: Extent, cols: int, rows: int) -> BoundaryGrid:
-    """Predicted class and confidence of every cell, from one forward pass over the grid."""
+def boundary_grid(
+    params: Params,
+    activation: str,
+    ext: Extent,
+    cols: int,
+    rows: int,
+    features: tuple[str, ...] = DEFAULT_FEATURES,
+) -> BoundaryGrid:
+    """Predicted class and confidence of every cell of the (x1, x2) plane, from one forward pass
+    over the grid's points mapped through the run's features."""
     W1 = params["W1"]
     P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
-    logits, _ = forward(params, P, activation)  # (rows * cols, K)
+    logits, _ = forward(params, featurize(P, features), activation)  # (rows * cols, K)
     probs = torch.softmax(logits, dim=1)  # (rows * cols, K)
     K = probs.shape[1]
     pmax, klass = probs.max(dim=1)  # (rows * cols,) each
@@ -147,6 +158,14 @@ def boundary_grid(params: Params, activation: str, ext: Extent, cols: int, rows:
         tuple(map(tuple, klass.reshape(rows, cols).tolist())),
         tuple(map(tuple, conf.reshape(rows, cols).float().tolist())),
     )
+
+
+def cell_centre(ext: Extent, cols: int, rows: int, col: int, row: int) -> tuple[float, float]:
+    """The plane's (x, y) at the centre of grid cell (col, row), row 0 at the top: where a click
+    on that cell of the boundary pane puts a point (the inverse of place_points)."""
+    x = ext.x0 + (col + 0.5) * (ext.x1 - ext.x0) / cols
+    y = ext.y1 - (row + 0.5) * (ext.y1 - ext.y0) / rows
+    return x, y
 
 
 def place_points(X: torch.Tensor, ext: Extent, cols: int, rows: int) -> list[tuple[int, int]]:
@@ -159,7 +178,10 @@ def place_points(X: torch.Tensor, ext: Extent, cols: int, rows: int) -> list[tup
 def plot_sample(tr: Trainer, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed sample of at most `limit` training and test row indices (seeded: the same each call)."""
     g = torch.Generator().manual_seed(tr.cfg.seed)
-    pick = lambda n: torch.randperm(n, generator=g)[:limit] if n > limit else torch.arange(n)  # noqa: E731
+
+    def pick(n: int) -> torch.Tensor:
+        return torch.randperm(n, generator=g)[:limit] if n > limit else torch.arange(n)  # (min(n, limit),)
+
     return pick(tr.data.X_train.shape[0]), pick(tr.data.X_test.shape[0])
 
 
@@ -222,14 +244,24 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
     """
     if not tr.last_cache or not tr.last_grads:
         return ()
-    cache, grads, act = tr.last_cache, tr.last_grads, tr.cfg.activation
+    cache, grads, act, l1 = tr.last_cache, tr.last_grads, tr.cfg.activation, tr.cfg.l1
     L = len(tr.params) // 2
     if before is not None:  # the reference forward again: the fused step writes each h_k over z_k
         _, cache = forward(before, cache[0], act)  # [X, z1, h1, ..., logits]
-    known = lambda k: cache[2 * k - 1] is not cache[2 * k]  # noqa: E731  z_k kept apart from h_k
     names = activation_names(L)  # X, z1, h1, ..., logits (h for the tutorial's one hidden layer)
-    h = lambda k: names[2 * k]  # noqa: E731  the name of h_k (h_0 is X)
+
+    def known(k: int) -> bool:  # z_k kept apart from h_k
+        return cache[2 * k - 1] is not cache[2 * k]
+
+    def h(k: int) -> str:  # the name of h_k (h_0 is X)
+        return names[2 * k]
+
     rows: list[StepRow] = []
+    if tr.cfg.features != DEFAULT_FEATURES:  # the input is made of features of the points
+        X = cache[0]  # (N, F)
+        rows.append(
+            StepRow("forward", f"X = {describe(tr.cfg.features)}", f"({X.shape[0]}, 2) -> {_s(X)}", "‖X‖", _n(X))
+        )
     for k in range(1, L + 1):  # forward
         a, W, b = cache[2 * k - 2], tr.params[f"W{k}"], tr.params[f"b{k}"]  # (N, fan_in), (fan_in, fan_out), (fan_out,)
         z = cache[2 * k - 1]  # (N, fan_out)
@@ -258,16 +290,21 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
         a = cache[2 * k - 2]  # (N, fan_in)
         dW, db = grads[2 * k - 2], grads[2 * k - 1]  # (fan_in, fan_out), (fan_out,)
         dname = "dlogits" if k == L else f"dz{k}"
+        pW, pb = (f" + {l1:g} * sign(W{k})", f" + {l1:g} * sign(b{k})") if l1 else ("", "")  # the L1 terms
         rows.append(
             StepRow(
-                "backward", f"dW{k} = {h(k - 1)}.T @ {dname}", f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}", f"‖dW{k}‖", _n(dW)
+                "backward",
+                f"dW{k} = {h(k - 1)}.T @ {dname}{pW}",
+                f"{_s(a.T)} @ {_s(dz)} -> {_s(dW)}",
+                f"‖dW{k}‖",
+                _n(dW),
             )
         )
-        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0)", _s(db), f"‖db{k}‖", _n(db)))
+        rows.append(StepRow("backward", f"db{k} = {dname}.sum(0){pb}", _s(db), f"‖db{k}‖", _n(db)))
         if k > 1:
-            W = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
+            W_used = before[f"W{k}"] if before is not None else None  # the W_k this step's forward used
             hk = h(k - 1)
-            da = dz @ W.T if W is not None else None  # (N, fan_in)
+            da = dz @ W_used.T if W_used is not None else None  # (N, fan_in)
             rows.append(
                 StepRow(
                     "backward",
@@ -301,12 +338,12 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
         rows.append(StepRow("update", f"dW += {opt.weight_decay:g} * W", "", "", math.nan))
     for k in range(1, L + 1):
         i, W = 2 * k - 2, tr.params[f"W{k}"]
-        if opt.name == "momentum" and opt.velocity:
+        if isinstance(opt, Momentum) and opt.velocity:
             rows.append(
                 StepRow("update", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i]))
             )
             rows.append(StepRow("update", f"W{k} -= lr * vW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
-        elif opt.name == "adam" and opt.m:
+        elif isinstance(opt, Adam) and opt.m and opt.v:
             b1, b2 = ADAM_BETAS
             rows.append(
                 StepRow("update", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i]))
@@ -321,5 +358,6 @@ def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
             )
         else:
             rows.append(StepRow("update", f"W{k} -= lr * dW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
-    rows.append(StepRow("update", f"b1..b{L}: the same with db1..db{L}", "", "", math.nan))
+    biases = "b1: the same with db1" if L == 1 else f"b1..b{L}: the same with db1..db{L}"
+    rows.append(StepRow("update", biases, "", "", math.nan))
     return tuple(rows)

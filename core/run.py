@@ -17,7 +17,7 @@ from .checkpoint import CheckpointError, check_fits, checkpoint_of, load_checkpo
 from .config import RunConfig
 from .device import SMALL_WORK
 from .errors import clip_path
-from .metrics import MetricsWriter, resume_cut
+from .metrics import MetricsWriter, Row, resume_cut
 from .trainer import Trainer
 
 SMALL_CHUNK = 8
@@ -77,10 +77,12 @@ class RunLoop:
             self.writer = MetricsWriter(self.metrics_path, append=self.append, step=self.tr.step_count)
             self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
 
-    def _write_rows(self, rows: list) -> None:
+    def _write_rows(self, rows: list[Row]) -> None:
         """Metrics are a record of the run, not the run: a failed write stops the file (cut back to
         its last whole row) and is reported once, and training and the final save go on. Rows reach
         the writer at flush time, and a reset starts run_id + 1 with nothing pending."""
+        if self.writer is None:  # installed only while the file is open; closing uninstalls it
+            return
         try:
             self.writer.write(rows, run=self.tr.run_id)
         except OSError as e:
@@ -93,7 +95,7 @@ class RunLoop:
             self.writer = None
             self.tr.track_metrics, self.tr.on_rows = False, None
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.finish()
 
     @property

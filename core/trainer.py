@@ -18,9 +18,11 @@ import torch
 from . import cuda_graphs, fast
 from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_check, targets
 from .config import RunConfig
-from .data import BatchOrder, Dataset, build_dataset
+from .data import BatchOrder, Dataset, build_dataset, nearest_train_point, with_point, without_train_point
 from .device import DTYPES, claim_threads, resolve_device
+from .features import featurize
 from .history import History
+from .metrics import Row
 from .network import Params, accuracy, forward, init_params, layer_sizes
 from .optim import make_optimizer
 from .state import State
@@ -29,9 +31,6 @@ FLUSH_EVERY = 64
 """Steps between copies of the loss from device to host (and divergence checks)."""
 STEPS: dict[str, StepFn] = {"manual": fast.manual_step, "autograd": autograd_step}
 """The step each --backprop trains with: the fused hand-derived step, or the tutorial's autograd."""
-
-Row = tuple[int, int, float, float, float, float]
-"""(step, epoch, train_loss, test_loss, train_acc, test_acc): one metrics row."""
 
 
 class Trainer:
@@ -49,6 +48,10 @@ class Trainer:
         """Receives each flush's rows."""
         self.run_id = 0
         """Counts builds: a reset or a new dataset is a new run."""
+        self.data_edits = 0
+        """Counts changes of the training points within a run (points drawn in the dashboard)."""
+        self.drawn = False
+        """The training points were drawn on (a reset keeps them; a new dataset replaces them)."""
         self._params_version = 0
         self._build(data, params)
 
@@ -69,7 +72,9 @@ class Trainer:
             device=self.device,
             dtype=self.dtype,
         )
-        sizes = layer_sizes(2, cfg.hidden, self.data.classes)
+        self.F_train = self.inputs(self.data.X_train)  # (N, F) the network's input: X_train itself for x1,x2
+        self.F_test = self.inputs(self.data.X_test)  # (M, F)
+        sizes = layer_sizes(self.F_train.shape[1], cfg.hidden, self.data.classes)
         self.restore_params(params if params is not None else init_params(sizes, cfg.init, g, self.dtype, self.device))
         self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
         self.Y_train = torch.nn.functional.one_hot(self.data.y_train, self.data.classes).to(self.dtype)  # (N, K)
@@ -87,22 +92,55 @@ class Trainer:
         self.last_grads: list[torch.Tensor] = []
         """The last step's gradients, in parameter order (empty before the first step)."""
         self.last_cache: list[torch.Tensor] = []
-        """The last step's forward cache [X, z1, h1, ..., logits]."""
+        """The last step's forward cache [X, z1, h1, ..., logits] (X: the batch's features)."""
         self._pending: list[tuple[int, torch.Tensor]] = []
         """(first step, losses): a 0-d loss per eager step, or a (GRAPH_STEPS,) chunk per graph replay."""
         self._pending_metrics: list[tuple[torch.Tensor, ...]] = []
         self._graph: cuda_graphs.CapturedSteps | None = None
         self.run_id += 1
 
+    def _use_train_points(self, data: Dataset) -> None:
+        """Train on data's points from the next step on: the weights and the optimizer's state stay
+        (their shapes do not depend on N); the targets, batch size and batch order follow N."""
+        self.flush()  # pending losses belong to the old set
+        self.data = data
+        self.F_train = self.inputs(data.X_train)  # (N, F)
+        self.Y_train = torch.nn.functional.one_hot(data.y_train, data.classes).to(self.dtype)  # (N, K)
+        self.G_train = targets(self.Y_train)  # (N, K)
+        N, cfg = data.X_train.shape[0], self.cfg
+        self.batch = N if cfg.batch_size in (0, None) or cfg.batch_size >= N else cfg.batch_size
+        self.order = BatchOrder(N, self.batch, cfg.seed, self.device)
+        self.steps_per_epoch = self.order.steps_per_epoch
+        self.last_cache = []  # its shapes were the old set's
+        self._graph = None  # a captured graph holds the old tensors
+        self.data_edits += 1
+        self.drawn = True
+
+    def add_point(self, x: float, y: float, label: int) -> None:
+        """One more training point (x, y) of class `label` (0..K-1: the net has K outputs)."""
+        if not 0 <= label < self.data.classes:
+            raise ValueError(f"class {label}: this net has {self.data.classes} classes (0..{self.data.classes - 1})")
+        self._use_train_points(with_point(self.data, x, y, label))
+
+    def remove_nearest(self, x: float, y: float, scale: tuple[float, float] = (1.0, 1.0)) -> bool:
+        """Remove the training point nearest to (x, y) (distances in units of `scale`); False when
+        only one is left, which stays."""
+        if self.data.X_train.shape[0] <= 1:
+            return False
+        self._use_train_points(without_train_point(self.data, nearest_train_point(self.data, x, y, scale)))
+        return True
+
     def reset(self, seed: int | None = None) -> None:
-        """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)."""
+        """Start over: same seed (r) or a new one (R); keeps live changes (lr, activation, dataset)
+        and drawn points."""
         self.cfg = replace(self.cfg, seed=self.cfg.seed if seed is None else seed, resume=None, init_params=None)
-        self._build()
+        self._build(self.data if self.drawn else None)
 
     def set_dataset(self, name: str) -> None:
         """Switch dataset (class count may change, so the weights start over with the same seed)."""
         classes = self.cfg.classes if name in ("spiral", "blobs", "circles") else 2
         self.cfg = replace(self.cfg, dataset=name, data=None, classes=classes, resume=None, init_params=None)
+        self.drawn = False
         self._build()
 
     def set_lr(self, lr: float) -> None:
@@ -113,6 +151,10 @@ class Trainer:
         """Swap the activation live: the weights stay, the next step uses the new function."""
         self.cfg = replace(self.cfg, activation=name)
 
+    def inputs(self, X: torch.Tensor) -> torch.Tensor:
+        """The network's input for points X (N, 2): their --features columns, (N, F)."""
+        return featurize(X, self.cfg.features)  # (N, F)
+
     def restore_params(self, params: Params) -> None:
         """Replace the parameters (same shapes), e.g. from --init-params."""
         self._params_version += 1  # a captured graph holds the old ones
@@ -122,7 +164,7 @@ class Trainer:
     # ----- where the run is -----
     def work(self) -> int:
         """Multiply-adds of one forward pass over a batch."""
-        sizes = layer_sizes(2, self.cfg.hidden, self.data.classes)
+        sizes = layer_sizes(self.F_train.shape[1], self.cfg.hidden, self.data.classes)
         return self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
     def claim_threads(self, beside_ui: bool = False) -> None:
@@ -145,19 +187,20 @@ class Trainer:
 
     # ----- training -----
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(X, y, G) of the whole training set, or of the next mini-batch of this epoch's seeded shuffle."""
+        """(X, y, G) of the whole training set, or of the next mini-batch of this epoch's seeded
+        shuffle; X is the batch's features."""
         d = self.data
         if self.order.full:
-            return d.X_train, d.y_train, self.G_train
+            return self.F_train, d.y_train, self.G_train
         idx = self.order.rows(self.step_count)  # (B,)
-        return d.X_train[idx], d.y_train[idx], targets(self.Y_train[idx])
+        return self.F_train[idx], d.y_train[idx], targets(self.Y_train[idx])
 
     def step(self) -> None:
         """One update: forward, loss, gradients, optimizer. No host sync."""
         if self.fault_hook is not None:
             self.fault_hook(self)
-        X, y, G = self._next_batch()  # (B, 2), (B,), (B, K)
-        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation)
+        X, y, G = self._next_batch()  # (B, F), (B,), (B, K)
+        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation, self.cfg.l1)
         if self.track_metrics:  # before the update: row k describes the parameters update k started from
             self._pending_metrics.append(self._step_metrics(logits, y))
         self.optimizer.update(self.param_list, grads)
@@ -172,8 +215,9 @@ class Trainer:
         graph of GRAPH_STEPS updates. Returns the steps taken."""
         taken = 0
         while taken < n and self.outcome is None:
-            if self._graph_ready(n - taken):
-                self._replay_graph()
+            graph = self._ready_graph(n - taken)
+            if graph is not None:
+                self._replay_graph(graph)
                 taken += cuda_graphs.GRAPH_STEPS
             else:
                 self.step()
@@ -196,22 +240,22 @@ class Trainer:
             and cuda_graphs.available()
         )
 
-    def _graph_ready(self, wanted: int) -> bool:
-        """Whether the next GRAPH_STEPS can be one replay (capturing it first if the options changed)."""
+    def _ready_graph(self, wanted: int) -> cuda_graphs.CapturedSteps | None:
+        """The captured steps when the next GRAPH_STEPS can be one replay (capturing them first if the
+        options changed), else None."""
         if wanted < cuda_graphs.GRAPH_STEPS or not self._graphs_possible():
-            return False
+            return None
         if self.cfg.epochs and self.cfg.epochs * self.steps_per_epoch - self.step_count < cuda_graphs.GRAPH_STEPS:
-            return False
+            return None
         cfg = self.cfg
-        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.optimizer, self._params_version)
+        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.l1, cfg.optimizer, self._params_version)
         if self._graph is None or self._graph.key != key:
             self._graph = cuda_graphs.capture(
-                key, STEPS["manual"], self.params, self.data.X_train, self.G_train, cfg.activation, self.optimizer
+                key, STEPS["manual"], self.params, self.F_train, self.G_train, cfg.activation, cfg.l1, self.optimizer
             )
-        return self._graph is not None
+        return self._graph
 
-    def _replay_graph(self) -> None:
-        g = self._graph
+    def _replay_graph(self, g: cuda_graphs.CapturedSteps) -> None:
         g.graph.replay()
         self._pending.append((self.step_count + 1, g.losses.clone()))  # the buffer is rewritten next replay
         self.step_count += cuda_graphs.GRAPH_STEPS
@@ -225,12 +269,17 @@ class Trainer:
         if self.data.X_test.shape[0] == 0:
             nan = torch.full((), math.nan, device=self.device)  # ()
             return nan, train_acc, nan
-        test_loss, test_acc = self.evaluate(self.data.X_test, self.data.y_test, self.Y_test)
+        test_loss, test_acc = self._evaluate_inputs(self.F_test, self.data.y_test, self.Y_test)
         return test_loss, train_acc, test_acc
 
-    @torch.no_grad()
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, accuracy) of the current parameters on X, as 0-d tensors (no sync)."""
+        """(loss, accuracy) of the current parameters on the points X (N, 2), as 0-d tensors (no sync).
+        The loss is the data loss (no penalty), as every step reports it."""
+        return self._evaluate_inputs(self.inputs(X), y, Y)
+
+    @torch.no_grad()
+    def _evaluate_inputs(self, X: torch.Tensor, y: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """evaluate() on features X (N, F) already computed."""
         logits, _ = forward(self.params, X, self.cfg.activation)  # (N, K)
         return cross_entropy(logits, targets(Y)), accuracy(logits, y)  # (), ()
 
@@ -245,7 +294,7 @@ class Trainer:
         else:
             extra = [(math.nan, math.nan, math.nan)] * len(steps)
         self._pending, self._pending_metrics = [], []
-        rows = []
+        rows: list[Row] = []
         for s, loss, (test_loss, train_acc, test_acc) in zip(steps, losses, extra):
             if not math.isfinite(loss) and self.stopped is None:
                 self._end(State.DIVERGED, f"loss became {loss} at step {s} (lr {self.cfg.lr:g})")
@@ -266,5 +315,5 @@ class Trainer:
 
     def gradient_check(self, sample: int = 4096) -> list[GradCheck]:
         """The step this run trains with against autograd, in float64, on the first training points."""
-        X, Y = self.data.X_train[:sample], self.Y_train[:sample]
-        return gradient_check(self.params, X, Y, self.cfg.activation, manual=STEPS["manual"])
+        X, Y = self.F_train[:sample], self.Y_train[:sample]  # (n, F), (n, K)
+        return gradient_check(self.params, X, Y, self.cfg.activation, manual=STEPS["manual"], l1=self.cfg.l1)

@@ -24,3 +24,21 @@ def test_readme_documents_every_flag_and_key():
     for binding in FfnnApp.BINDINGS:
         key = binding.key_display or binding.key.split(",")[0]
         assert f"`{key}`" in readme, f"key {key} missing from the README"
+
+
+def test_ci_lint_runs_every_static_check_and_fails_with_any():
+    """`.ci/run` ends with `.ci/lint`, which stops at the first failing check (set -e): ruff, mypy
+    (strict on core, see pyproject.toml), import-linter; each tool comes from the test extra."""
+    lint = (ROOT / ".ci" / "lint").read_text().splitlines()
+    assert "set -euo pipefail" in lint
+    for check in (
+        "ruff check core tui tests",
+        "ruff format --check core tui tests",
+        "MYPYPATH=build/lint mypy -p ffnn_tui.core -p ffnn_tui.tui",
+        "PYTHONPATH=build/lint lint-imports",
+    ):
+        assert check in lint, f".ci/lint does not run {check!r}"
+    assert ".ci/lint" in (ROOT / ".ci" / "run").read_text().splitlines()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for tool in ("ruff>=", "mypy>=", "import-linter>="):
+        assert f'"{tool}' in pyproject, f"{tool.rstrip('>=')} is not installed by the test extra"

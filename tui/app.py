@@ -10,32 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
-from textual.reactive import reactive
+from textual.filter import LineFilter
 from textual.widgets import Footer, Static
 
 from ..core.config import RunConfig
 from ..core.state import ENDED, State
 from ..core.trainer import Trainer
+from .ascii import AsciiFilter
+from .canvas import Canvas
 from .commands import DashboardCommands
 from .ending import Ending
 from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
-from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, Resize
-from .engine.snapshot import Snapshot
+from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, PointsSaved, Resize
+from .engine.snapshot import Frame, Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
 from .keys import ASCII_LABELS, BINDINGS
 from .messages import EngineEvent
+from .rewind import Rewind
 from .run_keys import RunKeys
 from .view_keys import ViewKeys
 from .widgets.boundary import BoundaryPane
 from .widgets.panes import Panes
 from .widgets.shapes import CHECK_OK
 
+ASCII_FILTER = AsciiFilter()
+"""--ascii: the last line filter (tui/ascii.py): the command palette, the key panel, scrollbars too."""
 MIN_SIZE = (40, 12)
 """Below this the panes are replaced by a short 'too small' message."""
 FULL_SIZE = (110, 30)
@@ -47,7 +53,7 @@ STALL_AFTER = 3.0
 the status says STALLED: a slow step sends heartbeats, a stopped or frozen process does not."""
 
 
-class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
+class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
     """Status line, loss plot, shapes table and decision boundary of one live training run."""
 
     CSS_PATH = "app.tcss"
@@ -55,12 +61,10 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {DashboardCommands}
     AUTO_FOCUS = None  # no pane is focused until clicked: the panes' focus border means "you clicked me"
-    BINDINGS = BINDINGS
+    BINDINGS = [*BINDINGS]  # typed as App declares it (a list of Binding or tuples; list is invariant)
 
     stall_after = STALL_AFTER
     """Seconds without a word from the loop while running before the status says STALLED (tests lower it)."""
-
-    running: reactive[bool] = reactive(True, bindings=True)
 
     def __init__(
         self,
@@ -104,6 +108,8 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
         self.set_reactive(FfnnApp.running, not paused)
         self.init_views()
+        self.init_canvas()
+        self.init_rewind()
 
     # ----- layout -----
     def compose(self) -> ComposeResult:
@@ -132,6 +138,11 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
             self._bindings.key_to_bindings[key] = [
                 replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings
             ]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters; under --ascii, then every character in ASCII, whatever drew it."""
+        filters = super().get_line_filters()
+        return [*filters, ASCII_FILTER] if self.ascii else filters
 
     def on_unmount(self) -> None:
         """However the app ends (quit, a signal, a test leaving run_test), no engine outlives it: a
@@ -206,6 +217,10 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
         match message.event:
             case Snapshot() as s:
                 self.on_snapshot(s)
+            case Frame() as frame:
+                self.on_frame(frame)
+            case PointsSaved() as saved:
+                self.on_points_saved(saved)
             case Note(text=text, severity=severity, title=title):
                 self.notify(text, title=title, severity=severity)
             case GradChecks(rows=rows):
@@ -246,13 +261,15 @@ class FfnnApp(RunKeys, ViewKeys, FileActions, Ending, App):
 
     def _draw(self) -> None:
         if self.snapshot is not None:
+            s, now = self.rewound_view()
             self.query_one(Panes).show(
-                self.snapshot,
+                s,
                 self.state(),
                 check=self.check,
                 log_scale=self.log_scale,
                 show_test=self.show_test,
                 x_axis=self.x_axis,
+                now=now,
             )
 
     def state(self) -> State:

@@ -2,16 +2,21 @@
 inside the dashboard, on this machine and device, side by side in one run, with the ratios.
 
     ffnn-tui bench [--seconds S] [--repeat R] [--problems tutorial,10k,1m] [--device DEV] [--json FILE]
+                   [--features F,...] [--hidden W,...] [--l1 F]
+
+--features, --hidden and --l1 change every problem, for (a), (b) and (c) alike: the tutorial's
+loop then feeds the same features and adds the same penalty to its loss.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -19,10 +24,11 @@ import torch.nn.functional as F
 from ..core.config import ConfigError, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
 from ..core.errors import InputError, clip, one_line
+from ..core.features import DEFAULT_FEATURES, featurize
 from ..core.files import check_output
 from ..core.run import RunLoop
 from ..core.trainer import Trainer
-from .flags import OneLineParser
+from .flags import OneLineParser, _features_arg, _hidden_arg, _number
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,17 @@ class Problem:
     samples: int
     hidden: tuple[int, ...]
     batch: int  # 0 = full batch
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    l1: float = 0.0
+
+    def label(self) -> str:
+        """The name, or for a problem changed by --features/--hidden/--l1 what it now is."""
+        if self.features == DEFAULT_FEATURES and self.l1 == 0.0 and self.hidden == PROBLEMS_HIDDEN.get(self.name):
+            return self.name
+        arch = "-".join(map(str, [len(self.features), *self.hidden, 2]))
+        batch = f"batch {self.batch}" if self.batch else "full batch"
+        l1 = f", l1 {self.l1:g}" if self.l1 else ""
+        return f"{self.samples:,} pts, {arch}, {batch}{l1}"
 
 
 PROBLEMS = {
@@ -41,13 +58,19 @@ PROBLEMS = {
 }
 
 
+PROBLEMS_HIDDEN = {p.name: p.hidden for p in PROBLEMS.values()}
+"""Each problem's own widths, to tell a changed problem from the original."""
+
+
 def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
     """The tutorial's Demo 4 loop as written (autograd, F.cross_entropy, four updates, zero_, .item()),
-    sized to the problem; with a batch size it runs on consecutive slices of a shuffled copy."""
+    sized to the problem; with a batch size it runs on consecutive slices of a shuffled copy. With
+    features, X is the points' features; with l1, the penalty is added to the loss."""
     g = torch.Generator().manual_seed(0)
-    X_data = torch.randn(p.samples, 2, generator=g).to(device)
-    y_data = ((X_data[:, 0] + X_data[:, 1]) > 0).long()
-    sizes = [2, *p.hidden, 2]
+    points = torch.randn(p.samples, 2, generator=g).to(device)  # (N, 2)
+    y_data = ((points[:, 0] + points[:, 1]) > 0).long()  # (N,)
+    X_data = featurize(points, p.features)  # (N, F)
+    sizes = [X_data.shape[1], *p.hidden, 2]
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         params += [
@@ -63,22 +86,24 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
 
     lr, losses = 0.07, []
     B = p.batch or p.samples
-    steps, start = 0, None
-    deadline = None
+    steps, start = 0, 0.0
+    deadline: float | None = None
     while True:
         for i in range(0, p.samples, B):
             X, y = X_data[i : i + B], y_data[i : i + B]
             logits = forward(X)
             loss = F.cross_entropy(logits, y)
+            if p.l1:
+                loss = loss + p.l1 * sum(param.abs().sum() for param in params)
             loss.backward()
             with torch.no_grad():
                 for param in params:
-                    param -= lr * param.grad
+                    param -= lr * param.grad  # type: ignore[operator]  # as written; backward() set every .grad
             for param in params:
-                param.grad.zero_()
+                param.grad.zero_()  # type: ignore[union-attr]
             losses.append(loss.item())
             steps += 1
-            if start is None and steps == 20:  # warm-up done
+            if deadline is None and steps == 20:  # warm-up done
                 sync(device)
                 start, steps = time.perf_counter(), 0
                 deadline = start + seconds
@@ -88,7 +113,15 @@ def tutorial_loop(p: Problem, device: torch.device, seconds: float) -> float:
 
 
 def _config(p: Problem, device: str) -> RunConfig:
-    return RunConfig(samples=p.samples, hidden=p.hidden, batch_size=p.batch, device=device, test_fraction=0.0)
+    return RunConfig(
+        samples=p.samples,
+        hidden=p.hidden,
+        batch_size=p.batch,
+        device=device,
+        test_fraction=0.0,
+        features=p.features,
+        l1=p.l1,
+    )
 
 
 def engine_headless(p: Problem, device: str, seconds: float) -> float:
@@ -155,7 +188,8 @@ def isolated(fn, *args) -> float:
     try:
         return recv.recv()
     except EOFError:
-        raise RuntimeError(f"the {fn.__name__} measurement failed (exit code {proc.join() or proc.exitcode})") from None
+        proc.join()  # the exit code is known once it has ended
+        raise RuntimeError(f"the {fn.__name__} measurement failed (exit code {proc.exitcode})") from None
     finally:
         proc.join()
 
@@ -191,10 +225,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     ap.add_argument("--no-dashboard", action="store_true", help="skip (c), e.g. on a box without a terminal")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument(
+        "--features", type=_features_arg, metavar="F,...", help="every problem's input features (default: x1,x2)"
+    )
+    ap.add_argument("--hidden", type=_hidden_arg, metavar="W,...", help="every problem's hidden widths; 0 = none")
+    ap.add_argument("--l1", type=_number(float), metavar="F", help="L1 penalty on every problem (default 0)")
     try:
         a = ap.parse_args(argv)
     except ConfigError as e:
         print(f"ffnn-tui bench: error: {e}", file=sys.stderr)
+        return 2
+    if a.l1 is not None and not (math.isfinite(a.l1) and 0 <= a.l1 <= 1e6):
+        print(f"ffnn-tui: error: --l1 {a.l1}: expected a finite number >= 0", file=sys.stderr)
         return 2
     names = list(dict.fromkeys(n.strip() for n in a.problems.split(",") if n.strip()))  # each once
     bad = [n for n in names if n not in PROBLEMS]
@@ -229,6 +271,9 @@ def main(argv: list[str]) -> int:
     results = []
     for n in names:
         p = PROBLEMS[n]
+        for field, value in (("features", a.features), ("hidden", a.hidden), ("l1", a.l1)):
+            if value is not None:
+                p = replace(p, **{field: value})
         best = {"tutorial": 0.0, "headless": 0.0, "dashboard": 0.0}
         for _ in range(a.repeat):  # interleaved, so a noisy moment hits all three alike
             best["tutorial"] = max(best["tutorial"], isolated(tutorial_loop, p, device, a.seconds))
@@ -238,7 +283,7 @@ def main(argv: list[str]) -> int:
         t, h, d = best["tutorial"], best["headless"], best["dashboard"]
         row = {
             "problem": n,
-            "description": p.name,
+            "description": p.label(),
             "tutorial_steps_per_s": t,
             "headless_steps_per_s": h,
             "dashboard_steps_per_s": d or None,
@@ -250,7 +295,7 @@ def main(argv: list[str]) -> int:
         fmt = lambda v: f"{v:,.0f}" if v else "-"
         ratio = lambda v: f"{v:.2f}" if v else "-"
         print(
-            f"{p.name:42} {fmt(t):>13} {fmt(h):>13} {fmt(d):>14} {ratio(h / t):>6} "
+            f"{p.label():42} {fmt(t):>13} {fmt(h):>13} {fmt(d):>14} {ratio(h / t):>6} "
             f"{ratio(d / h if d else 0):>6} {ratio(d / t if d else 0):>6}",
             flush=True,
         )

@@ -8,12 +8,13 @@ from typing import Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .file_actions import FileActions
 from .keys import BINDINGS
 
 
-def dashboard_commands(app) -> list[tuple[str, str, Callable]]:
+def dashboard_commands(app: FileActions) -> list[tuple[str, str, Callable[[], object]]]:
     """(title, help, callback) for every bound action, then the actions that have no key."""
-    commands = []
+    commands: list[tuple[str, str, Callable[[], object]]] = []
     for b in BINDINGS:
         if b.id and b.tooltip:
             key = b.key_display or b.key.split(",")[0]
@@ -34,12 +35,16 @@ def dashboard_commands(app) -> list[tuple[str, str, Callable]]:
 class DashboardCommands(Provider):
     """Every dashboard action, by name."""
 
+    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The dashboard's commands (none on an app without its actions)."""
+        return dashboard_commands(self.app) if isinstance(self.app, FileActions) else []
+
     async def discover(self) -> Hits:
-        for title, help_text, callback in dashboard_commands(self.app):
+        for title, help_text, callback in self.commands():
             yield DiscoveryHit(title, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, callback in dashboard_commands(self.app):
+        for title, help_text, callback in self.commands():
             if (score := matcher.match(title)) > 0:
                 yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)

@@ -9,6 +9,7 @@ import sys
 import threading
 
 from ..core.config import RunConfig
+from .dashboard import Dashboard
 from .engine import STOP_WAIT
 
 QUIT_WAIT = STOP_WAIT + 2.0
@@ -17,7 +18,7 @@ FORCE_EXIT_AFTER = 2.0
 """Seconds after quitting with a stuck engine before the process ends itself."""
 
 
-class Ending:
+class Ending(Dashboard):
     """Quit, signals and shutdown (mixed into FfnnApp)."""
 
     async def action_quit(self) -> None:

@@ -4,13 +4,14 @@ the command palette), screenshot, help. A mixin of FfnnApp.
 
 from __future__ import annotations
 
+from .dashboard import Dashboard
 from .engine.protocol import Export, Save
 from .paths import data_dir
 from .widgets.help import HelpScreen
 from .widgets.path_prompt import PathPrompt
 
 
-class FileActions:
+class FileActions(Dashboard):
     """Keys and palette commands that write files or show help (mixed into FfnnApp)."""
 
     def action_save(self) -> None:
@@ -21,18 +22,25 @@ class FileActions:
 
     def action_save_as(self) -> None:
         """Command palette: ask for a path, then save a checkpoint there."""
-        self.push_screen(
-            PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""),
-            lambda path: path and self.send(Save(path)),
-        )
+
+        def save_to(path: str | None) -> None:
+            if path:
+                self.send(Save(path))
+
+        self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""), save_to)
 
     def action_export_as(self) -> None:
         """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
+
+        def export_to(path: str | None) -> None:
+            if path:
+                self.send(Export(path))
+
         self.push_screen(
             PathPrompt(
                 "Export the weights to (.safetensors, .npz or .json):", "weights.safetensors", self.cfg.export or ""
             ),
-            lambda path: path and self.send(Export(path)),
+            export_to,
         )
 
     def action_screenshot_to_data(self) -> None:

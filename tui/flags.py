@@ -9,9 +9,10 @@ import difflib
 import re
 
 from ..core.backprop import BACKPROPS
-from ..core.config import DTYPES, ConfigError, RunConfig, _format, parse_hidden, version
+from ..core.config import DTYPES, ConfigError, RunConfig, _format, parse_features, parse_hidden, version
 from ..core.data import DATASETS
 from ..core.errors import clip
+from ..core.features import FEATURES
 from ..core.network import ACTIVATIONS, INITS
 from ..core.optim import OPTIMIZERS
 
@@ -39,6 +40,13 @@ def _number(kind):
 def _hidden_arg(text: str) -> tuple[int, ...]:
     try:
         return parse_hidden(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(f"{clip(text)}: {e.allowed}") from None
+
+
+def _features_arg(text: str) -> tuple[str, ...]:
+    try:
+        return parse_features(text)
     except ConfigError as e:
         raise argparse.ArgumentTypeError(f"{clip(text)}: {e.allowed}") from None
 
@@ -90,13 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
     add("--classes", "classes for spiral, blobs and circles (2..10)", type=_number(int), metavar="K")
     add("--test-fraction", "held-out fraction (0..0.9)", type=_number(float), metavar="F")
     add = group("model")
-    add("--hidden", "hidden layer widths, e.g. 8 or 16,16", type=_hidden_arg, metavar="W[,W...]")
+    add(
+        "--features",
+        f"the network's input columns, a comma list of {', '.join(FEATURES)}",
+        type=_features_arg,
+        metavar="F[,F...]",
+    )
+    add(
+        "--hidden",
+        "hidden layer widths, e.g. 8 or 16,16; 0 = none (a linear model)",
+        type=_hidden_arg,
+        metavar="W[,W...]",
+    )
     add("--activation", f"one of {', '.join(ACTIVATIONS)}", choices=ACTIVATIONS, metavar="NAME")
     add("--init", f"one of {', '.join(INITS)}", choices=INITS, metavar="NAME")
     add = group("training")
     add("--lr", "learning rate", type=_number(float), metavar="F")
     add("--optimizer", f"one of {', '.join(OPTIMIZERS)}", choices=OPTIMIZERS, metavar="NAME")
-    add("--weight-decay", "L2 weight decay", type=_number(float), metavar="F")
+    add("--weight-decay", "L2 weight decay, on every parameter (biases included)", type=_number(float), metavar="F")
+    add("--l1", "L1 penalty F * sum|p|, on every parameter (biases included)", type=_number(float), metavar="F")
     add("--batch-size", "mini-batch size; 0 = full batch", type=_number(int), metavar="N")
     add("--backprop", "manual (hand-derived) or autograd", choices=BACKPROPS, metavar="MODE")
     add("--seed", "seed for data, split, weights and batch order", type=_number(int), metavar="N")

@@ -17,7 +17,8 @@ class EngineEvent(Message):
     a replaced engine's late events are dropped. A queued snapshot gives way to a newer one."""
 
     event: Event
-    engine: Engine
+    engine: Engine | None
+    """None only for an event sent while its engine is being built (FfnnApp.new_engine): none is."""
 
     def can_replace(self, message: Message) -> bool:
         return (

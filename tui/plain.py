@@ -44,9 +44,40 @@ ASCII_TABLE = str.maketrans(
         "█": "#",
         "▌": "|",
         "▐": "|",
+        "╔": "+",
+        "╗": "+",
+        "╚": "+",
+        "╝": "+",
+        "▔": "-",
+        "▁": "_",
+        "▏": "|",
+        "▕": "|",
+        "▂": "#",
+        "▃": "#",
+        "▅": "#",
+        "▆": "#",
+        "▇": "#",
+        "▉": "#",
+        "▊": "#",
+        "▋": "#",
+        "▍": "|",
+        "▎": "|",
+        "Δ": "d",
+        "∂": "d",
+        "ε": "e",
+        "²": "2",
+        "√": "V",
+        "\u0302": "^",
+        "≪": "<",
+        "≫": ">",
+        "→": ">",
+        "·": ".",
+        "✝": "+",
     }
 )
-"""What plotext and rich draw, in ASCII (anything else non-ASCII becomes '?', see to_ascii)."""
+"""What plotext, rich and Textual draw (box drawing, Textual's tall borders and scrollbar blocks) and
+the views' maths (Δ, ∂, √, the hat of m̂, ...), in ASCII, one character for one (anything else
+non-ASCII becomes '?', see to_ascii)."""
 
 
 def locale_is_utf8(env: Mapping[str, str] = os.environ) -> bool:
@@ -68,6 +99,17 @@ def set_color_system(env=os.environ) -> None:
     own TEXTUAL_COLOR_SYSTEM wins)."""
     if env.get("TERM", "") in PLAIN_TERMS:
         env.setdefault("TEXTUAL_COLOR_SYSTEM", "standard")
+
+
+MATH_ASCII = (("²", "^2"), ("√", "sqrt "), ("\u0302", "_hat"), ("ε", "eps"))
+"""The step view's maths where one character for one would misread (dW1² is not dW12)."""
+
+
+def math_ascii(text: str) -> str:
+    """An equation with MATH_ASCII's spellings; to_ascii does the rest."""
+    for symbol, word in MATH_ASCII:
+        text = text.replace(symbol, word)
+    return text
 
 
 def to_ascii(text: str) -> str:

@@ -1,5 +1,6 @@
 """The keys that steer the run: pause, step, reset, reseed, learning rate, activation, dataset,
-gradient check. A mixin of FfnnApp: each key becomes a Command for the engine."""
+gradient check. A mixin of FfnnApp: each key becomes a Command for the engine. Each of them
+first returns a rewound dashboard to now (tui/rewind.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import random
 import time
 
 from ..core.state import ENDED, State
+from .dashboard import Dashboard
 from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
 from .widgets.panes import Panes
 
 
-class RunKeys:
+class RunKeys(Dashboard):
     """Keys that send commands to the training loop (mixed into FfnnApp)."""
 
     def _ended(self) -> bool:
@@ -31,6 +33,7 @@ class RunKeys:
             self.query_one(Panes).status(self.snapshot, self.state())
 
     def action_toggle_pause(self) -> None:
+        self.to_now()
         if not self.running and self._ended():
             self.notify(f"the run is {self.state()}; press r to reset", severity="warning")
             return
@@ -39,10 +42,12 @@ class RunKeys:
         self.send(Resume() if self.running else Pause())
 
     def action_step(self) -> None:
+        self.to_now()
         if not self.running:
             self.send(Step())
 
     def action_reset(self) -> None:
+        self.to_now()
         self.check = ()
         if self.state() is State.STALLED or self.engine_failure:
             self.restart_engine()
@@ -50,18 +55,23 @@ class RunKeys:
             self.send(Reset())
 
     def action_reseed(self) -> None:
+        self.to_now()
         self.check = ()
         self.send(Reset(seed=random.randrange(2**31)))
 
     def action_lr(self, factor: float) -> None:
+        self.to_now()
         self.send(ScaleLr(factor))
 
     def action_activation(self) -> None:
+        self.to_now()
         self.send(NextActivation())
 
     def action_dataset(self) -> None:
+        self.to_now()
         self.check = ()
         self.send(NextDataset())
 
     def action_gradcheck(self) -> None:
+        self.to_now()
         self.send(CheckGradients())

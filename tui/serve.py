@@ -166,7 +166,7 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
                     pass
 
     class DashboardServer(Server):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__(command, host=host, port=port, title="ffnn-tui", public_url=public_url)
             self.sessions: set[DashboardSession] = set()
             self.websockets: set[web.WebSocketResponse] = set()
@@ -198,14 +198,15 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=websocket.close,  # type: ignore[arg-type]  # as textual-serve passes it; its bool is unused
                 download_manager=self.download_manager,
                 debug=self.debug,
             )
             self.sessions.add(session)
             try:
                 await session.start(width, height)
-                self.groups.add(session._process.pid)
+                if session._process is not None:  # start() raises when it cannot start one
+                    self.groups.add(session._process.pid)
                 await self._process_messages(websocket, session)
             except (asyncio.CancelledError, ConnectionError):
                 pass

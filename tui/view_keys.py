@@ -7,6 +7,7 @@ those are measured.
 
 from __future__ import annotations
 
+from .dashboard import Dashboard
 from .engine.protocol import ShowViews
 from .widgets.panes import Panes, ViewSwitcher
 
@@ -16,7 +17,7 @@ X_AXES = ("all", "log", "last")
 """What the loss plot's `x` cycles through: every step, log10 steps, the last 1000 steps."""
 
 
-class ViewKeys:
+class ViewKeys(Dashboard):
     """View state and the keys that change it (mixed into FfnnApp)."""
 
     def init_views(self) -> None:

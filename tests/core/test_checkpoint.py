@@ -40,6 +40,16 @@ ROUND_TRIPS = {
         25,
     ),
     "momentum-full-batch": (RunConfig(device="cpu", optimizer="momentum", lr=0.05, weight_decay=0.01), 20),
+    "linear-model-features-l1": (
+        RunConfig(device="cpu", hidden=(), features=("x1^2", "x2^2", "sin(x1)"), l1=0.01, optimizer="momentum"),
+        20,
+    ),
+    "adam-batch16-features-l1": (
+        RunConfig(
+            device="cpu", optimizer="adam", lr=0.01, batch_size=16, samples=200, features=("x1", "x1*x2"), l1=1e-3
+        ),
+        25,
+    ),
     "momentum-batch50-float64": (
         RunConfig(
             device="cpu",
@@ -122,6 +132,16 @@ def test_the_round_trip_comparison_can_fail(tmp_path):
     run_steps(resumed, N)
     assert list(resumed.history.values["train_loss"])[:N] == list(full.history.values["train_loss"])[:N]
     assert list(resumed.history.values["train_loss"]) != list(full.history.values["train_loss"])
+
+
+@pytest.mark.parametrize("dropped", ["m", "v"])
+def test_adam_state_with_one_moment_is_a_damaged_checkpoint(dropped):
+    """m without v (or v without m) is refused at resume, not left to fail at the next step."""
+    cfg = RunConfig(device="cpu", optimizer="adam", hidden=(4,))
+    ck = checkpoint_of(run_steps(Trainer(cfg), 2))
+    ck["optimizer"][dropped] = None
+    with pytest.raises(CheckpointError, match="damaged .* moments m, v"):
+        restore(Trainer(cfg), ck, "run.pt")
 
 
 def test_resume_through_build_trainer_takes_config_from_the_checkpoint(tmp_path):

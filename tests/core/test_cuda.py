@@ -43,10 +43,20 @@ def test_engine_on_cuda_matches_the_tutorials_loop_on_cuda():
     assert max(abs(a - b) for a, b in zip(got, expected)) <= 1e-5
 
 
+MODELS = {
+    "plain": {},
+    "linear-features-l1": {"hidden": (), "features": ("x1^2", "x2^2", "sin(x1)"), "l1": 1e-3},
+    "features-l1": {"features": ("x1", "x2", "x1*x2"), "l1": 1e-3},
+}
+"""The tutorial's input, and the --hidden 0 / --features / --l1 variants (hidden overrides the widths)."""
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
 @pytest.mark.parametrize("hidden", [(8,), (64,), (16, 16)])
-def test_graph_replays_equal_eager_steps(optimizer, hidden):
-    cfg = RunConfig(device="cuda", optimizer=optimizer, hidden=hidden, samples=400, dataset="moons", lr=0.05)
+@pytest.mark.parametrize("model", list(MODELS))
+def test_graph_replays_equal_eager_steps(optimizer, hidden, model):
+    options = {"hidden": hidden, **MODELS[model]}
+    cfg = RunConfig(device="cuda", optimizer=optimizer, samples=400, dataset="moons", lr=0.05, **options)
     graphed, eager = Trainer(cfg), Trainer(cfg)
     steps = 5 * GRAPH_STEPS
     assert graphed.advance(steps) == steps
@@ -69,6 +79,17 @@ def test_lr_change_recaptures_the_graph():
     tr.set_lr(0.01)
     tr.advance(GRAPH_STEPS)
     assert tr._graph is not first and tr.step_count == 2 * GRAPH_STEPS
+
+
+def test_l1_change_recaptures_the_graph():
+    from dataclasses import replace
+
+    tr = Trainer(RunConfig(device="cuda"))
+    tr.advance(GRAPH_STEPS)
+    first = tr._graph
+    tr.cfg = replace(tr.cfg, l1=0.01)
+    tr.advance(GRAPH_STEPS)
+    assert tr._graph is not first and tr._graph.key != first.key
 
 
 def test_headless_run_on_cuda(capsys):

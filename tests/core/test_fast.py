@@ -27,6 +27,8 @@ TORCH_ACT = {
 
 cases = pytest.mark.parametrize("depth", sorted(HIDDEN))
 activations = pytest.mark.parametrize("activation", ACTIVATIONS)
+l1s = pytest.mark.parametrize("l1", [0.0, 0.02])
+"""Without and with the L1 penalty's gradient (--l1)."""
 
 
 def problem(depth: int, seed: int = 0):
@@ -112,27 +114,29 @@ def test_loss_and_dlogits_equal_the_reference(depth):
 
 @cases
 @activations
-def test_manual_backward_equals_the_reference(activation, depth):
+@l1s
+def test_manual_backward_equals_the_reference(activation, depth, l1):
     params, X, _, G = problem(depth)
     logits, cache = network.forward(params, X, activation)
     dlogits = backprop.dlogits_of(logits, G)
-    ref = backprop.manual_backward(params, cache, dlogits, activation)
+    ref = backprop.manual_backward(params, cache, dlogits, activation, l1)
     before = copies(params, cache, dlogits)
-    got = fast.manual_backward(params, cache, dlogits, activation)  # the reference cache: h at the same places
+    got = fast.manual_backward(params, cache, dlogits, activation, l1)  # the reference cache: h at the same places
     names = list(params)
     all_close(got, ref, names)
     assert all(unchanged(b, a) for b, a in zip(before, (params, cache, dlogits)))
     _, fused_cache = fast.forward(params, X, activation)
-    all_close(fast.manual_backward(params, fused_cache, dlogits, activation), ref, names)  # and its own cache
+    all_close(fast.manual_backward(params, fused_cache, dlogits, activation, l1), ref, names)  # and its own cache
 
 
 @cases
 @activations
-def test_manual_step_equals_the_reference(activation, depth):
+@l1s
+def test_manual_step_equals_the_reference(activation, depth, l1):
     params, X, _, G = problem(depth)
     before = copies(params, X, G)
-    loss, grads, cache, logits = fast.manual_step(params, X, G, activation)
-    ref_loss, ref_grads, ref_cache, ref_logits = backprop.manual_step(params, X, G, activation)
+    loss, grads, cache, logits = fast.manual_step(params, X, G, activation, l1)
+    ref_loss, ref_grads, ref_cache, ref_logits = backprop.manual_step(params, X, G, activation, l1)
     close(loss, ref_loss, "loss")
     close(logits, ref_logits, "logits")
     all_close(grads, ref_grads, list(params))
@@ -181,10 +185,18 @@ def test_steps_equal_torch_autograd(activation, depth, step):
 # ----- the comparison can fail -----
 
 
-@pytest.mark.parametrize("broken", ["dlogits", "phi'", "db1"])
+@pytest.mark.parametrize("broken", ["dlogits", "phi'", "db1", "l1"])
 def test_the_comparison_sees_a_fault(monkeypatch, broken):
     """A slightly wrong fused function is caught by the same comparison as above."""
-    if broken == "dlogits":  # softmax / N off by 1e-9 relative
+    l1 = 0.0
+    if broken == "l1":  # the L1 term with sign(p) taken as 1 where p is 0
+        l1 = 0.02
+        monkeypatch.setattr(
+            fast,
+            "add_l1_",
+            lambda params, grads, l1: [g + l1 * (p >= 0).double() * 2 - l1 for g, p in zip(grads, params.values())],
+        )
+    elif broken == "dlogits":  # softmax / N off by 1e-9 relative
         real = fast.loss_and_dlogits
         monkeypatch.setattr(
             fast, "loss_and_dlogits", lambda logits, G: (lambda l, d: (l, d * (1 + 1e-9)))(*real(logits, G))
@@ -197,7 +209,8 @@ def test_the_comparison_sees_a_fault(monkeypatch, broken):
             fast, "manual_backward", lambda *a: (lambda g: [g[0], g[1] + 1e-12, *g[2:]])(real_backward(*a))
         )
     params, X, _, G = problem(2)
-    _, grads, _, _ = fast.manual_step(params, X, G, "tanh")
-    _, ref, _, _ = backprop.manual_step(params, X, G, "tanh")
+    params["b1"][0] = 0.0  # an exact zero, where sign(p) is 0
+    _, grads, _, _ = fast.manual_step(params, X, G, "tanh", l1)
+    _, ref, _, _ = backprop.manual_step(params, X, G, "tanh", l1)
     with pytest.raises(AssertionError):
         all_close(grads, ref, list(params))

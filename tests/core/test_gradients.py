@@ -147,8 +147,8 @@ def test_gradient_check_reports_small_errors_per_tensor(activation, depth):
 def test_gradient_check_flags_the_tensor_whose_gradient_is_wrong(monkeypatch):
     real = backprop.manual_step
 
-    def broken(params, X, G, activation):
-        loss, grads, cache, logits = real(params, X, G, activation)
+    def broken(params, X, G, activation, l1=0.0):
+        loss, grads, cache, logits = real(params, X, G, activation, l1)
         grads = list(grads)
         grads[2] = grads[2] * 1.01  # dW2 off by 1 %
         return loss, grads, cache, logits
@@ -166,8 +166,8 @@ def test_trainer_gradient_check_checks_the_step_it_trains_with(monkeypatch):
     real = trainer_mod.STEPS["manual"]
     assert real is fast.manual_step
 
-    def broken(params, X, G, activation):
-        loss, grads, cache, logits = real(params, X, G, activation)
+    def broken(params, X, G, activation, l1=0.0):
+        loss, grads, cache, logits = real(params, X, G, activation, l1)
         return loss, [grads[0] * 1.01, *grads[1:]], cache, logits  # dW1 off by 1 %
 
     tr = Trainer(RunConfig(device="cpu", hidden=(8,)))

@@ -149,9 +149,9 @@ def record_batches(monkeypatch) -> list[torch.Tensor]:
     seen: list[torch.Tensor] = []
     real = trainer_mod.STEPS["manual"]
 
-    def spy(params, X, G, activation):
+    def spy(params, X, G, activation, l1=0.0):
         seen.append(X.clone())
-        return real(params, X, G, activation)
+        return real(params, X, G, activation, l1)
 
     monkeypatch.setitem(trainer_mod.STEPS, "manual", spy)
     return seen

@@ -434,8 +434,19 @@ def _non_ascii(text: str) -> list[str]:
     return sorted({c for c in text if not c.isascii()})
 
 
+def _pane_text(app, selector: str) -> str:
+    """The screen's text inside one widget (one character a cell: ASCII screens only)."""
+    from .conftest import screen_text
+
+    r = app.query_one(selector).region
+    return "\n".join(line[r.x : r.right] for line in screen_text(app).splitlines()[r.y : r.bottom])
+
+
 async def test_ascii_screen_has_no_non_ascii_character(data_home):
-    """--ascii: every pane, the footer, a notification and the help screen, in ASCII only."""
+    """--ascii: every pane, the footer, a notification, the help screen, and what Textual draws
+    itself (the command palette, its key panel), in ASCII only."""
+    from textual.command import CommandPalette
+
     from ffnn_tui.tui.app import FfnnApp
     from ffnn_tui.tui.cli import build_trainer
 
@@ -455,20 +466,30 @@ async def test_ascii_screen_has_no_non_ascii_character(data_home):
         text = screen_text(app)
         assert "|param|" in text and "lr*2" in text and "loss" in text
         assert _non_ascii(text) == [], text
-        for view, title in (
-            ("2", "neurons"),
-            ("3", "weights"),
-            ("4", "layer health"),
-            ("5", "confusion"),
-            ("6", "the step"),
+        for view, title, pane in (
+            ("2", "neurons", "neurons"),
+            ("3", "weights", "weights"),
+            ("4", "layer health", "health"),
+            ("5", "confusion", "confusion"),
+            ("6", "the step", "step"),
         ):  # every view beside the loss plot, drawn in ASCII too
             await pilot.press(view)
             await wait_for(pilot, lambda t=title: t in screen_text(app), what=f"view {view}")
             await pilot.pause(0.3)
             assert _non_ascii(screen_text(app)) == [], (view, screen_text(app))
+            shown = _pane_text(app, f"#{pane}")
+            assert pane == "step" or "?" not in shown, shown  # a glyph with no ASCII of its own is '?'
+
         await pilot.press("question_mark")
         await pilot.pause()
         assert _non_ascii(screen_text(app)) == []
+        await pilot.press("escape", "ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the command palette")
+        await wait_for(pilot, lambda: "Pause or resume training" in screen_text(app), what="the palette's commands")
+        assert _non_ascii(screen_text(app)) == [], screen_text(app)  # its search icon is an emoji
+        await pilot.press(*"keys", "enter")  # Textual's key panel, opened from the palette
+        await wait_for(pilot, lambda: "Focus Next" in screen_text(app), what="the key panel")
+        assert _non_ascii(screen_text(app)) == [], screen_text(app)
 
 
 async def test_without_ascii_the_same_screen_uses_unicode():
@@ -539,6 +560,33 @@ async def test_no_color_curves_differ_by_marker(monkeypatch):
     braille = {c for c in plot if 0x2801 <= ord(c) <= 0x28FF}
     assert braille and "·" in plot
     assert "·· test" in title and "── train" in title  # the legend shows which marker is which
+
+
+def test_the_ascii_filter_keeps_every_width_in_cells():
+    """What Textual draws, as ASCII of the same width: Textual laid the line out for the original."""
+    from rich.cells import cell_len
+
+    from ffnn_tui.tui.ascii import ascii_cells
+
+    for text in ("🔎 Search for commands…", "▔▔▁▁ ╭─╮ │▏▇", "中文 é", "m̂W1 / (√v̂W1 + ε)", "plain"):
+        out = ascii_cells(text)
+        assert out.isascii() and cell_len(out) == cell_len(text), (text, out)
+    assert ascii_cells("🔎 Search") == ">  Search"
+
+
+def test_the_step_view_spells_its_maths_in_ascii():
+    """Under --ascii the adam lines read as maths: dW1^2, not dW12; sqrt, hat and eps spelled out."""
+    from ffnn_tui.core.probes import StepRow
+    from ffnn_tui.tui.plain import to_ascii
+    from ffnn_tui.tui.widgets.step import step_text
+
+    rows = (
+        StepRow("update", "vW1 = 0.999 vW1 + 0.001 dW1²", "(2, 8)", "‖vW1‖", 0.5),
+        StepRow("update", "W1 -= lr * m̂W1 / (√v̂W1 + ε)", "lr 0.01, t 2", "‖ΔW1‖", 0.25),
+    )
+    text = to_ascii(step_text(rows, 2, 100, ascii=True).plain)
+    assert "dW1^2" in text and "m_hatW1 / (sqrt v_hatW1 + eps)" in text and "?" not in text, text
+    assert "dW1²" in step_text(rows, 2, 100).plain  # unicode terminals keep the symbols
 
 
 def test_curve_markers():

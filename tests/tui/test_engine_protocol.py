@@ -53,6 +53,9 @@ COMMANDS = [
     CheckGradients(),
     Save("ck.pt"),
     protocol.Export("w.json"),
+    protocol.DrawPoint(3, 4, 20, 8, 1),
+    protocol.ErasePoint(3, 4, 20, 8),
+    protocol.SavePoints("pts.csv"),
     Stop(),
 ]
 
@@ -66,6 +69,8 @@ def test_every_command_and_event_type_is_listed():
         Exited,
         Heartbeat,
         LastCheckpoint,
+        protocol.PointsSaved,
+        protocol.Frame,
     }
 
 
@@ -77,11 +82,21 @@ def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
     tr = Trainer(RunConfig(device="cpu"))
     events = []
     loop = TrainingLoop(tr, events.append, running=False, ui_hz=4)
-    before = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.looker.views, loop.stopping)
+    state = lambda: (
+        tr.step_count,
+        tr.cfg,
+        tr.run_id,
+        tr.data_edits,
+        loop.running,
+        loop.looker.size,
+        loop.looker.views,
+        loop.stopping,
+    )  # noqa: E731
+    before = state()
     from ffnn_tui.core.run import RunLoop
 
     loop.apply(command, RunLoop(tr))
-    after = (tr.step_count, tr.cfg, tr.run_id, loop.running, loop.looker.size, loop.looker.views, loop.stopping)
+    after = state()
     if isinstance(command, Pause):
         assert after == before  # already paused: nothing to change
     else:
@@ -90,6 +105,8 @@ def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
         assert (tmp_path / "ck.pt").exists() and isinstance(events[-1], Note)
     if isinstance(command, protocol.Export):
         assert (tmp_path / "w.json").exists() and isinstance(events[-1], Note)
+    if isinstance(command, protocol.SavePoints):
+        assert (tmp_path / "pts.csv").exists() and isinstance(events[0], protocol.PointsSaved)
     if isinstance(command, CheckGradients):
         assert isinstance(events[-1], GradChecks)
 
@@ -104,13 +121,19 @@ async def test_events_pickle_and_the_app_dispatches_each():
         GradChecks((("W1", 1e-9, 1e-9),)),
         Heartbeat(1, 2.4),
         Exited("the training process ended unexpectedly (exit code -9)"),
+        protocol.PointsSaved("/tmp/pts.csv", 3, 81),
+        maker.frame(tr),
     ]
     for e in events:
         assert repr(pickle.loads(pickle.dumps(e))) == repr(e)  # repr: nan != nan
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settled(pilot, app, 0)
-        snap, note, checks, beat, exited = events
+        snap, note, checks, beat, exited, saved, frame = events
+        app.post_message(EngineEvent(frame, app.engine))
+        await wait_for(pilot, lambda: app.film.steps() == [0] and app.film.run_id == frame.run_id, what="the frame")
+        app.post_message(EngineEvent(saved, app.engine))
+        await wait_for(pilot, lambda: app.points_file == "/tmp/pts.csv", what="the points file")
         app.post_message(EngineEvent(snap, app.engine))
         await wait_for(pilot, lambda: app.snapshot is snap, what="the snapshot")
         app.post_message(EngineEvent(note, app.engine))

@@ -39,6 +39,9 @@ KEYS = [
     "c",
     "question_mark",
     "escape",
+    "left_square_bracket",
+    "right_square_bracket",
+    "shift+left",
 ]
 RESETS = {"r", "R", "d"}
 

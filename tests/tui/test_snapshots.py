@@ -135,3 +135,17 @@ class TestViews:
     def test_neurons_80x24(self, snap_compare):
         """2 at 80x24: fewer tiles across, the tabs abbreviated."""
         assert self._check(snap_compare, "2", size=(80, 24))
+
+
+class TestRewind:
+    def test_rewound_frame(self, snap_compare):
+        """20 steps, then `[` three times: the boundary of step 15, the REWOUND line and a cursor on the loss curve."""
+        app = make_app()
+
+        async def run_before(pilot):
+            await _stepped(app, 20)(pilot)
+            await wait_for(pilot, lambda: app.film.steps()[-1:] == [19], what="the frame of step 19")
+            await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+            await pilot.pause()
+
+        assert snap_compare(app, run_before=run_before, terminal_size=(120, 36))

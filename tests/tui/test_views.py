@@ -156,3 +156,33 @@ async def test_wide_terminal_shows_the_boundary_beside_the_view():
         assert app.snapshot.grid is not None and app.snapshot.neurons is not None
         text = screen_text(app)
         assert "decision boundary" in text and "layer 1: 16 units" in text
+
+
+LINEAR = ("--hidden", "0", "--features", "x1,x2,x1^2", "--l1", "0.001")
+"""A linear model on three features, with an L1 penalty."""
+EXPECT_LINEAR = {
+    "boundary": "decision boundary",
+    "neurons": "no hidden neurons: a linear model",
+    "weights": "W1 (3, 2)",
+    "health": "W1 ‖g‖",
+    "confusion": "t\\p",
+    "step": "X = [x1, x2, x1^2]",
+}
+
+
+async def test_every_view_shows_a_linear_model_on_features():
+    """--hidden 0 --features x1,x2,x1^2: each view draws (no hidden layer assumed anywhere), the
+    status line says 3-2 linear, and the shapes pane lists the points before the feature tensor X."""
+    app = make_app(*LINEAR)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        assert "3-2 linear" in screen_text(app)
+        assert "points (64, 2)  X (64, 3)  logits (64, 2)" in screen_text(app)
+        for key, view in enumerate(VIEWS, start=1):
+            await _view(pilot, app, str(key), 1)
+            assert EXPECT_LINEAR[view] in screen_text(app), view
+            if view == "neurons":
+                assert [layer.output for layer in app.snapshot.neurons.layers] == [True]
+        assert "dW1 = X.T @ dlogits + 0.001 * sign(W1)" in screen_text(app)

@@ -21,17 +21,23 @@ from typing import Callable
 
 import torch
 
+from ...core import probes
 from ...core.checkpoint import checkpoint_of
-from ...core.data import DATASETS
+from ...core.data import DATASETS, write_csv
+from ...core.errors import InputError
 from ...core.export import export_weights
+from ...core.files import check_output, same_file
 from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
 from ...core.trainer import Trainer
+from ..film import next_frame_step
 from ..paths import default_file
 from .protocol import (
     CheckGradients,
     Command,
+    DrawPoint,
+    ErasePoint,
     Event,
     Export,
     GradChecks,
@@ -41,10 +47,12 @@ from .protocol import (
     NextDataset,
     Note,
     Pause,
+    PointsSaved,
     Reset,
     Resize,
     Resume,
     Save,
+    SavePoints,
     ScaleLr,
     ShowViews,
     Step,
@@ -128,6 +136,8 @@ class TrainingLoop:
         """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
         self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
         """(run id, [(step, what), ...]): the live changes of the current run, for the loss plot."""
+        self.next_frame: tuple[int, int] = (trainer.run_id, 0)
+        """(run id, step) of the film's next frame (rewind, tui/film.py): a chunk of steps ends there."""
 
     def _keep_before(self) -> None:
         """Copy the parameters before stepping, for the weights view's last update and the step view."""
@@ -141,7 +151,45 @@ class TrainingLoop:
         run, marks = self.changes
         if run != self.tr.run_id:
             run, marks = self.tr.run_id, []
+        if what == "points" and marks and marks[-1][1] == what:
+            return  # a drawing is one marker on the loss curve (at its first point), until another change
         self.changes = (run, marks + [(self.tr.step_count, what)])
+
+    # ----- the film (rewind) -----
+    def _frame_step(self) -> int:
+        """The step of the film's next frame in this run (0 for a run with none yet)."""
+        run, step = self.next_frame
+        return step if run == self.tr.run_id else 0
+
+    def _steps_to_frame(self) -> int:
+        return max(0, self._frame_step() - self.tr.step_count)
+
+    def _film(self) -> None:
+        """Capture a frame when the run has reached the film's next step (once per step)."""
+        tr = self.tr
+        if tr.step_count >= self._frame_step() and tr.outcome in (None, State.DONE):
+            self.emit(self.looker.frame(tr))
+            self.next_frame = (tr.run_id, next_frame_step(tr.step_count))
+
+    # ----- drawn points -----
+    def _plane_point(self, col: int, row: int, cols: int, rows: int) -> tuple[float, float]:
+        ext = self.looker.plane(self.tr)
+        return probes.cell_centre(ext, cols, rows, col, row)
+
+    def _save_points(self, path: str) -> None:
+        tr = self.tr
+        try:
+            check_output("points file", path, replaced=True)
+            if tr.cfg.data and same_file(path, tr.cfg.data):
+                raise InputError(f"points file {path}: is the run's --data file; choose another name")
+        except InputError as e:
+            self.emit(Note(str(e), severity="error", title="points not saved"))
+            return
+        target = Path(path).expanduser().resolve()
+        comment = f"ffnn-tui points at step {tr.step_count}: {tr.data.X_train.shape[0]} train rows, then test rows"
+        count = write_csv(target, tr.data, comment)
+        self.emit(PointsSaved(str(target), tr.step_count, count))
+        self.emit(Note(f"{count} points saved: {target} (replay with --data {target})", title="points saved"))
 
     # ----- commands -----
     def apply(self, command: Command, run: RunLoop) -> None:
@@ -154,7 +202,9 @@ class TrainingLoop:
                 self.running = True
             case Step():
                 self._keep_before()  # one copy per key press: the step view always has it
+                self._film()  # step 0's frame, before the first step
                 self._timed(run.step_once)
+                self._film()
             case Reset(seed=seed):
                 tr.reset(seed)
             case ScaleLr(factor=factor):
@@ -182,6 +232,16 @@ class TrainingLoop:
                     tr.params, tr.cfg, tr.step_count, path or default_file(self._file_name(".safetensors"))
                 )
                 self.emit(Note(f"weights exported: {target} (step {tr.step_count})", title="exported"))
+            case DrawPoint(col=col, row=row, cols=cols, rows=rows, label=label):
+                tr.add_point(*self._plane_point(col, row, cols, rows), label)
+                self._changed("points")
+            case ErasePoint(col=col, row=row, cols=cols, rows=rows):
+                ext = self.looker.plane(tr)
+                if not tr.remove_nearest(*self._plane_point(col, row, cols, rows), (ext.x1 - ext.x0, ext.y1 - ext.y0)):
+                    self.emit(Note("the last training point stays", severity="warning"))
+                self._changed("points")
+            case SavePoints(path=path):
+                self._save_points(path)
             case Stop():
                 self.stopping = True
 
@@ -192,7 +252,7 @@ class TrainingLoop:
 
     def _apply_safely(self, command: Command, run: RunLoop) -> None:
         """A failing command must not end the loop; a failing step ends the run as FAILED."""
-        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset)):
+        if isinstance(command, (Reset, ScaleLr, NextActivation, NextDataset, DrawPoint, ErasePoint)):
             self.kept = None  # the run changed without a step: the kept bytes no longer describe it
         self.busy_since = time.perf_counter()
         try:
@@ -286,13 +346,15 @@ class TrainingLoop:
         """A chunk of steps, ending where the test curve's next point is due (on eager steps)."""
         tr, looker = self.tr, self.looker
         looker.measure_test(tr)
+        self._film()
         n = run.chunk()
         if tr.preferred_chunk() == 1:  # a captured CUDA graph's chunk is not split: it is measured after
-            n = min(n, looker.steps_to_test(tr) or n)
+            n = min(n, looker.steps_to_test(tr) or n, self._steps_to_frame() or n)
         if self._wants_before():
             self._keep_before()
         run.advance(n)
         looker.measure_test(tr)
+        self._film()
 
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False

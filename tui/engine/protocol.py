@@ -7,8 +7,9 @@ unchanged, and each side dispatches on them with `match`. Nothing here imports t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from .snapshot import Snapshot
+from .snapshot import Frame, Snapshot
 
 # ----- commands: app -> training loop -----
 
@@ -100,6 +101,35 @@ class Export:
 
 
 @dataclass(frozen=True)
+class DrawPoint:
+    """Add a training point of class `label` at cell (col, row) of the boundary pane, then
+    cols x rows cells: the loop maps it onto the plane. The weights stay and training goes on."""
+
+    col: int
+    row: int
+    cols: int
+    rows: int
+    label: int
+
+
+@dataclass(frozen=True)
+class ErasePoint:
+    """Remove the training point nearest (as on the screen) to cell (col, row) of a cols x rows pane."""
+
+    col: int
+    row: int
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class SavePoints:
+    """Write every point of the run (train, then test) to `path` as `x1,x2,label` rows (--data's format)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
 
@@ -117,6 +147,9 @@ Command = (
     | CheckGradients
     | Save
     | Export
+    | DrawPoint
+    | ErasePoint
+    | SavePoints
     | Stop
 )
 
@@ -128,8 +161,8 @@ class Note:
     """A one-off result to show the user: a saved checkpoint, a failed command."""
 
     text: str
-    severity: str = "information"
-    """'information', 'warning' or 'error' (Textual's notify severities)."""
+    severity: Literal["information", "warning", "error"] = "information"
+    """Textual's notify severities."""
     title: str = ""
 
 
@@ -171,4 +204,13 @@ class LastCheckpoint:
     data: bytes
 
 
-Event = Snapshot | Note | GradChecks | Exited | Heartbeat | LastCheckpoint
+@dataclass(frozen=True)
+class PointsSaved:
+    """The run's points were written to `path` (absolute) at `step`: `--data path` replays them."""
+
+    path: str
+    step: int
+    count: int
+
+
+Event = Snapshot | Frame | Note | GradChecks | Exited | Heartbeat | LastCheckpoint | PointsSaved

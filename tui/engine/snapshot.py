@@ -95,6 +95,22 @@ class Snapshot:
         return self.config.data or self.config.dataset
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The run at one of the film's log-spaced steps (tui/film.py): what rewind shows of that moment."""
+
+    run_id: int
+    step: int
+    epoch: int
+    metrics: Metrics
+    """Of the weights at `step`, on a sample of each split (as a Snapshot's)."""
+    grid: BoundaryGrid | None
+    """The boundary at the pane's size then (None before the pane had one)."""
+    neurons: NeuronMaps | None = None
+    """The neuron maps, when the neurons view was on screen."""
+    dead: frozenset[str] = frozenset()
+
+
 class SnapshotMaker:
     """Makes Snapshots of one trainer; keeps what is fixed per run (the plane's extent, the point
     sample), the test-loss curve and the step rate between calls."""
@@ -112,10 +128,22 @@ class SnapshotMaker:
     def _new_run(self, tr: Trainer) -> None:
         self._run = tr.run_id
         self.extent = probes.data_extent(tr)
-        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        """Fixed for the run: points drawn later land inside it, and the picture does not jump."""
+        self._sample_points(tr)
         self.test_history = History(cap=CURVE_POINTS)
         """Test loss on a fixed grid of metrics rows (kept in its train_loss column)."""
         self.next_test_row = 1
+
+    def _sample_points(self, tr: Trainer) -> None:
+        self.sample = probes.plot_sample(tr, PLOT_POINTS)
+        self._edits = tr.data_edits
+
+    def _current(self, tr: Trainer) -> None:
+        """Follow a new run, or new points drawn in this one."""
+        if tr.run_id != self._run:
+            self._new_run(tr)
+        elif tr.data_edits != self._edits:
+            self._sample_points(tr)
 
     # ----- the test curve, on a fixed grid of steps -----
     def test_row_after(self, row: int, tr: Trainer) -> int:
@@ -171,8 +199,7 @@ class SnapshotMaker:
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
         shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
-        if tr.run_id != self._run:
-            self._new_run(tr)
+        self._current(tr)
         tr.flush()
         self.measure_test(tr)
         m = probes.sample_metrics(tr)
@@ -180,9 +207,10 @@ class SnapshotMaker:
         test_steps, test_series = self.test_history.downsampled(CURVE_POINTS)
         v = self.views
         cols, rows = self.size
-        grid, points = None, ()
+        grid: BoundaryGrid | None = None
+        points: tuple[Point, ...] = ()
         if "boundary" in v.views and cols >= 2 and rows >= 2:
-            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows)
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
         views = dict(self.view_data(tr, before, update_steps))
         return Snapshot(
@@ -209,6 +237,27 @@ class SnapshotMaker:
             **views,
         )
 
+    def plane(self, tr: Trainer) -> probes.Extent:
+        """The rectangle of the plane the boundary pane shows for this run."""
+        self._current(tr)
+        return self.extent
+
+    def frame(self, tr: Trainer) -> Frame:
+        """The run now, as rewind keeps it: numbers, the boundary and (when shown) the neuron maps."""
+        self._current(tr)
+        cols, rows = self.size
+        grid = None
+        if cols >= 2 and rows >= 2:
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
+        neurons: NeuronMaps | None = None
+        dead: frozenset[str] = frozenset()
+        if "neurons" in self.views.views:
+            v = self.views
+            neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
+            health = inside.layer_health(tr.params, tr.cfg.activation, tr.F_train, max_rows=probes.EVAL_SAMPLE)
+            dead = inside.bad_labels(health)
+        return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
+
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
         """(Snapshot field, value) pairs for the views shown."""
@@ -222,7 +271,7 @@ class SnapshotMaker:
             health = inside.layer_health(
                 tr.params,
                 tr.cfg.activation,
-                tr.data.X_train,
+                tr.F_train,
                 grads,
                 dict(zip(names, norms)) if norms else None,
                 max_rows=probes.EVAL_SAMPLE,
@@ -230,13 +279,13 @@ class SnapshotMaker:
             yield "health", health
         if "neurons" in v.views:
             yield "neurons", self.neuron_maps(tr, cols, rows)
-            yield "dead", inside.bad_labels(health)
+            yield "dead", inside.bad_labels(health) if health is not None else frozenset()  # measured above
         if "weights" in v.views:
             updates = None
             if before is not None:
                 updates = {k: tr.params[k] - before[k] for k in names}  # the change the last steps made
             L = len(names) // 2
-            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (2): the other W_k share the rest
+            fan_in = tr.params["W1"].shape[0]  # W1's rows are few (one per feature): the other W_k share the rest
             spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
             yield (
@@ -265,15 +314,17 @@ class SnapshotMaker:
         per_layer = across * tile_rows
         widths = [tr.params[f"W{k}"].shape[1] for k in range(1, L + 1)]
         offsets = {k: (self.views.page * per_layer) % H if H > per_layer else 0 for k, H in enumerate(widths, start=1)}
-        return inside.neuron_maps(tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets)
+        return inside.neuron_maps(
+            tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets, tr.cfg.features
+        )
 
     @torch.no_grad()
     def confusions(self, tr: Trainer) -> tuple[Confusion, Confusion | None]:
         """Train and test confusion of the current weights, on at most EVAL_SAMPLE points each."""
         d, S, K = tr.data, probes.EVAL_SAMPLE, tr.data.classes
-        train_logits, _ = forward(tr.params, d.X_train[:S], tr.cfg.activation)  # (n, K)
+        train_logits, _ = forward(tr.params, tr.F_train[:S], tr.cfg.activation)  # (n, K)
         train = inside.confusion(train_logits, d.y_train[:S], K)
         if d.X_test.shape[0] == 0:
             return train, None
-        test_logits, _ = forward(tr.params, d.X_test[:S], tr.cfg.activation)  # (m, K)
+        test_logits, _ = forward(tr.params, tr.F_test[:S], tr.cfg.activation)  # (m, K)
         return train, inside.confusion(test_logits, d.y_test[:S], K)

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
+from ...core.probes import BoundaryGrid
 from ..engine.snapshot import Point, Snapshot
 
 POINT_GLYPHS = "ox+*#@%&$v"
@@ -58,7 +60,9 @@ def level_of(conf: float) -> int:
     return 2 if conf >= VERY_SURE else 1 if conf >= SURE else 0
 
 
-def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
+def render_cells(
+    klass: tuple[tuple[int, ...], ...], conf: tuple[tuple[float, ...], ...], points: list[Point]
+) -> list[list[Cell]]:
     """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
     rows = [
         [
@@ -79,6 +83,11 @@ def render_cells(klass, conf, points: list[Point]) -> list[list[Cell]]:
     return rows
 
 
+def _style_key(cell: Cell) -> tuple[int, int, str, int]:
+    """What cell_style depends on: cells with equal keys share one span."""
+    return cell.klass, cell.level, cell.point, cell.background
+
+
 def cell_style(cell: Cell) -> Style:
     """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
     their class colour over the shading of the cell they sit on; test points reversed."""
@@ -92,31 +101,58 @@ def cell_style(cell: Cell) -> Style:
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
 
 
-def boundary_text(s: Snapshot, show_test: bool) -> Text:
+def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
     """Rows of styled glyphs; consecutive cells of one style become one span."""
-    points = [p for p in s.points if show_test or p[3] == "train"]
-    cells = render_cells(s.grid.klass, s.grid.conf, points)
+    shown = [p for p in points if show_test or p[3] == "train"]
+    cells = render_cells(grid.klass, grid.conf, shown)
     text = Text(no_wrap=True, overflow="crop")
     for i, row in enumerate(cells):
         if i:
             text.append("\n")
-        run, key = [], None
+        run: list[str] = []
+        first: Cell | None = None  # the run's first cell: every cell of a run has its style
+        key = None
         for cell in row:
-            k = (cell.klass, cell.level, cell.point, cell.background)
-            if k != key and run:
-                text.append("".join(run), cell_style(prev))  # noqa: F821 - prev is bound with the first cell, before run fills
-                run = []
+            k = _style_key(cell)
+            if first is not None and k != key:
+                text.append("".join(run), cell_style(first))
+                run, first = [], None
             run.append(cell.glyph)
-            key, prev = k, cell
-        if run:
-            text.append("".join(run), cell_style(prev))
+            first, key = first or cell, k
+        if first is not None:
+            text.append("".join(run), cell_style(first))
     return text
 
 
+CLASS_KEYS: list[BindingType] = [
+    *(
+        Binding(
+            str(k), f"app.pick_class({k})", "Class", key_display="0-9", show=k == 0, tooltip="Draw points of class k"
+        )
+        for k in range(10)
+    ),
+    Binding("escape", "app.stop_drawing", "Done", tooltip="Stop drawing: the digit keys pick views again"),
+]
+"""While the boundary pane is focused (a click focuses it), 0-9 pick the class a click draws;
+elsewhere 1-6 pick the view."""
+
+
 class BoundaryPane(Widget):
-    """Shaded plane plus points, sized to the pane (the worker evaluates the grid at this size)."""
+    """Shaded plane plus points, sized to the pane (the worker evaluates the grid at this size).
+    A click draws: left adds a training point, right (or shift+left) removes the nearest one."""
 
     DEFAULT_CSS = "BoundaryPane { width: 1fr; height: 1fr; }"
+    BINDINGS = CLASS_KEYS
+
+    @dataclass
+    class Clicked(Message):
+        """A click on cell (col, row) of the pane, then cols x rows cells: add a point, or erase."""
+
+        col: int
+        row: int
+        cols: int
+        rows: int
+        erase: bool
 
     @dataclass
     class Resized(Message):
@@ -132,9 +168,17 @@ class BoundaryPane(Widget):
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
 
+    def on_click(self, event: events.Click) -> None:
+        """Left click: add; right click (button 3) or shift+click: erase. The border is no cell."""
+        at = event.get_content_offset(self)
+        cols, rows = self.content_size
+        if at is None or not (0 <= at.x < cols and 0 <= at.y < rows) or event.button not in (1, 3):
+            return
+        self.post_message(self.Clicked(at.x, at.y, cols, rows, erase=event.button == 3 or event.shift))
+
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:
-            self._text = boundary_text(s, show_test)
+            self._text = boundary_text(s.grid, s.points, show_test)
             self.refresh()
 
     def render(self) -> Text:

@@ -4,6 +4,7 @@ the true class, columns the predicted one, with each class's accuracy at the end
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -70,7 +71,7 @@ class ConfusionPane(ViewPane):
 
     DEFAULT_CSS = "ConfusionPane { width: 1fr; height: auto; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._data: tuple[Confusion, Confusion | None] | None = None
 

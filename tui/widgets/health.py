@@ -8,6 +8,7 @@ width allows, else two lines per layer.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -106,7 +107,7 @@ class HealthPane(ViewPane):
 
     DEFAULT_CSS = "HealthPane { width: 1fr; height: auto; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._layers: tuple[LayerHealth, ...] | None = None
 

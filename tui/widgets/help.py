@@ -15,11 +15,12 @@ HELP = """\
   [b]d[/b]      next dataset             [b]g[/b]  gradient check (manual vs autograd)
   [b]l[/b]      log-scale loss           [b]t[/b]  show / hide test points
   [b]c[/b]      save a checkpoint        [b]e[/b]  export the weights
-  [b]x[/b]      loss x-axis: all / log / last 1000 steps
+  [b]x[/b]      loss x-axis: all / log / last 1000 steps   [b]w[/b]  weights view: W / grad / update
   [b]1-6[/b]    view: 1 boundary  2 neurons  3 weights  4 health  5 confusion  6 step
-  [b]] / \\[[/b]  neurons: next / previous page   [b]w[/b]  weights: W / grad / last update
-  [b]?[/b]      this help                [b]q[/b]  quit (also ctrl+c)
-  [b]ctrl+p[/b] every command: save as..., export as..., screenshot, theme
+  [b]\\[ / ][/b]  rewind a frame back / forward (also shift+left / right; neurons view: page)
+  [b]mouse[/b]  on the boundary: click adds a point, right click / shift+click removes the nearest;
+         while it is focused 0-9 pick the class (esc: done)   [b]ctrl+s[/b]  save the points
+  [b]?[/b]      this help   [b]q[/b]  quit (also ctrl+c)   [b]ctrl+p[/b]  all commands: save as..., theme
 
 Files saved without a path (c, e, screenshots) go to {folder}
 

@@ -104,7 +104,8 @@ class LossPlot(PlotextPlot):
             text = _ascii_text(text)  # one character for one: the colour spans still fit
         return text
 
-    def show(self, s: Snapshot, log: bool, x_axis: str = "all") -> None:
+    def show(self, s: Snapshot, log: bool, x_axis: str = "all", cursor: int | None = None) -> None:
+        """Draw the curves; `cursor`: the step rewound to, marked by a line (see _cursor)."""
         plt = self.plt
         plt.clear_data()
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
@@ -122,23 +123,33 @@ class LossPlot(PlotextPlot):
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
             if keep:
-                xs = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
+                px = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
                 ys = [y for _, y in keep]
-                plt.plot(xs, ys, color=color, marker=marker)
+                plt.plot(px, ys, color=color, marker=marker)
                 lo, hi = min(lo, *ys), max(hi, *ys)
-                xlo, xhi = min(xlo, *xs), max(xhi, *xs)
+                xlo, xhi = min(xlo, *px), max(xhi, *px)
         if lo < hi:
             ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
             plt.yticks(ticks, [loss_label(10**t) for t in ticks] if log else [compact(v) for v in ticks])
         if xlo < xhi:
             if x_axis == "log":
-                xt = [t for t in range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
+                xt: list[float] = [*range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
                 plt.xticks(xt, [step_label(10**t) for t in xt])
             else:
-                xt = step_ticks(xlo, xhi, max(2, self.size.width // 12))
+                xt = [*step_ticks(xlo, xhi, max(2, self.size.width // 12))]
                 plt.xticks(xt, [step_label(t) for t in xt])
             self._changes(s, x_axis, xlo, xhi, hi)
+            if cursor is not None:
+                self._cursor(cursor, x_axis, xlo, xhi, lo)
         self.refresh()
+
+    def _cursor(self, step: int, x_axis: str, xlo: float, xhi: float, bottom: float) -> None:
+        """The rewound moment: a bright vertical line at its step, labelled at the bottom."""
+        if step <= 0 and x_axis == "log":
+            step = 1  # step 0 has no place on a log axis: the left edge stands for it
+        x = min(max(math.log10(step) if x_axis == "log" else step, xlo), xhi)
+        self.plt.vline(x, "white")
+        self.plt.text(f"step {step}", x, bottom, color="white")
 
     def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, top: float) -> None:
         """A vertical line and a label at the step of each live change inside the plotted steps."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -65,7 +66,8 @@ def glyph(
 
 def append_runs(text: Text, cells: list[tuple[str, Style | None]]) -> None:
     """Append glyphs, one span per run of equal style (cheap to redraw)."""
-    run, style = [], None
+    run: list[str] = []
+    style: Style | None = None
     for g, s in cells:
         if s != style and run:
             text.append("".join(run), style)
@@ -138,6 +140,8 @@ def neurons_text(
     tw, th = maps.cols, maps.rows
     across = max(1, (width + 1) // (tw + 1))
     lines: list[Text] = []
+    if all(layer.output for layer in maps.layers):
+        lines.append(Text("no hidden neurons: a linear model (logits = X @ W1 + b1)", style="dim"))
     for layer in maps.layers:
         lines.append(layer_heading(layer))
         for i in range(0, len(layer.units), across):
@@ -153,7 +157,7 @@ class NeuronsPane(ViewPane):
 
     DEFAULT_CSS = "NeuronsPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._maps: NeuronMaps | None = None
         self._dead: Collection[str] = frozenset()

@@ -83,6 +83,10 @@ class Panes(Vertical):
         self.show_rate = show_rate
         self._drawn: dict[str, object] = {}
         self.view = "boundary"
+        self.draw_class: int | None = None
+        """The class a click on the boundary draws, shown on the status line while drawing."""
+        self.rewound: tuple[Snapshot, int] | None = None
+        """(the rewound frame as shown, the step of now) while rewound; None at now."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -127,22 +131,44 @@ class Panes(Vertical):
         self._tabs()
 
     def status(self, s: Snapshot | None, state: State, note: str = "") -> None:
-        self.query_one(StatusLine).show(s, state, self.show_rate, note=note)
+        """The status line of s; while rewound, of the rewound frame (whatever s is: it is now)."""
+        now = None
+        if self.rewound is not None:
+            s, now = self.rewound
+        self.query_one(StatusLine).show(s, state, self.show_rate, note=note, draw_class=self.draw_class, now=now)
 
     def show(
-        self, s: Snapshot, state: State, *, check: tuple, log_scale: bool, show_test: bool, x_axis: str = "all"
+        self,
+        s: Snapshot,
+        state: State,
+        *,
+        check: tuple,
+        log_scale: bool,
+        show_test: bool,
+        x_axis: str = "all",
+        now: int | None = None,
     ) -> None:
+        """Draw s; `now` set: s is a rewound frame of the run now at that step (a cursor on the
+        loss curve marks s.step, the boundary and neuron maps are the frame's)."""
+        self.rewound = (s, now) if now is not None else None
         self.status(s, state)
+        cursor = s.step if now is not None else None
         if self._changed(
-            "loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale, x_axis)
+            "loss", (s.run_id, s.step, len(s.curve_steps), len(s.curve_test), s.changes, log_scale, x_axis, cursor)
         ):
-            self.query_one(LossPlot).show(s, log_scale, x_axis)
-        if self._changed("shapes", (s.run_id, s.step, check)):  # hidden when compact: no render cost
+            self.query_one(LossPlot).show(s, log_scale, x_axis, cursor=cursor)
+        if self._changed("shapes", (s.run_id, s.step, check, s.activations)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, check)
+        boundary = self.query_one("#boundary")
+        boundary.border_title = TITLES["boundary"] + (f" at step {s.step} (rewound)" if now is not None else "")
         if s.grid is not None and self._changed("boundary", (s.grid, s.points, show_test)):
             self.query_one(BoundaryPane).show(s, show_test)
         if self.view != "boundary" and self.view in s.views:
             self.show_view(s)
+        if self.view == "neurons" and now is not None and s.neurons is None:
+            self.query_one(ViewSwitcher).border_title = f"neurons: not filmed at step {s.step} (view not shown then)"
+        elif self.view == "neurons":
+            self.query_one(ViewSwitcher).border_title = TITLES["neurons"]
 
     def show_view(self, s: Snapshot) -> None:
         """The chosen view's part of the snapshot (measured only while the view is shown)."""

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ...core.state import State
 from ..engine.snapshot import Snapshot
+from .boundary import POINT_GLYPHS
 
 STATE_STYLE = {
     State.RUNNING: "bold black on green",
@@ -29,18 +30,36 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}%" if math.isfinite(v) else "-"
 
 
-def status_text(s: Snapshot | None, state: State, show_rate: bool = True, note: str = "") -> Text:
-    """Two lines: what runs and how far it is; then losses, accuracies and any reason."""
+REWOUND_STYLE = "bold white on blue"
+
+
+def status_text(
+    s: Snapshot | None,
+    state: State,
+    show_rate: bool = True,
+    note: str = "",
+    *,
+    draw_class: int | None = None,
+    now: int | None = None,
+) -> Text:
+    """Two lines: what runs and how far it is; then losses, accuracies and any reason. `now` set:
+    s is a rewound frame of a run now at step `now`. `draw_class`: the class a click draws."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
+    if s is not None and now is not None:
+        t.append(f" REWOUND to step {s.step} of {now} ", style=REWOUND_STYLE)
+        t.append("  press any training key to return", style="bold")
+    else:
+        t.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
     if s is None:  # no numbers yet: the reason the run could not start, or that it is starting
         t.append(f"  {note}" if note else "  building the run...", style="bold red" if note else "")
         return t
-    rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state is State.RUNNING else ""
+    rate = f"  {s.steps_per_sec:,.0f} steps/s" if show_rate and state is State.RUNNING and now is None else ""
     m = s.metrics
     t.append(f"  {s.dataset}  {s.arch}  {s.device}  {s.config.optimizer} lr {s.config.lr:.4g}  ")
     t.append(f"step {s.step}  epoch {s.epoch}", style="bold")
     t.append(rate)
+    if draw_class is not None:
+        t.append(f"  draw class {draw_class} {POINT_GLYPHS[draw_class % len(POINT_GLYPHS)]}", style="bold")
     t.append("\n loss ")
     t.append(f"train {_num(m.train_loss)}", style="bold")
     t.append(f" test {_num(m.test_loss)}   acc ")
@@ -60,5 +79,14 @@ class StatusLine(Static):
 
     DEFAULT_CSS = "StatusLine { height: 2; }"
 
-    def show(self, s: Snapshot | None, state: State, show_rate: bool, note: str = "") -> None:
-        self.update(status_text(s, state, show_rate, note))
+    def show(
+        self,
+        s: Snapshot | None,
+        state: State,
+        show_rate: bool,
+        note: str = "",
+        *,
+        draw_class: int | None = None,
+        now: int | None = None,
+    ) -> None:
+        self.update(status_text(s, state, show_rate, note, draw_class=draw_class, now=now))

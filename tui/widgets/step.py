@@ -4,11 +4,14 @@ per line (forward, loss, backward, then the optimizer's update)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
 from textual import events
 
 from ...core.probes import StepRow
+from ..plain import math_ascii
 from .neurons import fit_lines
 from .view_pane import ViewPane
 
@@ -24,10 +27,13 @@ def _v(label: str, v: float) -> str:
     return f"= {number}" if label == "loss" else number
 
 
-def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | None = None) -> Text:
-    """One line per row: equation, shapes, value; columns aligned, the shapes dropped when narrow."""
+def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | None = None, ascii: bool = False) -> Text:
+    """One line per row: equation, shapes, value; columns aligned, the shapes dropped when narrow.
+    ascii: the equations spelled in ASCII (`dW1^2`, `sqrt`), before the columns are measured."""
     if not rows:
         return Text("no step yet: press n (while paused) to take one", style="dim")
+    if ascii:
+        rows = tuple(replace(r, text=math_ascii(r.text)) for r in rows)
     eq = max(len(r.text) for r in rows)
     val = max(len(_v(r.label, r.value)) for r in rows)
     shapes = [r.shapes for r in rows]
@@ -60,7 +66,7 @@ class StepPane(ViewPane):
 
     DEFAULT_CSS = "StepPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._data: tuple[tuple[StepRow, ...], int] | None = None
 
@@ -74,4 +80,5 @@ class StepPane(ViewPane):
     def _draw(self) -> None:
         if self._data is not None:
             size = self.content_size
-            self.update(step_text(*self._data, size.width or 56, size.height or None))
+            ascii = getattr(self.app, "ascii", False)
+            self.update(step_text(*self._data, size.width or 56, size.height or None, ascii=ascii))

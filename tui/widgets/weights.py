@@ -7,6 +7,8 @@ entries are filled glyphs, negative ones hollow, so the sign reads without colou
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -54,7 +56,10 @@ def matrix_lines(mat: Matrix, width: int, cursor: tuple[int, int] | None, ascii:
     lines = [title]
     R, C = len(mat.values), len(mat.values[0]) if mat.values else 0
     if mat.pooled:
-        lines.append(Text(f"pooled {'x'.join(map(str, mat.shape))} → {R}x{C} (block means)", style="italic yellow"))
+        arrow = "->" if ascii else "→"
+        lines.append(
+            Text(f"pooled {'x'.join(map(str, mat.shape))} {arrow} {R}x{C} (block means)", style="italic yellow")
+        )
     gap = " " if 2 * C - 1 <= width else ""
     for r, row in enumerate(mat.values):
         cells: list[tuple[str, Style | None]] = []
@@ -116,7 +121,7 @@ class WeightsPane(ViewPane):
 
     DEFAULT_CSS = "WeightsPane { width: 1fr; height: 1fr; }"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("waiting for the first snapshot...", **kwargs)
         self._matrices: tuple[Matrix, ...] | None = None
         self._cursor: tuple[int, int, int] | None = None
@@ -152,13 +157,12 @@ class WeightsPane(ViewPane):
             return
         size = self.content_size
         width, height = size.width or 56, size.height or None
+        ascii = getattr(self.app, "ascii", False)
         if not self._matrices:
             self.update(Text(self._note or "no values yet (take a step)", style="dim"))
         elif self._cursor is None:
             head = Text(self._note or "the mouse over an entry shows its value", style="dim")
-            body = weights_text(self._matrices, width, height - 1 if height else None)
+            body = weights_text(self._matrices, width, height - 1 if height else None, ascii=ascii)
             self.update(fit_lines([head], width, 1) + Text("\n") + body)
         else:
-            self.update(
-                weights_text(self._matrices, width, height, self._cursor, ascii=getattr(self.app, "ascii", False))
-            )
+            self.update(weights_text(self._matrices, width, height, self._cursor, ascii=ascii))

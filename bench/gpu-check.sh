@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# All of the GPU work of the "Performance, round two" issue in one run, in under 8 minutes on a
+# fresh GPU box: install from this repo, run the CUDA tests, run `ffnn-tui bench --device cuda`,
+# and print one table with pass/fail against the targets. Results land in $OUT (default
+# ./gpu-check-out): the versions, the test log, bench-gpu.json and the table.
+#
+#   bash bench/gpu-check.sh                      # on the GPU box, from the repo root
+#   GPU_CHECK_DEVICE=cpu bash bench/gpu-check.sh # a dry run of every step on a CPU-only machine
+#
+# The box's own torch is kept (a CUDA build is what is being measured); the project and its
+# other dependencies are installed beside it. Exit 0 when every target passes, 1 otherwise.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-check-out}
+DEVICE=${GPU_CHECK_DEVICE:-cuda}
+SECONDS_PER=${GPU_CHECK_SECONDS:-2}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+say() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+say "install"
+if ! "$PY" -c "import torch" 2>/dev/null; then
+    echo "gpu-check: no torch for $PY; install a CUDA build of torch first (or set PYTHON=)" >&2
+    exit 2
+fi
+# --no-deps first: a box without a package index still gets the project over its own torch.
+"$PY" -m pip install -q --no-build-isolation --no-deps -e . >"$OUT/pip.txt" 2>&1 || tail -3 "$OUT/pip.txt"
+"$PY" -m pip install -q -e ".[test]" >>"$OUT/pip.txt" 2>&1 || echo "gpu-check: some test dependencies did not install (see pip.txt)"
+"$PY" - <<'PY' | tee "$OUT/versions.txt"
+import platform, subprocess, torch
+print("python", platform.python_version(), "| torch", torch.__version__, "| cuda", torch.version.cuda)
+if torch.cuda.is_available():
+    print("device", torch.cuda.get_device_name(0), "| count", torch.cuda.device_count())
+    q = "--query-gpu=name,driver_version,memory.total"
+    print(subprocess.run(["nvidia-smi", q, "--format=csv,noheader"], capture_output=True, text=True).stdout.strip())
+else:
+    print("device: no CUDA here (a dry run)")
+PY
+
+say "CUDA tests (pytest -m cuda)"
+timeout 240 "$PY" -m pytest -m cuda -q -p no:cacheprovider 2>&1 | tee "$OUT/pytest-cuda.txt" | tail -15
+echo "${PIPESTATUS[0]}" > "$OUT/pytest-cuda.rc"
+
+say "bench --device $DEVICE"
+timeout 330 "$PY" -m ffnn_tui bench --device "$DEVICE" --seconds "$SECONDS_PER" --repeat 1 \
+    --problems tutorial,10k,1m,2m --json "$OUT/bench-gpu.json" 2>&1 | tee "$OUT/bench.txt"
+
+say "targets"
+"$PY" bench/gpu_targets.py "$OUT" | tee "$OUT/targets.txt"
