@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _main(argv)
     finally:
         sys.stdout = out.stream
-    if out.fails() and code == 0:  # --version or --help into a full device (argparse is silent)
+    if out.fails() and code == 0 and out.error:  # --version or --help into a full device (argparse is silent)
         code = _stdout_error(out.error)
     return code
 
@@ -150,7 +150,8 @@ class WatchedStdout:
     swallow the OSError of `>/dev/full`, and an exit code 0 would claim the text was written."""
 
     def __init__(self, stream, shut: bool = False):
-        self.stream, self.error, self.shut = stream, None, shut
+        self.stream, self.shut = stream, shut
+        self.error: OSError | None = None
 
     def write(self, text: str) -> int:
         try:
