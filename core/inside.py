@@ -78,6 +78,9 @@ class NeuronMaps:
     """Grid columns (x1 direction)."""
     rows: int
     """Grid rows (x2 direction, top row first)."""
+    bad: tuple[str, ...] = ()
+    """Labels (`h1[3]`) of the hidden units, shown or not, that are dead (relu, leaky_relu) or
+    saturated (tanh, sigmoid) on the rows given as X; () without X."""
 
 
 def _extent(extent: Extent | Sequence[float]) -> Extent:
@@ -99,6 +102,21 @@ def _page(width: int, offset: int, max_units: int) -> range:
     return range(start, min(width, start + max(max_units, 0)))
 
 
+def sample_rows(X: torch.Tensor, max_rows: int) -> torch.Tensor:
+    """At most max_rows rows of X, evenly strided (all of them when max_rows is 0)."""
+    N = X.shape[0]
+    stride = max(1, math.ceil(N / max_rows)) if max_rows else 1
+    return X[::stride]  # (n, D)
+
+
+def bad_units(z: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
+    """(H,) True for the units that no longer learn on these rows: dead ones for relu and
+    leaky_relu, saturated ones for tanh and sigmoid."""
+    if activation in ("relu", "leaky_relu"):
+        return dead_units(z, h, activation)
+    return saturated_units(h, activation)
+
+
 @torch.no_grad()
 def neuron_maps(
     params: Params,
@@ -106,16 +124,19 @@ def neuron_maps(
     extent: Extent | Sequence[float],
     cols: int,
     rows: int,
-    max_units: int = 8,
+    max_units: int | Mapping[int, int] = 8,
     offset: int | Mapping[int, int] = 0,
     features: tuple[str, ...] = DEFAULT_FEATURES,
+    X: torch.Tensor | None = None,
 ) -> NeuronMaps:
     """Each unit's value over a rows x cols grid of cell centres of the (x1, x2) plane, from one
     forward pass over the grid's points mapped through the run's features.
 
-    extent is (x0, x1, y0, y1) or a boundary.Extent. offset is one int for every layer or
-    {layer: offset}; each layer shows max_units units from its offset. A linear model (no hidden
-    layer) has the output layer only.
+    extent is (x0, x1, y0, y1) or a boundary.Extent. max_units and offset are one int for every
+    layer or {layer: int}; each layer shows max_units units from its offset. A linear model (no
+    hidden layer) has the output layer only. With X (training rows, as features), the same forward
+    pass also runs over them and `bad` names the dead or saturated units. Every number leaves the
+    device in one copy, so the cost is a few small kernels, whatever the depth.
     """
     ext = _extent(extent)
     W1 = params["W1"]  # (D, H1)
@@ -123,31 +144,48 @@ def neuron_maps(
     if D != len(features):
         raise ValueError(f"neuron maps of {len(features)} features need a W1 with fan_in {len(features)}, not {D}")
     L = depth(params)
-    P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (rows * cols, 2)
-    logits, cache = forward(params, featurize(P, features), activation)  # (rows * cols, K)
-    outs = [cache[2 * k] for k in range(1, L)] + [
-        torch.softmax(logits, dim=1)
-    ]  # h_k (rows * cols, H_k) ..., probs (rows * cols, K)
-    layers = []
-    for k, A in enumerate(outs, start=1):
-        N, H = A.shape
-        off = offset.get(k, 0) if isinstance(offset, Mapping) else offset
-        shown = _page(H, off, max_units)
-        maps = A[:, shown.start : shown.stop].T.reshape(len(shown), rows, cols)  # (S, rows, cols)
-        values = maps.double().cpu().tolist()  # one host sync for the page
-        scales = (
-            torch.where(torch.isfinite(maps), maps.abs(), 0.0).amax(dim=(1, 2)).tolist() if len(shown) else []
-        )  # (S,)
+    G = rows * cols
+    P = grid_points(ext, cols, rows).to(device=W1.device, dtype=W1.dtype)  # (G, 2)
+    P = featurize(P, features)  # (G, D)
+    if X is not None:
+        P = torch.cat([P, X.to(device=W1.device, dtype=W1.dtype)])  # (G + n, D): the grid, then the rows
+    logits, cache = forward(params, P, activation)  # (G + n, K)
+    hidden = [cache[2 * k] for k in range(1, L)]  # h_k (G + n, H_k)
+    A = torch.cat([*(h[:G] for h in hidden), torch.softmax(logits[:G], dim=1)], dim=1)  # (G, H_1 + ... + K)
+    widths = [W.shape[1] for W in (params[f"W{k}"] for k in range(1, L + 1))]
+    firsts = [sum(widths[: k - 1]) for k in range(1, L + 1)]  # each layer's first column in A
+    pages = []
+    for k, H in enumerate(widths, start=1):
+        per = max_units.get(k, 8) if isinstance(max_units, Mapping) else max_units
+        pages.append(_page(H, offset.get(k, 0) if isinstance(offset, Mapping) else offset, per))
+    columns = torch.tensor([f + j for f, page in zip(firsts, pages) for j in page], device=A.device)  # (S,)
+    parts = [
+        A.index_select(1, columns).T.reshape(-1),  # (S * G,) the shown units' maps, one after another, row by row
+        torch.nan_to_num(A.abs(), nan=0.0, posinf=0.0, neginf=0.0).amax(dim=0),  # (H_1 + ... + K,) each unit's scale
+    ]
+    if (
+        X is not None and X.shape[0] and L > 1
+    ):  # dead or saturated on the rows: z_k for leaky_relu's test, h_k for the others
+        z = torch.cat([cache[2 * k - 1][G:] for k in range(1, L)], dim=1)  # (n, H_1 + ... + H_{L-1})
+        parts.append(bad_units(z, torch.cat(hidden, dim=1)[G:], activation).to(A.dtype))  # (H_1 + ... + H_{L-1},)
+    numbers = torch.cat(parts).double().cpu().tolist()  # the one host sync
+    S = columns.numel()
+    scales, flags = numbers[S * G : S * G + sum(widths)], numbers[S * G + sum(widths) :]
+    layers, at = [], 0  # at: where the next shown unit's map starts in numbers
+    for k, (page, H, f) in enumerate(zip(pages, widths, firsts), start=1):
         name = "out" if k == L else f"h{k}"
-        units = tuple(
-            UnitMap(f"{name}[{j}]", k, j, tuple(tuple(r) for r in v), s) for j, v, s in zip(shown, values, scales)
-        )
-        layers.append(
-            LayerMaps(
-                k, k == L, "softmax" if k == L else activation, H, shown.start, units, H - shown.stop, _finite_absmax(A)
-            )
-        )
-    return NeuronMaps(tuple(layers), (ext.x0, ext.x1, ext.y0, ext.y1), cols, rows)
+        units = []
+        for j in page:
+            values = tuple(tuple(numbers[at + r * cols : at + (r + 1) * cols]) for r in range(rows))
+            units.append(UnitMap(f"{name}[{j}]", k, j, values, scales[f + j]))
+            at += G
+        activation_k = "softmax" if k == L else activation
+        layer_scale = max(scales[f : f + H], default=0.0)
+        layers.append(LayerMaps(k, k == L, activation_k, H, page.start, tuple(units), H - page.stop, layer_scale))
+    bad = tuple(
+        f"h{k}[{j}]" for k, H in enumerate(widths[:-1], start=1) for j in range(H) if flags and flags[firsts[k - 1] + j]
+    )
+    return NeuronMaps(tuple(layers), (ext.x0, ext.x1, ext.y0, ext.y1), cols, rows, bad)
 
 
 # ---------------------------------------------------------------- weight matrices
@@ -299,9 +337,7 @@ def layer_health(
     grads maps a parameter name to its gradient; update_norms maps it to ‖last update‖.
     """
     L = depth(params)
-    N, _ = X.shape
-    stride = max(1, math.ceil(N / max_rows)) if max_rows else 1
-    Xs = X[::stride].to(device=params["W1"].device, dtype=params["W1"].dtype)  # (n, D)
+    Xs = sample_rows(X, max_rows).to(device=params["W1"].device, dtype=params["W1"].dtype)  # (n, D)
     _, cache = forward(params, Xs, activation)  # [X, z1, h1, ..., logits]
     n = Xs.shape[0]
     out = []
@@ -318,8 +354,7 @@ def layer_health(
             z, h = cache[2 * k - 1], cache[2 * k]  # (n, H) each
             problem = "dead" if activation in ("relu", "leaky_relu") else "saturated"
             if n:
-                flags = dead_units(z, h, activation) if problem == "dead" else saturated_units(h, activation)  # (H,)
-                bad = tuple(int(i) for i in flags.nonzero().flatten().tolist())
+                bad = tuple(int(i) for i in bad_units(z, h, activation).nonzero().flatten().tolist())
         frac = len(bad) / H if problem and n else math.nan
         out.append(LayerHealth(k, name, H, _norm((grads or {}).get(name)), ratio, problem, bad, frac, n))
     return tuple(out)

@@ -37,6 +37,8 @@ class Optimizer:
     def __init__(self, lr: float, weight_decay: float = 0.0):
         self.lr = lr
         self.weight_decay = weight_decay
+        self.used_lr = lr
+        """The lr of the last update (lr may change live between updates)."""
 
     def _decayed(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> Tensors:
         """g + wd * p (L2 penalty wd/2 ||p||^2); the grads themselves when wd is 0."""
@@ -46,11 +48,21 @@ class Optimizer:
 
     def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         """p <- p - lr * g, the tutorial's `W1 -= lr * W1.grad`, for all tensors in one call."""
+        self.used_lr = self.lr
         torch._foreach_add_(params, self._decayed(params, grads), alpha=_scalar(-self.lr, params[0]))
 
+    def last_updates(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The change the last update made to each tensor (params after it, grads it used): for the
+        views, not used while training. sgd: -lr (g + wd p), p the parameters before the update,
+        recovered from those after it as (p_after + lr g) / (1 - lr wd)."""
+        lr, wd = self.used_lr, self.weight_decay
+        if wd == 0 or lr * wd == 1:
+            return [-lr * g for g in self._decayed(params, grads)]  # each like its param
+        return [p - (p + lr * g) / (1 - lr * wd) for p, g in zip(params, grads)]  # each like its param
+
     def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
-        """‖update‖ of the last step per tensor (for the shapes pane; not used while training)."""
-        return [self.lr * float(g.norm()) for g in self._decayed(params, grads)]
+        """‖last update‖ per tensor (for the shapes and health panes; not used while training)."""
+        return [float(u.norm()) for u in self.last_updates(params, grads)]
 
     def moments(self) -> list[torch.Tensor]:
         """The state tensors the updates read and write (none for plain sgd)."""
@@ -69,7 +81,7 @@ class Optimizer:
         return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay}
 
     def load_state_dict(self, state: dict[str, Any], params: list[torch.Tensor]) -> None:
-        self.lr = float(state["lr"])
+        self.lr = self.used_lr = float(state["lr"])
         self.weight_decay = float(state["weight_decay"])
 
 
@@ -83,6 +95,7 @@ class Momentum(Optimizer):
         self.velocity: list[torch.Tensor] | None = None
 
     def update(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        self.used_lr = self.lr
         g = self._decayed(params, grads)
         if self.velocity is None:
             self.velocity = [torch.zeros_like(p) for p in params]
@@ -90,10 +103,11 @@ class Momentum(Optimizer):
         torch._foreach_add_(self.velocity, g)
         torch._foreach_add_(params, self.velocity, alpha=_scalar(-self.lr, params[0]))
 
-    def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
-        return (
-            [self.lr * float(v.norm()) for v in self.velocity] if self.velocity else super().update_norms(params, grads)
-        )
+    def last_updates(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """-lr v, v the velocity the last update moved by."""
+        if not self.velocity:
+            return super().last_updates(params, grads)
+        return [-self.used_lr * v for v in self.velocity]  # each like its param
 
     def moments(self) -> list[torch.Tensor]:
         return self.velocity or []
@@ -125,6 +139,7 @@ class Adam(Optimizer):
             self.m = [torch.zeros_like(p) for p in params]
             self.v = [torch.zeros_like(p) for p in params]
         self.t += 1
+        self.used_lr = self.lr
         torch._foreach_lerp_(self.m, g, 1 - b1)  # m <- b1 m + (1 - b1) g
         torch._foreach_mul_(self.v, b2)
         torch._foreach_addcmul_(self.v, g, g, 1 - b2)  # v <- b2 v + (1 - b2) g^2
@@ -137,12 +152,15 @@ class Adam(Optimizer):
     def moments(self) -> list[torch.Tensor]:
         return [*(self.m or []), *(self.v or [])]
 
-    def update_norms(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[float]:
+    def last_updates(self, params: list[torch.Tensor], grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """-lr m_hat / (sqrt(v_hat) + eps), from the moments the last update wrote."""
         if not self.m or not self.v:
-            return super().update_norms(params, grads)
+            return super().last_updates(params, grads)
         b1, b2 = ADAM_BETAS
-        scale = self.lr / (1 - b1**self.t)
-        return [scale * float((m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS)).norm()) for m, v in zip(self.m, self.v)]
+        scale = self.used_lr / (1 - b1**self.t)
+        return [
+            -scale * m / ((v / (1 - b2**self.t)).sqrt() + ADAM_EPS) for m, v in zip(self.m, self.v)
+        ]  # each like its param
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "t": self.t, "m": self.m, "v": self.v}

@@ -7,6 +7,7 @@ print them. None of them changes the run. Which of them runs, and when, is the c
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -118,7 +119,12 @@ def data_extent(tr: Trainer) -> Extent:
 
 
 def grid_points(ext: Extent, cols: int, rows: int) -> torch.Tensor:
-    """Centres of a rows x cols grid, row 0 at the top (largest y), as (rows * cols, 2)."""
+    """Centres of a rows x cols grid, row 0 at the top (largest y), as (rows * cols, 2) float64."""
+    return _grid(ext, cols, rows).clone()  # the panes ask for the same few grids again and again
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(ext: Extent, cols: int, rows: int) -> torch.Tensor:
     xs = ext.x0 + (torch.arange(cols, dtype=torch.float64) + 0.5) * (ext.x1 - ext.x0) / cols  # (cols,)
     ys = ext.y1 - (torch.arange(rows, dtype=torch.float64) + 0.5) * (ext.y1 - ext.y0) / rows  # (rows,)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (rows, cols) each
@@ -206,7 +212,8 @@ class StepRow:
     """One line of the last step in the tutorial's notation, with its live shapes and one number."""
 
     part: str
-    """'forward', 'loss', 'backward' or 'update'."""
+    """'forward', 'loss', 'backward', 'moments' (the optimizer's state: momentum's velocity, adam's
+    m and v) or 'update' (each W_k -= ..., whose number is ‖ΔW_k‖, the change it made)."""
     text: str
     """The equation: `z1 = X @ W1 + b1`."""
     shapes: str
@@ -330,34 +337,35 @@ def step_rows(tr: Trainer, before: Params | None = None) -> tuple[StepRow, ...]:
 
 
 def _update_rows(tr: Trainer) -> tuple[StepRow, ...]:
-    """The optimizer's lines for each W_k (each b_k is updated the same way with db_k)."""
+    """The optimizer's lines: its moments for each W_k (momentum, adam), then each W_k's update,
+    numbered with ‖ΔW_k‖, the change it made (each b_k is updated the same way with db_k)."""
     opt, L = tr.optimizer, len(tr.params) // 2
-    norms = opt.update_norms(tr.param_list, tr.last_grads)  # ‖update‖ per tensor
-    rows = []
-    if opt.weight_decay:
-        rows.append(StepRow("update", f"dW += {opt.weight_decay:g} * W", "", "", math.nan))
+    norms = opt.update_norms(tr.param_list, tr.last_grads)  # ‖ΔW‖ per tensor
+    lr = f"lr {opt.used_lr:g}"
+    moments, updates = [], []
     for k in range(1, L + 1):
         i, W = 2 * k - 2, tr.params[f"W{k}"]
         if isinstance(opt, Momentum) and opt.velocity:
-            rows.append(
-                StepRow("update", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i]))
+            moments.append(
+                StepRow("moments", f"vW{k} = {MOMENTUM:g} vW{k} + dW{k}", _s(W), f"‖vW{k}‖", _n(opt.velocity[i]))
             )
-            rows.append(StepRow("update", f"W{k} -= lr * vW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
+            updates.append(StepRow("update", f"W{k} -= lr * vW{k}", lr, f"‖ΔW{k}‖", norms[i]))
         elif isinstance(opt, Adam) and opt.m and opt.v:
             b1, b2 = ADAM_BETAS
-            rows.append(
-                StepRow("update", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i]))
+            moments.append(
+                StepRow("moments", f"mW{k} = {b1:g} mW{k} + {1 - b1:.1g} dW{k}", _s(W), f"‖mW{k}‖", _n(opt.m[i]))
             )
-            rows.append(
-                StepRow("update", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i]))
+            moments.append(
+                StepRow("moments", f"vW{k} = {b2:g} vW{k} + {1 - b2:.1g} dW{k}²", _s(W), f"‖vW{k}‖", _n(opt.v[i]))
             )
-            rows.append(
-                StepRow(
-                    "update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"lr {opt.lr:g}, t {opt.t}", f"‖ΔW{k}‖", norms[i]
-                )
+            updates.append(
+                StepRow("update", f"W{k} -= lr * m̂W{k} / (√v̂W{k} + ε)", f"{lr}, t {opt.t}", f"‖ΔW{k}‖", norms[i])
             )
         else:
-            rows.append(StepRow("update", f"W{k} -= lr * dW{k}", f"lr {opt.lr:g}", f"‖ΔW{k}‖", norms[i]))
+            updates.append(StepRow("update", f"W{k} -= lr * dW{k}", lr, f"‖ΔW{k}‖", norms[i]))
+    if opt.weight_decay:  # the gradient the moments or the update read
+        first = "moments" if moments else "update"
+        moments.insert(0, StepRow(first, f"dW += {opt.weight_decay:g} * W", "", "", math.nan))
     biases = "b1: the same with db1" if L == 1 else f"b1..b{L}: the same with db1..db{L}"
-    rows.append(StepRow("update", biases, "", "", math.nan))
-    return tuple(rows)
+    updates.append(StepRow("update", biases, "", "", math.nan))
+    return tuple(moments + updates)

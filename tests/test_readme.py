@@ -32,8 +32,8 @@ def test_ci_lint_runs_every_static_check_and_fails_with_any():
     lint = (ROOT / ".ci" / "lint").read_text().splitlines()
     assert "set -euo pipefail" in lint
     for check in (
-        "ruff check core tui tests",
-        "ruff format --check core tui tests",
+        "ruff check core tui tests bench",
+        "ruff format --check core tui tests bench",
         "MYPYPATH=build/lint mypy -p ffnn_tui.core -p ffnn_tui.tui",
         "PYTHONPATH=build/lint lint-imports",
     ):

@@ -31,7 +31,7 @@ from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, Point
 from .engine.snapshot import Frame, Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
-from .keys import ASCII_LABELS, BINDINGS
+from .keys import ASCII_LABELS, BINDINGS, PAUSE_LABEL
 from .messages import EngineEvent
 from .rewind import Rewind
 from .run_keys import RunKeys
@@ -107,6 +107,7 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         self.heard_from = time.monotonic()
         """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
         self.set_reactive(FfnnApp.running, not paused)
+        self.relabel({"pause": PAUSE_LABEL[not paused]})
         self.init_views()
         self.init_canvas()
         self.init_rewind()
@@ -134,9 +135,13 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
 
     def _use_ascii_labels(self) -> None:
         """Footer labels without × and ÷ (this app's copy of the bindings; the class's stay)."""
+        self.relabel(ASCII_LABELS)
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Give the footer's keys new labels, by binding id (this app's copy of the bindings)."""
         for key, bindings in self._bindings.key_to_bindings.items():
             self._bindings.key_to_bindings[key] = [
-                replace(b, description=ASCII_LABELS[b.id]) if b.id in ASCII_LABELS else b for b in bindings
+                replace(b, description=labels[b.id]) if b.id in labels else b for b in bindings
             ]
 
     def get_line_filters(self) -> Sequence[LineFilter]:

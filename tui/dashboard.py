@@ -62,6 +62,10 @@ class Dashboard(App[None]):
         """Redraw the panes from the latest snapshot."""
         raise NotImplementedError  # FfnnApp's
 
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Give the footer's keys new labels, by binding id."""
+        raise NotImplementedError  # FfnnApp's
+
     def _ended(self) -> bool:
         """The run has diverged, failed or finished."""
         raise NotImplementedError  # run_keys.py's

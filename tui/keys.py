@@ -62,5 +62,7 @@ BINDINGS = [
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
 ]
 
+PAUSE_LABEL = {True: "Pause", False: "Resume"}
+"""The space key's footer label, by whether the run is stepping: it says what the key does now."""
 ASCII_LABELS = {"lr_up": "lr*2", "lr_down": "lr/2"}
 """Footer labels for plain terminals (--ascii): binding id -> label."""

@@ -10,6 +10,7 @@ import time
 from ..core.state import ENDED, State
 from .dashboard import Dashboard
 from .engine.protocol import CheckGradients, NextActivation, NextDataset, Pause, Reset, Resume, ScaleLr, Step
+from .keys import PAUSE_LABEL
 from .widgets.panes import Panes
 
 
@@ -29,6 +30,8 @@ class RunKeys(Dashboard):
         return True
 
     def watch_running(self, running: bool) -> None:
+        self.relabel({"pause": PAUSE_LABEL[running]})
+        self.refresh_bindings()  # the footer redraws with the new label
         if self.snapshot is not None:
             self.query_one(Panes).status(self.snapshot, self.state())
 

@@ -67,6 +67,7 @@ class ViewKeys(Dashboard):
     def action_view(self, view: str) -> None:
         self.view = view
         self.set_class(view != "boundary", "-view")
+        self.set_class(view == "step", "-step")  # the equations get the wider column (app.tcss)
         self.query_one(Panes).set_view(view, self.wide)
         self.show_views()
         self._draw()

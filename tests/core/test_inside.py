@@ -307,6 +307,20 @@ def test_inside_does_not_import_the_ui():
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_maps_name_the_units_layer_health_finds_bad_from_the_same_pass(activation):
+    """neuron_maps(X=...) flags dead or saturated units of every layer, shown or not, as layer_health does."""
+    p = net((6, 5), classes=3)
+    p["b1"][[1, 4]] = -1e3 if activation in ("relu", "leaky_relu") else 1e3  # dead, or saturated high
+    p["W2"][:, 3] = 0.0
+    p["b2"][3] = -1e3 if activation in ("relu", "leaky_relu") else 1e3
+    X = torch.randn(300, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    health = inside.layer_health(p, activation, X)
+    m = inside.neuron_maps(p, activation, (-1, 1, -1, 1), 4, 3, max_units=2, X=X)
+    assert set(m.bad) == inside.bad_labels(health) >= {"h1[1]", "h1[4]", "h2[3]"}
+    assert inside.neuron_maps(p, activation, (-1, 1, -1, 1), 4, 3).bad == ()  # without rows: nothing said
+
+
 def test_bad_labels_name_units_as_the_neuron_maps_do():
     p = hand_net(-1e3)
     layers = inside.layer_health(p, "relu", X_HEALTH)

@@ -142,6 +142,26 @@ def test_optimizers_match_torch_optim(optimizer, weight_decay):
     assert all(float((a - s).abs().max()) > 1e-3 for a, s in zip(ours, start))  # the updates did move them
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_last_updates_are_the_change_the_last_update_made(optimizer, weight_decay):
+    """What the weights view shows as the last update: params after minus before, even after the lr
+    has changed since (a live `+`), for every optimizer; update_norms are their norms."""
+    g = torch.Generator().manual_seed(6)
+    shapes = [(2, 4), (4,), (4, 3), (3,)]
+    params = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
+    opt = make_optimizer(optimizer, 0.03, weight_decay)
+    for _ in range(4):
+        grads = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
+        before = [p.clone() for p in params]
+        opt.update(params, grads)
+    opt.lr = 0.5  # changed after the last update: the update it made stays what it was
+    shown = opt.last_updates(params, grads)
+    for u, p, b in zip(shown, params, before):
+        assert torch.allclose(u, p - b, rtol=0, atol=1e-12)
+    assert opt.update_norms(params, grads) == pytest.approx([float((p - b).norm()) for p, b in zip(params, before)])
+
+
 # ----- mini-batches and epochs -----
 
 

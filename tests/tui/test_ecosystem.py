@@ -480,6 +480,11 @@ async def test_ascii_screen_has_no_non_ascii_character(data_home):
             shown = _pane_text(app, f"#{pane}")
             assert pane == "step" or "?" not in shown, shown  # a glyph with no ASCII of its own is '?'
 
+        await pilot.resize_terminal(80, 24)  # the step view scrolls here: its scroll bar is ASCII too
+        await pilot.press("6")
+        await wait_for(pilot, lambda: app.query_one("#step").max_scroll_y > 0, what="a step view that scrolls")
+        await pilot.pause(0.3)
+        assert _non_ascii(screen_text(app)) == [], screen_text(app)
         await pilot.press("question_mark")
         await pilot.pause()
         assert _non_ascii(screen_text(app)) == []

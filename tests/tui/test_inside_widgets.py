@@ -16,7 +16,7 @@ from textual.app import App
 from ffnn_tui.core import inside
 from ffnn_tui.core.inside import Confusion, LayerHealth, LayerMaps, Matrix, NeuronMaps, UnitMap
 from ffnn_tui.core.network import init_params
-from ffnn_tui.tui.widgets import neurons, weights
+from ffnn_tui.tui.widgets import neurons, step, weights
 from ffnn_tui.tui.widgets.confusion import ConfusionPane, confusion_text
 from ffnn_tui.tui.widgets.health import HealthPane, health_text
 from ffnn_tui.tui.widgets.neurons import NeuronsPane, neurons_text
@@ -87,7 +87,7 @@ def test_nan_shows_as_its_own_glyph():
 
 def test_real_maps_have_layer_headings_labels_and_the_left_out_count():
     p = tutorial_net(hidden=(32, 4), classes=3)
-    m = inside.neuron_maps(p, "relu", (-2, 2, -2, 2), neurons.TILE_COLS, neurons.TILE_ROWS, max_units=8)
+    m = inside.neuron_maps(p, "relu", (-2, 2, -2, 2), 10, 5, max_units=8)
     plain = neurons_text(m, 56).plain
     assert "layer 1: 32 units (relu), showing 0-7" in plain
     assert "layer 2: 4 units (relu)" in plain and "output: 3 units (softmax)" in plain
@@ -162,6 +162,19 @@ def test_hinton_glyph_grows_with_magnitude():
     assert ascii_row == " ".join(
         [weights.ASCII_POS[0], weights.ASCII_POS[1], weights.ASCII_POS[3], weights.ASCII_NEG[1], weights.ASCII_NEG[3]]
     )
+
+
+def test_the_legend_names_each_glyph_set_by_sign_small_to_large():
+    for ascii, pos, neg in (
+        (False, weights.POS_GLYPHS, weights.NEG_GLYPHS),
+        (True, weights.ASCII_POS, weights.ASCII_NEG),
+    ):
+        text = weights.legend(ascii)
+        assert text.plain.startswith(f"{pos} >0  {neg} <0  size")
+        assert text.plain.isascii() == ascii
+        colours = {str(s.style.color) for s in text.spans if not isinstance(s.style, str) and s.style.color}
+        assert len(colours) >= 2 * len(pos) - 1  # every glyph in its own shade of the sign's colour
+        assert_fits(text, 36)
 
 
 def test_a_pooled_matrix_says_so_and_fits():
@@ -311,6 +324,68 @@ async def test_each_pane_shows_its_data():
         app.query_one(ConfusionPane).show(TRAIN, TEST)
         await pilot.pause()
         assert "h1[0]" + neurons.DEAD_MARK in str(app.query_one(NeuronsPane).render())
-        assert "W1 (2, 8)" in str(app.query_one(WeightsPane).render())
+        shown = str(app.query_one(WeightsPane).render())
+        assert "W1 (2, 8)" in shown and weights.legend().plain in shown and "W1[0,0] =" in shown
         assert "W1 ‖g‖" in str(app.query_one(HealthPane).render())
         assert "train acc" in str(app.query_one(ConfusionPane).render())
+
+
+# ---------------------------------------------------------------- the step, written out
+
+
+def _stepped_rows(*argv: str):
+    from ffnn_tui.core import probes
+    from ffnn_tui.tui.cli import build_trainer
+
+    tr = build_trainer(["--device", "cpu", *argv])
+    tr.step()
+    before = {k: v.clone() for k, v in tr.params.items()}
+    tr.step()
+    return probes.step_rows(tr, before)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_each_value_column_has_the_right_heading(optimizer):
+    """‖lhs‖ over rows whose number is their left-hand side's norm; the update rows, whose number is
+    the change they made, under ‖ΔW‖; the moments (velocity, m, v) under ‖lhs‖ again."""
+    rows = _stepped_rows("--optimizer", optimizer, "--weight-decay", "0.01")
+    lines = lines_of(step.step_text(rows, 2, 78))
+    heading = ""
+    for line in lines:
+        words = line.split()
+        if line.startswith(("step 2", "-- ")):
+            heading = words[-1]
+            assert heading in ("‖lhs‖", "‖ΔW‖"), line
+        elif " -= " in line:
+            assert heading == "‖ΔW‖", line
+        elif words and words[0][0] in "zhldmv" and "=" in line and not line.startswith("loss"):
+            assert heading == "‖lhs‖", line
+    assert any(l.startswith("-- update") and l.endswith("‖ΔW‖") for l in lines)
+    if optimizer != "sgd":
+        assert any(l.startswith("-- moments") for l in lines)
+
+
+@pytest.mark.parametrize("width", [78, 51, 36])
+def test_the_step_fits_its_width_and_keeps_the_result_shapes(width):
+    """120x36 gives the step view 78 columns (whole products where they fit), 80x24 gives 51 (every
+    result's shape still shown); narrower drops shapes before the numbers."""
+    rows = _stepped_rows("--dataset", "spiral", "--classes", "3", "--hidden", "16,16", "--samples", "300")
+    text = step.step_text(rows, 2, width)
+    assert_fits(text, width)
+    plain = text.plain
+    if width >= 51:
+        for r in rows:
+            result = r.shapes.rsplit("-> ", 1)[-1]
+            assert any(l.startswith(r.text) and result in l for l in plain.split("\n")), r.text
+    if width == 78:
+        assert "(16, 240) @ (240, 3) -> (16, 3)" in plain
+    for r in rows:  # every number is on screen, whatever the width
+        if r.label and r.label != "loss":
+            assert f"{r.value:.4g}" in plain
+
+
+def test_combining_marks_do_not_shift_the_columns():
+    rows = _stepped_rows("--optimizer", "adam")
+    lines = lines_of(step.step_text(rows, 2, 78))
+    starts = {cell_len(l[: l.rindex(" ") + 1]) for l in lines if l.startswith(("W1 -= ", "z1 = ", "dW1 = "))}
+    assert len(starts) == 1  # the numbers of m̂/v̂ rows start in the same terminal column as the others

@@ -61,6 +61,21 @@ async def test_space_runs_and_pauses():
         assert "PAUSED" in status(app)
 
 
+def footer(app) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_the_footer_says_resume_while_paused_and_pause_while_running():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        assert "space Resume" in footer(app) and "Pause" not in footer(app)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "space Pause" in footer(app), what="the Pause label")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "space Resume" in footer(app), what="the Resume label")
+
+
 async def test_step_key_is_greyed_out_while_running():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -112,6 +112,10 @@ class TestViews:
         """6: the third step written out."""
         assert self._check(snap_compare, "6")
 
+    def test_spiral_boundary(self, snap_compare):
+        """1 on 2-16-16-3: three classes shaded, the points on top (the tutorial's: TestFrames)."""
+        assert self._check(snap_compare, "1", SPIRAL)
+
     def test_spiral_neurons(self, snap_compare):
         """2 on 2-16-16-3: the first page of each wide layer, what is left out said."""
         assert self._check(snap_compare, "2", SPIRAL)
@@ -131,6 +135,10 @@ class TestViews:
     def test_spiral_step(self, snap_compare):
         """6 on 2-16-16-3: three layers of equations."""
         assert self._check(snap_compare, "6", SPIRAL)
+
+    def test_step_80x24(self, snap_compare):
+        """6 at 80x24: two thirds of the width, every result's shape, the update under ‖ΔW‖."""
+        assert self._check(snap_compare, "6", size=(80, 24))
 
     def test_neurons_80x24(self, snap_compare):
         """2 at 80x24: fewer tiles across, the tabs abbreviated."""

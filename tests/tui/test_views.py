@@ -8,7 +8,8 @@ import pytest
 from textual.widgets import ContentSwitcher
 
 from ffnn_tui.tui.engine.protocol import VIEWS
-from ffnn_tui.tui.widgets.loss_plot import LossPlot
+from ffnn_tui.tui.widgets.loss_plot import LABEL_LINES, LossPlot, marker_labels
+from ffnn_tui.tui.widgets.step import StepPane
 from ffnn_tui.tui.widgets.weights import WeightsPane
 
 from .conftest import make_app, screen_text, settled, wait_for
@@ -49,9 +50,7 @@ async def test_each_view_key_shows_its_view_and_measures_only_it():
                 "confusion": s.confusion,
                 "step": s.step_rows,
             }
-            assert [v for v, data in measured.items() if data is not None] == (
-                [view, "health"] if view == "neurons" else [view]
-            )  # the neurons' dead marks come from health
+            assert [v for v, data in measured.items() if data is not None] == [view]  # dead marks: the maps' own pass
             if view != "boundary":
                 assert app.query_one(ContentSwitcher).current == view
 
@@ -69,6 +68,23 @@ async def test_the_step_view_follows_every_n():
             assert f"step {step}, just taken" in text
             loss = next(r for r in app.snapshot.step_rows if r.label == "loss").value
             assert f"= {loss:.4g}" in text
+
+
+async def test_at_80x24_the_step_view_keeps_its_shapes_and_scrolls_to_its_last_row():
+    app = make_app(*SPIRAL, "--optimizer", "adam")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        await _view(pilot, app, "6", 1)
+        text = screen_text(app)
+        assert "shape" in text and "(240, 16)" in text and "‖lhs‖" in text
+        pane = app.query_one(StepPane)
+        assert pane.max_scroll_y > 0 and "b1..b3: the same" not in text
+        pane.scroll_end(animate=False)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "b1..b3: the same with db1..db3" in text and "‖ΔW‖" in text
 
 
 async def test_page_keys_move_through_a_wide_layer():
@@ -103,8 +119,8 @@ async def test_w_cycles_weights_gradients_and_the_last_update():
             if which == "updates":
                 change = (app.engine.trainer.params["W1"] - W1).reshape(-1).tolist()
                 shown = [v for row in app.snapshot.weights[0].values for v in row]
-                assert shown == pytest.approx(change)
-                assert "change over the last 1 step" in screen_text(app)
+                assert shown == pytest.approx(change, abs=1e-6)  # float32: -lr * dW1 against a difference of W1s
+                assert "ΔW: the change step 1 made" in screen_text(app)
 
 
 async def test_the_mouse_over_a_weight_shows_its_value():
@@ -113,7 +129,7 @@ async def test_the_mouse_over_a_weight_shows_its_value():
         await settled(pilot, app, 0)
         await _view(pilot, app, "3", 0)
         pane = app.query_one(WeightsPane)
-        await pilot.hover(pane, offset=(2, 2))  # header, W1's title, then W1's first row; column 1
+        await pilot.hover(pane, offset=(2, 3))  # a note, the legend, W1's title, then W1's first row; column 1
         await pilot.pause()
         value = app.engine.trainer.params["W1"][0, 1].item()
         assert f"W1[0,1] = {value:.4g}" in screen_text(app)
@@ -145,6 +161,32 @@ async def test_live_changes_are_marked_and_the_test_loss_is_on_the_grid():
         assert app.snapshot.curve_test_steps == (1, 2, 4)  # metrics rows 1, 2, 4: weights after 0, 1, 3 steps
         await pilot.press("d")  # a new dataset is a new run: its curve starts at a marker naming it
         await wait_for(pilot, lambda: app.snapshot.changes == ((0, "diagonal"),), what="the dataset change")
+
+
+def test_close_change_labels_stack_and_never_overlap():
+    changes = [(10, "lr 0.14"), (11, "lr 0.28"), (12, "lr 0.56"), (13, "tanh"), (60, "relu"), (95, "lr 1.12")]
+    placed = marker_labels(changes, 0, 100, 50)
+    assert [p[1] for p in placed[:3]] == [0, 1, 2]  # three changes a column apart: three lines
+    assert "tanh" not in [p[2] for p in placed]  # a fourth has no free line: left out
+    assert ("relu" in [p[2] for p in placed]) and all(line == 0 for _, line, w in placed if w in ("relu", "lr 1.12"))
+    for line in range(LABEL_LINES):  # on each line, labels (centred on their column) keep a blank between them
+        spans = sorted((x / 100 * 49 - len(w) / 2, x / 100 * 49 + len(w) / 2) for x, l, w in placed if l == line)
+        assert all(b + 1 <= a2 for (_, b), (a2, _) in zip(spans, spans[1:]))
+
+
+async def test_close_changes_are_labelled_legibly_on_screen():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app, 0)
+        for step in range(1, 21):
+            await pilot.press("n")
+            await settled(pilot, app, step)
+            if step in (10, 11):  # two changes a step apart: about 3 columns of a 20-step plot
+                await pilot.press("+")
+        await wait_for(pilot, lambda: len(app.snapshot.changes) == 2, what="two lr changes")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "lr 0.14" in text and "lr 0.28" in text  # each label whole, none written over the other
 
 
 async def test_wide_terminal_shows_the_boundary_beside_the_view():

@@ -133,19 +133,20 @@ class TrainingLoop:
         self.kept: tuple[int, int] | None = None
         """(run_id, step) of the last LastCheckpoint sent; None once a command may have changed the run."""
         self.before: tuple[int, int, Params] | None = None
-        """(run id, step, parameters) from just before the last step (or chunk) that needed them."""
+        """(run id, step, parameters) from just before the last step (or chunk) that needed them; the
+        step view uses them when they are one step old."""
         self.changes: tuple[int, list[tuple[int, str]]] = (trainer.run_id, [])
         """(run id, [(step, what), ...]): the live changes of the current run, for the loss plot."""
         self.next_frame: tuple[int, int] = (trainer.run_id, 0)
         """(run id, step) of the film's next frame (rewind, tui/film.py): a chunk of steps ends there."""
 
     def _keep_before(self) -> None:
-        """Copy the parameters before stepping, for the weights view's last update and the step view."""
+        """Copy the parameters before stepping, for the step view (‖dh_k‖ needs the old W_k+1)."""
         tr = self.tr
         self.before = (tr.run_id, tr.step_count, {k: v.clone() for k, v in tr.params.items()})
 
     def _wants_before(self) -> bool:
-        return any(v in self.looker.views.views for v in ("weights", "step"))
+        return "step" in self.looker.views.views
 
     def _changed(self, what: str) -> None:
         run, marks = self.changes
@@ -308,14 +309,13 @@ class TrainingLoop:
 
     def snapshot(self) -> Snapshot:
         """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
-        tr, before, steps = self.tr, None, 0
-        if self.before is not None and self.before[0] == tr.run_id and self.before[1] < tr.step_count:
-            _, at, before = self.before
-            steps = tr.step_count - at
+        tr, before = self.tr, None
+        if self.before is not None and self.before[:2] == (tr.run_id, tr.step_count - 1):
+            before = self.before[2]  # the parameters the last step started from
         run, marks = self.changes
         changes = tuple(marks) if run == tr.run_id else ()
         try:
-            return self.looker.make(tr, self.state(), before=before, update_steps=steps, changes=changes)
+            return self.looker.make(tr, self.state(), before=before, changes=changes)
         except Exception as e:
             self.tr.fail(f"{type(e).__name__} while drawing step {self.tr.step_count}: {e}")
             self.running = False

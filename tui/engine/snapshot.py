@@ -6,6 +6,7 @@ A Snapshot is plain immutable data (no live tensors), made in the training loop 
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -26,8 +27,14 @@ PLOT_POINTS = 2000
 CURVE_POINTS = 500
 """Points per loss curve sent to the app (the history is downsampled to this)."""
 
-NEURON_TILE = (10, 5)
-"""(cols, rows) of one unit's map in the neurons view."""
+NEURON_TILE_ROWS = (3, 12)
+"""The least and the most rows of one unit's map (tile) in the neurons view; a tile is about twice
+as wide as tall (a terminal cell is about twice as tall as wide), at most NEURON_TILE_COLS wide."""
+NEURON_TILE_COLS = 24
+READABLE_ROWS = 5
+"""Tiles this tall or taller read well: the neurons view shows every unit at this size if it can."""
+MIN_SHOWN = 4
+"""Otherwise tiles are as large as can be with at least this many units of each layer on a page."""
 WEIGHT_ROWS = 16
 """The most rows of a weight matrix shown before block-mean pooling."""
 TEST_GRID_DOUBLING = 1024
@@ -75,9 +82,8 @@ class Snapshot:
     dead: frozenset[str] = frozenset()
     """Labels of dead or saturated hidden units (neurons view)."""
     weights: tuple[Matrix, ...] | None = None
-    """W_k, b_k, or their gradients or last updates (weights view); () before the first step."""
-    update_steps: int = 0
-    """Weights view, 'updates': how many steps the shown difference of parameters spans."""
+    """W_k, b_k, or their gradients or the change the last step made to them (weights view); ()
+    before the first step."""
     health: tuple[LayerHealth, ...] | None = None
     confusion: tuple[Confusion, Confusion | None] | None = None
     """(train, test) of the current weights (confusion view)."""
@@ -93,6 +99,67 @@ class Snapshot:
     @property
     def dataset(self) -> str:
         return self.config.data or self.config.dataset
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """How the neurons view lays out a page: the size of every tile, how many units of each layer."""
+
+    cols: int
+    rows: int
+    shown: tuple[int, ...]
+    """Units on a page, per layer (all of a narrow layer)."""
+
+
+def _layout_lines(widths: tuple[int, ...], across: int, th: int, tile_rows: list[int]) -> int:
+    """Lines the page takes: per layer a heading, its rows of tiles (a label line each), and a
+    '... more' line when some units are left out."""
+    return sum(1 + r * (th + 1) + (across * r < H) for H, r in zip(widths, tile_rows))
+
+
+def _plan(width: int, height: int, widths: tuple[int, ...], th: int) -> tuple[TileLayout, int]:
+    """Tiles th rows tall: as many across as fit, then more rows of tiles for the layers still cut
+    (first layers first) while they fit; and the lines that takes."""
+    across = max(1, (width + 1) // (2 * th + 1))
+    tw = max(1, min(NEURON_TILE_COLS, 5 * th // 2, (width + 1) // across - 1))  # widened to fill the pane
+    tile_rows = [1] * len(widths)
+    grown = True
+    while grown:
+        grown = False
+        for k, H in enumerate(widths):
+            if across * tile_rows[k] < H:
+                tile_rows[k] += 1
+                if _layout_lines(widths, across, th, tile_rows) <= height:
+                    grown = True
+                else:
+                    tile_rows[k] -= 1
+    shown = tuple(min(H, across * r) for H, r in zip(widths, tile_rows))
+    return TileLayout(tw, th, shown), _layout_lines(widths, across, th, tile_rows)
+
+
+@functools.lru_cache(maxsize=16)
+def neuron_layout(width: int, height: int, widths: tuple[int, ...]) -> TileLayout:
+    """The neurons view's tiles for a pane of width x height cells and layers of these widths: the
+    largest tiles that show every unit if they are READABLE_ROWS tall; else the largest that show
+    MIN_SHOWN units of each layer a page; else the largest that fit (the smallest when none do)."""
+    lo, hi = NEURON_TILE_ROWS
+    plans = [_plan(width, height, widths, th) for th in range(hi, lo - 1, -1)]
+    fitting = [p for p, lines in plans if lines <= height]
+    best = next((p for p in fitting if p.rows >= READABLE_ROWS and p.shown == tuple(widths)), None)
+    best = best or next((p for p in fitting if all(n >= min(H, MIN_SHOWN) for n, H in zip(p.shown, widths))), None)
+    if best is None:
+        return fitting[0] if fitting else plans[-1][0]
+    return _taller(best, width, height, widths)
+
+
+def _taller(tile: TileLayout, width: int, height: int, widths: tuple[int, ...]) -> TileLayout:
+    """The same page with its tiles as tall as the pane leaves room for, up to about square."""
+    across = max(1, (width + 1) // (tile.cols + 1))  # as the neurons pane lays them out
+    tile_rows = [-(-n // across) for n in tile.shown]
+    th, top = tile.rows, min(NEURON_TILE_ROWS[1], (tile.cols + 1) // 2 + 1)
+    while th < top and _layout_lines(widths, across, th + 1, tile_rows) <= height:
+        th += 1
+    return TileLayout(tile.cols, th, tile.shown)
 
 
 @dataclass(frozen=True)
@@ -194,11 +261,10 @@ class SnapshotMaker:
         state: State,
         *,
         before: Params | None = None,
-        update_steps: int = 0,
         changes: tuple[tuple[int, str], ...] = (),
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
-        shown. `before` is the parameters `update_steps` steps ago (for the last update and the step)."""
+        shown. `before` is the parameters the last step started from, when known (for the step view)."""
         self._current(tr)
         tr.flush()
         self.measure_test(tr)
@@ -212,7 +278,7 @@ class SnapshotMaker:
         if "boundary" in v.views and cols >= 2 and rows >= 2:
             grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
             points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
-        views = dict(self.view_data(tr, before, update_steps))
+        views = dict(self.view_data(tr, before))
         return Snapshot(
             run_id=tr.run_id,
             step=tr.step_count,
@@ -254,39 +320,40 @@ class SnapshotMaker:
         if "neurons" in self.views.views:
             v = self.views
             neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
-            health = inside.layer_health(tr.params, tr.cfg.activation, tr.F_train, max_rows=probes.EVAL_SAMPLE)
-            dead = inside.bad_labels(health)
+            dead = frozenset(neurons.bad)  # from the maps' own forward pass
         return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
 
     # ----- the views: each probe runs only while its view is shown -----
-    def view_data(self, tr: Trainer, before: Params | None, update_steps: int):
+    def view_data(self, tr: Trainer, before: Params | None):
         """(Snapshot field, value) pairs for the views shown."""
         v = self.views
         cols, rows = (v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
         names = list(tr.params)
         grads = dict(zip(names, tr.last_grads)) if tr.last_grads else None
-        health = None
-        if "health" in v.views or "neurons" in v.views:
+        if "health" in v.views:
             norms = tr.optimizer.update_norms(tr.param_list, tr.last_grads) if tr.last_grads else None
-            health = inside.layer_health(
-                tr.params,
-                tr.cfg.activation,
-                tr.F_train,
-                grads,
-                dict(zip(names, norms)) if norms else None,
-                max_rows=probes.EVAL_SAMPLE,
+            yield (
+                "health",
+                inside.layer_health(
+                    tr.params,
+                    tr.cfg.activation,
+                    tr.F_train,
+                    grads,
+                    dict(zip(names, norms)) if norms else None,
+                    max_rows=probes.EVAL_SAMPLE,
+                ),
             )
-            yield "health", health
         if "neurons" in v.views:
-            yield "neurons", self.neuron_maps(tr, cols, rows)
-            yield "dead", inside.bad_labels(health) if health is not None else frozenset()  # measured above
+            maps = self.neuron_maps(tr, cols, rows)
+            yield "neurons", maps
+            yield "dead", frozenset(maps.bad)
         if "weights" in v.views:
             updates = None
-            if before is not None:
-                updates = {k: tr.params[k] - before[k] for k in names}  # the change the last steps made
+            if tr.last_grads:  # the change the last step made, from the optimizer (running or paused)
+                updates = dict(zip(names, tr.optimizer.last_updates(tr.param_list, tr.last_grads)))
             L = len(names) // 2
             fan_in = tr.params["W1"].shape[0]  # W1's rows are few (one per feature): the other W_k share the rest
-            spare = rows - 1 - 4 * L - fan_in  # a header; a title, a pooled note and a bias of 2 lines each
+            spare = rows - 2 - 4 * L - fan_in  # a note and a legend; a title, a pooled note and a bias of 2 lines each
             max_rows = max(2, spare // max(L - 1, 1))
             yield (
                 "weights",
@@ -299,23 +366,22 @@ class SnapshotMaker:
                     max_cols=max(1, (cols + 1) // 2),
                 ),
             )
-            yield "update_steps", update_steps if before is not None else 0
         if "confusion" in v.views:
             yield "confusion", self.confusions(tr)
         if "step" in v.views:
-            yield "step_rows", probes.step_rows(tr, before if update_steps == 1 else None)
+            yield "step_rows", probes.step_rows(tr, before)
 
     def neuron_maps(self, tr: Trainer, cols: int, rows: int) -> NeuronMaps:
-        """A page of tiles that fits the pane: as many across as fit, as many tile rows as the layers leave room for."""
-        tw, th = NEURON_TILE
+        """The page of tiles that fits the pane (neuron_layout), and the dead or saturated units,
+        from one forward pass over the tile grid and at most EVAL_SAMPLE training rows."""
         L = len(tr.params) // 2
-        across = max(1, (cols + 1) // (tw + 1))
-        tile_rows = max(1, (rows - 2 * L) // ((th + 1) * L))  # a heading and a '... more' line per layer
-        per_layer = across * tile_rows
         widths = [tr.params[f"W{k}"].shape[1] for k in range(1, L + 1)]
-        offsets = {k: (self.views.page * per_layer) % H if H > per_layer else 0 for k, H in enumerate(widths, start=1)}
+        tile = neuron_layout(cols, rows, tuple(widths))
+        shown = dict(enumerate(tile.shown, start=1))
+        offsets = {k: (self.views.page % -(-H // shown[k])) * shown[k] for k, H in enumerate(widths, start=1)}
+        X = inside.sample_rows(tr.F_train, probes.EVAL_SAMPLE)  # (n, D): the rows as the net sees them
         return inside.neuron_maps(
-            tr.params, tr.cfg.activation, self.extent, tw, th, per_layer, offsets, tr.cfg.features
+            tr.params, tr.cfg.activation, self.extent, tile.cols, tile.rows, shown, offsets, tr.cfg.features, X
         )
 
     @torch.no_grad()

@@ -2,7 +2,8 @@
 
 Readable without colour: train is drawn in braille dots, test in `·`; the legend sits in the
 border title, outside the curves. Step ticks are whole numbers (0, 5k, 10k); on the log scale the
-ticks are written as losses (1e-2). Every live change (lr, activation) is a labelled vertical line.
+ticks are written as losses (1e-2). Every live change (lr, activation) is a vertical line with its
+label at the top, stacked a line lower when changes are close, and left out when there is no room.
 """
 
 from __future__ import annotations
@@ -88,6 +89,29 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
+LABEL_LINES = 3
+"""Change labels stack on at most this many lines under the plot's top; one with no room is left out."""
+
+
+def marker_labels(
+    changes: list[tuple[float, str]], xlo: float, xhi: float, cols: int, lines: int = LABEL_LINES
+) -> list[tuple[float, int, str]]:
+    """(x, line, label) of the change labels that can be read: each centred on its x's column of a
+    plot `cols` wide, on the top line (0) unless it would touch a label already there, else on the
+    next line down; a label with no free line is left out (its vertical line stays)."""
+    spans: list[list[tuple[float, float]]] = [[] for _ in range(lines)]
+    out = []
+    for x, label in changes:
+        c = (x - xlo) / (xhi - xlo) * max(cols - 1, 1) if xhi > xlo else 0.0
+        a, b = c - len(label) / 2, c + len(label) / 2
+        for line, taken in enumerate(spans):
+            if all(b + 1 <= a2 or a >= b2 + 1 for a2, b2 in taken):  # a blank column between labels
+                taken.append((a, b))
+                out.append((x, line, label))
+                break
+    return out
+
+
 def curve_markers(ascii: bool) -> dict[str, str]:
     """Train and test differ by marker as well as colour (so NO_COLOR still tells them apart),
     and use ASCII markers on plain terminals."""
@@ -104,6 +128,18 @@ class LossPlot(PlotextPlot):
             text = _ascii_text(text)  # one character for one: the colour spans still fit
         return text
 
+    _titles = ("loss", "loss")
+
+    def _fit_title(self) -> None:
+        """The border title with its legend, or without it when the pane is narrow (cropped, not
+        ended in …, which is not ASCII)."""
+        room = max(self.size.width - 4, 1) if self.size.width else 200
+        full, short = self._titles
+        self.border_title = (full if len(full) <= room else short)[:room]
+
+    def on_resize(self, event) -> None:
+        self._fit_title()
+
     def show(self, s: Snapshot, log: bool, x_axis: str = "all", cursor: int | None = None) -> None:
         """Draw the curves; `cursor`: the step rewound to, marked by a line (see _cursor)."""
         plt = self.plt
@@ -111,7 +147,8 @@ class LossPlot(PlotextPlot):
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
         markers = curve_markers(getattr(self.app, "ascii", False))
         legend = "-- train  + test" if getattr(self.app, "ascii", False) else LEGEND
-        self.border_title = f"{'log ' if log else ''}loss{axis}  {legend}"
+        self._titles = (f"{'log ' if log else ''}loss{axis}  {legend}", f"{'log ' if log else ''}loss{axis}")
+        self._fit_title()
         plt.xlabel("log steps" if x_axis == "log" else "step")
         newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
         first = newest - LAST_STEPS if x_axis == "last" else -math.inf
@@ -138,7 +175,7 @@ class LossPlot(PlotextPlot):
             else:
                 xt = [*step_ticks(xlo, xhi, max(2, self.size.width // 12))]
                 plt.xticks(xt, [step_label(t) for t in xt])
-            self._changes(s, x_axis, xlo, xhi, hi)
+            self._changes(s, x_axis, xlo, xhi, lo, hi)
             if cursor is not None:
                 self._cursor(cursor, x_axis, xlo, xhi, lo)
         self.refresh()
@@ -151,12 +188,21 @@ class LossPlot(PlotextPlot):
         self.plt.vline(x, "white")
         self.plt.text(f"step {step}", x, bottom, color="white")
 
-    def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, top: float) -> None:
-        """A vertical line and a label at the step of each live change inside the plotted steps."""
+    def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, bottom: float, top: float) -> None:
+        """A vertical line at the step of each live change inside the plotted steps, and its label
+        where it can be read (stacked below the top when changes are close, else left out)."""
+        marks = []
         for step, what in s.changes:
             if step <= 0 and x_axis == "log":
                 continue
             x = math.log10(step) if x_axis == "log" else step
             if xlo <= x <= xhi:
                 self.plt.vline(x, "gray")
-                self.plt.text(what, x, top, color="gray")
+                marks.append((x, what))
+        cols = self.size.width - 12  # the border, the y ticks and the frame: a little less than the plot
+        rows = (
+            self.size.height - 7
+        )  # the border, the frame, the x ticks and label: a little less, so lines never share a row
+        dy = (top - bottom) / max(rows - 1, 1)
+        for x, line, what in marker_labels(marks, xlo, xhi, cols):
+            self.plt.text(what, x, top - line * dy, color="gray")

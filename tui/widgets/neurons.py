@@ -1,4 +1,5 @@
-"""The neurons pane: one small tile per unit, its value over the input plane, grouped by layer.
+"""The neurons pane: one tile per unit, its value over the input plane, grouped by layer; the tile
+size and the units on a page fit the pane (tui/engine/snapshot.py, neuron_layout).
 
 Readable without colour: glyph density grows with |value|, and negative values use a glyph set of
 their own. Colour adds sign (blue negative, orange positive) and magnitude (brighter = larger).
@@ -6,6 +7,7 @@ their own. Colour adds sign (blue negative, orange positive) and magnitude (brig
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection
 from typing import Any
@@ -17,8 +19,6 @@ from textual import events
 from ...core.inside import LayerMaps, NeuronMaps, UnitMap
 from .view_pane import ViewPane
 
-TILE_COLS, TILE_ROWS = 10, 5
-"""A tile size that fits 5 tiles across 56 columns and 3 across 36: the grid to ask core for."""
 POS_GLYPHS = ".:+*#@"
 """Positive values, small to large."""
 NEG_GLYPHS = ",;-=%&"
@@ -43,6 +43,7 @@ def signed_level(v: float, scale: float, levels: int, up: bool = False) -> int:
     return min(levels, math.ceil(x) if up else int(x + 0.5))
 
 
+@functools.lru_cache(maxsize=64)
 def signed_style(negative: bool, level: int, levels: int) -> Style:
     """Blue or orange, blended from DIM at level 1 to full colour at the top level."""
     full = NEGATIVE if negative else POSITIVE

@@ -180,7 +180,7 @@ class Panes(Vertical):
                 which = s.weights[0].which if s.weights else "params"
                 note = ""
                 if which == "updates" and s.weights:
-                    note = f"change over the last {s.update_steps} step{'s' * (s.update_steps != 1)}"
+                    note = f"ΔW: the change step {s.step} made (W after it - W before)"
                 elif not s.weights:
                     note = {
                         "grads": "no gradients yet: take a step (n)",

@@ -1,8 +1,8 @@
 """The weights pane: a Hinton diagram of every W_k and b_k (or their gradients or last updates).
 
 One cell per entry; the glyph grows with |value| relative to the matrix's largest (only an exact
-zero is blank). Positive
-entries are filled glyphs, negative ones hollow, so the sign reads without colour too.
+zero is blank). Positive entries are filled glyphs in orange, negative ones hollow in blue, so the
+sign reads without colour too; a legend line under the first says so.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import events
 
 from ...core.inside import Matrix
-from .neurons import append_runs, fit_lines, glyph
+from .neurons import append_runs, fit_lines, glyph, signed_style
 from .view_pane import ViewPane
 
 POS_GLYPHS, NEG_GLYPHS = "·▪■█", "◦▫□▣"
@@ -23,6 +23,20 @@ ASCII_POS, ASCII_NEG = ".oO@", ",-=#"
 """The same in ASCII, for terminals without the box glyphs."""
 PREFIX = {"params": "", "grads": "∂", "updates": "Δ"}
 """Title prefix by what the matrices hold: W1, ∂W1 (gradient), ΔW1 (last update)."""
+HEAD_LINES = 2
+"""Lines above the matrices: the value under the mouse (or a note), then the legend."""
+
+
+def legend(ascii: bool = False) -> Text:
+    """`·▪■█ >0  ◦▫□▣ <0  size ∝ |v|/max`, each glyph in its colour, small to large."""
+    pos, neg = (ASCII_POS, ASCII_NEG) if ascii else (POS_GLYPHS, NEG_GLYPHS)
+    out = Text()
+    for glyphs, negative, sign in ((pos, False, ">0"), (neg, True, "<0")):
+        for level, g in enumerate(glyphs, start=1):
+            out.append(g, signed_style(negative, level, len(glyphs)))
+        out.append(f" {sign}  ", style="dim")
+    out.append("size ~ |v|/max" if ascii else "size ∝ |v|/max", style="dim")
+    return out
 
 
 def max_cols_for(width: int) -> int:
@@ -83,10 +97,11 @@ def weights_text(
     height: int | None = None,
     cursor: tuple[int, int, int] | None = None,
     ascii: bool = False,
+    label: bool = True,
 ) -> Text:
     """Each matrix under its title (`W1 (2, 8)  max 1.2`), a note when pooled, then its entries.
 
-    cursor=(matrix, row, col) reverses that entry and adds a line with its value.
+    cursor=(matrix, row, col) reverses that entry and (label=True) adds a first line with its value.
     """
     if not matrices:
         return Text("no values yet (take a step)", style="dim")
@@ -94,14 +109,14 @@ def weights_text(
     for i, mat in enumerate(matrices):
         here = cursor[1:] if cursor is not None and cursor[0] == i else None
         lines += matrix_lines(mat, width, here, ascii)
-    if cursor is not None:
+    if cursor is not None and label:
         lines.insert(0, Text(cursor_label(matrices, *cursor), style="bold"))
     return fit_lines(lines, width, height)
 
 
 def entry_at(matrices: tuple[Matrix, ...], width: int, x: int, y: int) -> tuple[int, int, int] | None:
-    """(matrix, row, col) under cell (x, y) of weights_text's lines after its first (header) line."""
-    line = y - 1
+    """(matrix, row, col) under cell (x, y) of the pane: weights_text's lines below HEAD_LINES."""
+    line = y - HEAD_LINES
     for m, mat in enumerate(matrices):
         R, C = len(mat.values), len(mat.values[0]) if mat.values else 0
         first = 1 + (1 if mat.pooled else 0)  # the title, the pooled note
@@ -160,9 +175,11 @@ class WeightsPane(ViewPane):
         ascii = getattr(self.app, "ascii", False)
         if not self._matrices:
             self.update(Text(self._note or "no values yet (take a step)", style="dim"))
-        elif self._cursor is None:
+            return
+        if self._cursor is None:
             head = Text(self._note or "the mouse over an entry shows its value", style="dim")
-            body = weights_text(self._matrices, width, height - 1 if height else None, ascii=ascii)
-            self.update(fit_lines([head], width, 1) + Text("\n") + body)
         else:
-            self.update(weights_text(self._matrices, width, height, self._cursor, ascii=ascii))
+            head = Text(cursor_label(self._matrices, *self._cursor), style="bold")
+        rest = height - HEAD_LINES if height else None
+        body = weights_text(self._matrices, width, rest, self._cursor, ascii, label=False)
+        self.update(fit_lines([head, legend(ascii)], width, HEAD_LINES) + Text("\n") + body)
