@@ -10,6 +10,8 @@ import errno
 import os
 import sys
 
+from .stop_flag import StopFlag
+
 EXIT_USAGE = 2
 
 
@@ -96,8 +98,8 @@ def build_trainer(argv: list[str]):
     return open_trainer(run_config(argv))
 
 
-def run(argv: list[str]) -> int:
-    """Everything except the subcommands."""
+def run(argv: list[str], stop: StopFlag | None = None) -> int:
+    """Everything except the subcommands; `stop` is the signal flag main() installed first thing."""
     from ..core.errors import InputError
 
     try:
@@ -106,16 +108,18 @@ def run(argv: list[str]) -> int:
             sys.stdout.write(cfg.to_toml())
             return 0
         if not cfg.headless:
+            if stop is not None:  # the dashboard handles signals itself, once it runs
+                stop.uninstall()
+                if stop.signum:
+                    return 128 + stop.signum
             if terminal_missing():  # before the training process starts, as htop and btop refuse
                 return _error(NO_TERMINAL)
             from .ending import run_dashboard  # the training process builds the run: files are read once
 
             return run_dashboard(cfg)
         from ..core.run import open_trainer
-        from .headless import StopFlag
 
-        stop = StopFlag()
-        stop.install()  # before building: a signal while the data loads still ends with a checkpoint
+        stop = stop or StopFlag().install()  # before building: a signal while the data loads still saves
         tr = open_trainer(cfg)
     except InputError as e:
         return _error(str(e))
@@ -130,6 +134,7 @@ def run(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point (also `python -m ffnn_tui`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    stop = None if argv[:1] in (["bench"], ["serve"]) else StopFlag().install()  # before torch loads
     os.environ.setdefault("TEXTUAL_FPS", "30")  # Textual reads these at import
     from .plain import set_color_system
 
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     shut = _reserve_closed_streams()
     sys.stdout = out = WatchedStdout(sys.stdout, shut)
     try:
-        code = _main(argv)
+        code = _main(argv, stop)
     finally:
         sys.stdout = out.stream
     if out.fails() and code == 0 and out.error:  # --version or --help into a full device (argparse is silent)
@@ -200,7 +205,7 @@ def _reserve_closed_streams() -> bool:
     return shut
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], stop: StopFlag | None) -> int:
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main
@@ -210,7 +215,7 @@ def _main(argv: list[str]) -> int:
             from .serve import main as serve_main
 
             return serve_main(argv[1:])
-        code = run(argv)
+        code = run(argv, stop)
     except SystemExit as e:  # --help
         code = e.code if isinstance(e.code, int) else 0
     except KeyboardInterrupt:
