@@ -276,6 +276,8 @@ def _coerce(name: str, value: object) -> object:
         raise _fail(name, value, "expected an integer")
     if "float" in kind:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, int) and abs(value) > 1e308:  # float() of 10**400 raises OverflowError
+                raise _fail(name, value, "expected a finite number")
             return float(value)
         raise _fail(name, value, "expected a number")
     if isinstance(value, str):
@@ -284,7 +286,7 @@ def _coerce(name: str, value: object) -> object:
 
 
 def _check_range(name: str, value: float, lo: float, hi: float, what: str) -> None:
-    if not (math.isfinite(value) and lo <= value <= hi):
+    if not (lo <= value <= hi and math.isfinite(value)):  # compared first: isfinite(10**400) raises
         raise _fail(name, value, what)
 
 

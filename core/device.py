@@ -26,10 +26,11 @@ class DeviceError(InputError):
     """A device that is not here; str() is one line."""
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a DeviceError."""
+def resolve_device(name: str, label: str = "--device") -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device that is absent is a DeviceError
+    whose line starts with label (`run.pt: config.device` when the name came from a checkpoint)."""
     if not DEVICE_NAME.fullmatch(name):  # `bench --device xpu` reaches here unvalidated
-        raise DeviceError(f"--device {clip(name)}: {DEVICE_CHOICES}")
+        raise DeviceError(f"{label} {clip(name)}: {DEVICE_CHOICES}")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -41,9 +42,9 @@ def resolve_device(name: str) -> torch.device:
         index = int(name.split(":")[1]) if ":" in name else 0
         if index >= count:
             found = f"{count} CUDA device(s) found" if count else "no CUDA device found"
-            raise DeviceError(f"--device {name}: not available here ({found}); try --device cpu or auto")
+            raise DeviceError(f"{label} {name}: not available here ({found}); try --device cpu or auto")
     if name == "mps" and not mps_available():
-        raise DeviceError(f"--device {name}: not available here (no Apple GPU); try --device cpu or auto")
+        raise DeviceError(f"{label} {name}: not available here (no Apple GPU); try --device cpu or auto")
     return torch.device(name)
 
 

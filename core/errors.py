@@ -9,6 +9,12 @@ class InputError(ValueError):
     """Bad user input; str() is the one line shown to the user."""
 
 
+def one_line(text: str) -> str:
+    """text with its control characters written as escapes (\\n, \\x1b, ...): a newline or a
+    carriage return in a file name or value must not split or overwrite the one line of an error."""
+    return "".join(repr(ch)[1:-1] if not ch.isprintable() and ch != " " else ch for ch in text)
+
+
 def clip_path(path: object, limit: int = 80) -> str:
     """A path as an error quotes it: its last `limit` characters, where the file name is."""
     text = str(path)

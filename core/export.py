@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from .config import EXPORT_SUFFIXES, RunConfig
-from .errors import InputError
+from .errors import InputError, clip_path
 from .features import describe as describe_features
 
 FORMAT = "ffnn-tui-weights/1"
@@ -94,6 +94,9 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; an export is an ordinary file
         os.replace(tmp, target)
+    except OSError as e:  # a full disk: one line, not exit 1
+        Path(tmp).unlink(missing_ok=True)
+        raise ExportError(f"--export {clip_path(path)}: cannot write it ({e.strerror or e})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -80,6 +80,8 @@ def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
     followed: it is their target that gets written."""
     if str(path) == "":
         raise _fail(label, path, "empty path; expected a file")
+    if str(path).endswith(os.sep):  # Path() drops the slash: `--save out/` would write a file named out
+        raise _fail(label, path, "ends in /, a folder; expected a file path")
     given = Path(path).expanduser()
     limit = os.pathconf(given.parent, "PC_NAME_MAX") if given.parent.is_dir() else 255
     if len(os.fsencode(given.name)) > limit:

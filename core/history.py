@@ -84,4 +84,6 @@ class History:
         h.step = array("q", d.get("step", []))
         for name in SERIES:
             h.values[name] = array("d", d.get(name, [math.nan] * len(h.step)))
+            if len(h.values[name]) != len(h.step):  # a crafted or damaged checkpoint: thinning would index past it
+                raise ValueError(f"history {name} has {len(h.values[name])} values for {len(h.step)} steps")
         return h

@@ -16,10 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
+from .checkpoint import CheckpointError, check_fits, checkpoint_of, load_checkpoint, load_params, restore, save_atomic
 from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
-from .errors import clip
+from .errors import clip, clip_path
 from .metrics import MetricsWriter, Row, resume_cut
 from .schedule import Edit, parse_edit
 from .trainer import Trainer
@@ -48,8 +48,16 @@ def open_trainer(cfg: RunConfig) -> Trainer:
 
 
 def save(tr: Trainer, path: str | Path) -> None:
-    """Write the run's checkpoint atomically."""
-    save_atomic(checkpoint_of(tr), path)
+    """Write the run's checkpoint atomically; a full disk is a one-line CheckpointError (the previous file stays whole)."""
+    ckpt = checkpoint_of(tr)
+    try:
+        save_atomic(ckpt, path)
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {clip_path(path)}: cannot write it ({e.strerror or e})") from None
+    except RuntimeError:  # torch's zip writer reports a short write (ENOSPC) as a RuntimeError
+        raise CheckpointError(
+            f"checkpoint {clip_path(path)}: cannot write it (a short write: is the disk full?)"
+        ) from None
 
 
 class RunLoop:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..core.config import ConfigError, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
-from ..core.errors import InputError, clip
+from ..core.errors import InputError, clip, one_line
 from ..core.features import DEFAULT_FEATURES, featurize
 from ..core.files import check_output
 from ..core.run import RunLoop
@@ -252,13 +252,13 @@ def main(argv: list[str]) -> int:
     try:
         device = resolve_device(a.device)
     except DeviceError as e:
-        print(f"ffnn-tui: error: {e}", file=sys.stderr)
+        print(f"ffnn-tui: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     if a.json is not None:
         try:  # found now, not after the whole benchmark
             check_output("--json", a.json, replaced=False)
         except InputError as e:
-            print(f"ffnn-tui: error: {e}", file=sys.stderr)
+            print(f"ffnn-tui: error: {one_line(str(e))}", file=sys.stderr)
             return 2
     info = machine()
     print(

@@ -6,14 +6,19 @@ Exit codes: 0 done; 1 unexpected error; 2 bad usage or input (one line on stderr
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+
+from .stop_flag import StopFlag
 
 EXIT_USAGE = 2
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"ffnn-tui: error: {message}", file=sys.stderr)
+    from ..core.errors import one_line
+
+    print(f"ffnn-tui: error: {one_line(message)}", file=sys.stderr)
     return code
 
 
@@ -64,7 +69,14 @@ def _run_config(argv: list[str]):
     cfg = merge(flags, toml, base, toml_path=flags.get("config"), base_path=resume)
     _warn_ignored(cfg, {**toml, **flags})
     if not dump:
-        resolve_device(cfg.device)  # an absent device is bad input, found before anything starts
+        source = (  # where the name came from, as merge() names a bad value's source
+            "--device"
+            if "device" in flags or not ("device" in toml or "device" in base)
+            else f"{clip_path(flags['config'])}: device"
+            if "device" in toml
+            else f"{clip_path(resume)}: config.device"
+        )
+        resolve_device(cfg.device, source)  # an absent device is bad input, found before anything starts
     return cfg, dump
 
 
@@ -89,8 +101,8 @@ def build_trainer(argv: list[str]):
     return open_trainer(run_config(argv))
 
 
-def run(argv: list[str]) -> int:
-    """Everything except the subcommands."""
+def run(argv: list[str], stop: StopFlag | None = None) -> int:
+    """Everything except the subcommands; `stop` is the signal flag main() installed first thing."""
     from ..core.errors import InputError
 
     try:
@@ -99,37 +111,44 @@ def run(argv: list[str]) -> int:
             sys.stdout.write(cfg.to_toml())
             return 0
         if not cfg.headless:
+            if stop is not None:  # the dashboard handles signals itself, once it runs
+                stop.uninstall()
+                if stop.signum:
+                    return 128 + stop.signum
             if terminal_missing():  # before the training process starts, as htop and btop refuse
                 return _error(NO_TERMINAL)
             from .ending import run_dashboard  # the training process builds the run: files are read once
 
             return run_dashboard(cfg)
         from ..core.run import open_trainer
-        from .headless import StopFlag
 
-        stop = StopFlag()
-        stop.install()  # before building: a signal while the data loads still ends with a checkpoint
+        stop = stop or StopFlag().install()  # before building: a signal while the data loads still saves
         tr = open_trainer(cfg)
     except InputError as e:
         return _error(str(e))
     from .headless import run_headless
 
-    return run_headless(tr, stop)
+    try:
+        return run_headless(tr, stop)
+    except InputError as e:  # a save or export the disk refused (ENOSPC): one line, not exit 1
+        return _error(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point (also `python -m ffnn_tui`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    stop = None if argv[:1] in (["bench"], ["serve"]) else StopFlag().install()  # before torch loads
     os.environ.setdefault("TEXTUAL_FPS", "30")  # Textual reads these at import
     from .plain import set_color_system
 
     set_color_system()  # TERM=dumb must not get truecolor; also read at import
-    sys.stdout = out = WatchedStdout(sys.stdout)
+    shut = _reserve_closed_streams()
+    sys.stdout = out = WatchedStdout(sys.stdout, shut)
     try:
-        code = _main(argv)
+        code = _main(argv, stop)
     finally:
         sys.stdout = out.stream
-    if out.fails() and code == 0:  # --version or --help into a full device (argparse is silent)
+    if out.fails() and code == 0 and out.error:  # --version or --help into a full device (argparse is silent)
         code = _stdout_error(out.error)
     return code
 
@@ -138,11 +157,14 @@ class WatchedStdout:
     """sys.stdout that remembers a write it could not make: argparse's --help and --version
     swallow the OSError of `>/dev/full`, and an exit code 0 would claim the text was written."""
 
-    def __init__(self, stream):
-        self.stream, self.error = stream, None
+    def __init__(self, stream, shut: bool = False):
+        self.stream, self.shut = stream, shut
+        self.error: OSError | None = None
 
     def write(self, text: str) -> int:
         try:
+            if self.shut:  # `>&-`: what would be printed cannot be, as on a full device
+                raise OSError(errno.EBADF, "standard output is closed")
             return self.stream.write(text)
         except OSError as e:
             self.error = self.error or e
@@ -171,7 +193,22 @@ class WatchedStdout:
         return getattr(self.stream, name)
 
 
-def _main(argv: list[str]) -> int:
+def _reserve_closed_streams() -> bool:
+    """A stream closed by the caller (`>&-`, `2>&-`) is None in Python, and print(file=None)
+    writes to stdout: errors and progress would land in the summary, and the next file opened
+    would take its descriptor. Each closed one gets /dev/null; True when stdout was closed."""
+    shut = sys.stdout is None
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))
+    return shut
+
+
+def _main(argv: list[str], stop: StopFlag | None) -> int:
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main
@@ -181,7 +218,7 @@ def _main(argv: list[str]) -> int:
             from .serve import main as serve_main
 
             return serve_main(argv[1:])
-        code = run(argv)
+        code = run(argv, stop)
     except SystemExit as e:  # --help
         code = e.code if isinstance(e.code, int) else 0
     except KeyboardInterrupt:

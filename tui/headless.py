@@ -14,24 +14,11 @@ from ..core.probes import sample_metrics
 from ..core.run import RunLoop
 from ..core.state import State
 from ..core.trainer import Trainer
+from .stop_flag import StopFlag
 
 PROGRESS_EVERY = 0.5  # seconds between progress lines
 EXIT_DIVERGED = 3
 EXIT_USAGE = 2  # also: the summary could not be written to stdout
-
-
-class StopFlag:
-    """Set by SIGTERM/SIGHUP/SIGINT; the loop checks it between steps and exits 128+N."""
-
-    def __init__(self):
-        self.signum = 0
-
-    def __call__(self, signum, frame):
-        self.signum = signum
-
-    def install(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(sig, self)
 
 
 def say(line: str) -> None:

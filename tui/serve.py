@@ -20,6 +20,7 @@ import socket
 import sys
 
 from ..core.config import ConfigError
+from ..core.errors import one_line
 from .flags import OneLineParser
 
 DEFAULT_MAX_SESSIONS = 4
@@ -29,7 +30,7 @@ a checkpoint, within 5 s) before its whole process group is killed."""
 
 
 def _error(message: str) -> int:
-    print(f"ffnn-tui: error: {message}", file=sys.stderr)
+    print(f"ffnn-tui: error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
@@ -97,7 +98,7 @@ def is_loopback(host: str) -> bool:
 def exposure_warning(host: str, port: int) -> str:
     """The one-line warning for a non-loopback --host: the page has no authentication."""
     return (
-        f"ffnn-tui: warning: --host {host} has no authentication: anyone who can reach port {port} "
+        f"ffnn-tui: warning: --host {one_line(host)} has no authentication: anyone who can reach port {port} "
         f"can run training and write files as this user; prefer --host 127.0.0.1 and an SSH port "
         f"forward: ssh -L {port}:127.0.0.1:{port} HOST"
     )

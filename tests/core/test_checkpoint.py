@@ -348,7 +348,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, exc):
         raise exc
 
     monkeypatch.setattr(torch, "save", half_written)
-    with pytest.raises(type(exc)):
+    with pytest.raises(CheckpointError if isinstance(exc, OSError) else type(exc)):  # a full disk is one line
         save(tr, path)
     monkeypatch.setattr(torch, "save", real_save)
     assert path.read_bytes() == good

@@ -485,3 +485,34 @@ def test_a_signal_while_the_run_is_built_still_saves_it(tmp_path):
     assert r.returncode == 143, r.stderr
     assert "stopped by signal SIGTERM at step 0" in r.stderr
     assert torch.load(ck, weights_only=True)["step"] == 0
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """True once the process has a handler for signum (SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_a_signal_before_torch_loads_still_saves_at_step_0(tmp_path):
+    """Headless catches stop signals first thing, before torch is imported (seconds on a loaded
+    machine): a SIGTERM then ends at step 0 with the checkpoint and exit 143, not silently."""
+    import signal
+
+    save = tmp_path / "run.pt"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "ffnn_tui", "--headless", "--epochs", "100000", "--save", str(save)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _catches(p.pid, signal.SIGTERM):
+        assert p.poll() is None and time.monotonic() < deadline
+    torch_loaded = "libtorch" in Path(f"/proc/{p.pid}/maps").read_text()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert not torch_loaded, "the handler came only after torch was loaded"
+    assert p.returncode == 143 and save.exists(), err
+    assert "stopped by signal SIGTERM at step 0" in err

@@ -19,22 +19,12 @@ import threading
 from typing import Callable
 
 from ...core.config import RunConfig
+from ..stop_flag import STOP_SIGNALS  # the app saves, restores the terminal and exits 128+N on each
 from . import STOP_WAIT, Engine, file_stamp
 from .protocol import Command, Event, Exited, Stop
 
 POLL = 0.2
 """Seconds between checks that the child is still alive while no event arrives."""
-STOP_SIGNALS = (
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-    signal.SIGALRM,
-)
-"""Every catchable signal whose default action ends a process: the app saves, restores the
-terminal and exits 128+N on each; the training process ignores them (the app stops it)."""
 
 
 def child_main(cfg: RunConfig, commands, events, ui_hz: float) -> None:

@@ -1,0 +1,114 @@
+"""Findings of the second adversarial pass (issue 13, "Done when"): each test failed before its fix."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ffnn_tui.core import checkpoint as checkpoint_mod, export as export_mod
+from ffnn_tui.core.config import RunConfig
+from ffnn_tui.core.run import save
+from ffnn_tui.core.trainer import Trainer
+
+from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
+
+
+def _checkpoint(tmp_path, edit) -> Path:
+    ck = tmp_path / "run.pt"
+    save(Trainer(RunConfig(device="cpu")), ck)
+    obj = torch.load(ck, weights_only=True)
+    edit(obj)
+    torch.save(obj, ck)
+    return ck
+
+
+@pytest.mark.parametrize("value", ["a\nb.csv", "a\rb.csv", "a\x1b[2Jb.csv"])
+def test_control_characters_in_a_value_keep_the_error_on_one_line(cli, value):
+    line = assert_usage_error(cli(*RUN, "--data", value), "no such file")
+    assert "\r" not in line and "\x1b" not in line and "a\\" in line
+
+
+def test_an_output_path_ending_in_a_slash_is_refused(cli, tmp_path):
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--save", f"{tmp_path}/newdir/"), "--save", "folder")
+    assert not (tmp_path / "newdir").exists()
+
+
+@pytest.mark.parametrize("key", ["lr", "seed", "noise"])
+def test_a_toml_integer_beyond_float_range_is_one_line(cli, tmp_path, key):
+    cfg = write(tmp_path / "cfg.toml", f"{key} = 1{'0' * 400}\n")
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--config", cfg), f"cfg.toml: {key} 1000")
+
+
+def test_a_checkpoint_integer_beyond_float_range_is_one_line(cli, tmp_path):
+    ck = _checkpoint(tmp_path, lambda o: o["config"].update(lr=10**400))
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt: config.lr 1000")
+
+
+def test_a_history_of_unequal_lengths_is_a_damaged_checkpoint(cli, tmp_path):
+    ck = _checkpoint(tmp_path, lambda o: o["history"].update(step=list(range(100_000))))
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--resume", ck), "run.pt", "damaged history")
+
+
+def test_an_absent_device_names_the_file_it_came_from(cli, tmp_path):
+    cfg = write(tmp_path / "cfg.toml", 'device = "cuda:7"\n')
+    assert_usage_error(cli(*RUN[:1], "--epochs", "1", "--config", cfg), "cfg.toml: device cuda:7")
+    ck = _checkpoint(tmp_path, lambda o: o["config"].update(device="cuda:7"))
+    assert_usage_error(cli(*RUN[:1], "--epochs", "1", "--resume", ck), "run.pt: config.device cuda:7")
+    assert_usage_error(cli(*RUN[:1], "--epochs", "1", "--resume", ck, "--device", "cuda:7"), "--device cuda:7")
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_checkpoint_the_disk_refuses_is_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint_mod, "write_atomic", _no_space)
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--save", tmp_path / "a.pt"), "a.pt", "No space left")
+
+
+def test_a_checkpoint_torch_cannot_finish_is_one_line(cli, tmp_path, monkeypatch):
+    def short_write(obj, fh):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2048 vs 1942")
+
+    monkeypatch.setattr(checkpoint_mod.torch, "save", short_write)
+    r = cli(*RUN, "--epochs", "1", "--save", tmp_path / "a.pt", "--save-every", "1")
+    assert_usage_error(r, "a.pt", "disk full")
+
+
+def test_an_export_the_disk_refuses_is_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod.os, "replace", _no_space)
+    assert_usage_error(cli(*RUN, "--epochs", "1", "--export", tmp_path / "w.json"), "w.json", "No space left")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _closed(stream: str, *argv: str) -> subprocess.CompletedProcess:
+    close = {"stdout": "1", "stderr": "2"}[stream]
+    cmd = f'exec {sys.executable} -m ffnn_tui "$@" {close}>&-'
+    return subprocess.run(["sh", "-c", cmd, "sh", *argv], capture_output=True, text=True, timeout=120)
+
+
+def test_a_closed_stdout_is_one_line_and_the_checkpoint_is_kept(tmp_path):
+    p = _closed("stdout", "--headless", "--epochs", "2", "--save", str(tmp_path / "a.pt"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "standard output" in p.stderr, p.stderr
+    assert (tmp_path / "a.pt").exists()
+    p = _closed("stdout", "--help")
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_a_closed_stderr_does_not_send_errors_into_stdout(tmp_path):
+    p = _closed("stderr", "--headless", "--lr", "x")
+    assert p.returncode == 2 and p.stdout == ""
+    p = _closed("stderr", "--headless", "--epochs", "2")
+    assert p.returncode == 0 and p.stdout.startswith("ffnn-tui: linear") and "error" not in p.stdout
+
+
+@pytest.mark.parametrize("argv", [["bench", "--device", "cu\nda"], ["serve", "--host", "a\nb", "--port", "8"]])
+def test_bench_and_serve_errors_stay_one_line(cli, argv):
+    r = cli(*argv)
+    assert r.code == 2 and len([x for x in r.err_lines if "error" in x]) == 1, r.err
+    assert all(x.startswith("ffnn-tui: ") for x in r.err_lines), r.err
