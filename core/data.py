@@ -265,6 +265,23 @@ def without_train_point(d: Dataset, row: int) -> Dataset:
     return replace(d, X_train=d.X_train[keep], y_train=d.y_train[keep])  # (N - 1, 2), (N - 1,)
 
 
+def drawn_set(d: Dataset, path: str | Path) -> Dataset:
+    """d training on the points ctrl+s saved to `path` (an `--at STEP:points=FILE` edit): the file
+    holds the training rows, then d's test rows, which a drawing never changes; the weights stay."""
+    X, y = read_csv(path)  # (N + M, 2) float64, (N + M,)
+    M = d.X_test.shape[0]
+    N = X.shape[0] - M
+    X = X.to(device=d.X_train.device, dtype=d.X_train.dtype)  # (N + M, 2) in the run's dtype
+    y = y.to(d.y_train.device)  # (N + M,)
+    if N < 1 or not (torch.equal(X[N:], d.X_test) and torch.equal(y[N:], d.y_test)):
+        raise DataError(
+            f"points {clip_path(path)}: its last rows are not this run's {M} test points (not saved from it)"
+        )
+    if int(y.max()) >= d.classes:
+        raise DataError(f"points {clip_path(path)}: labels must be below the run's {d.classes} classes")
+    return replace(d, X_train=X[:N], y_train=y[:N])  # (N, 2), (N,)
+
+
 def write_csv(path: str | Path, d: Dataset, comment: str = "") -> int:
     """Write every point, training rows then test rows, as `x1,x2,label` (the --data format; repr
     keeps every digit of the run's dtype), atomically. Returns the number of rows."""

@@ -21,7 +21,7 @@ from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
 from .errors import clip, clip_path
 from .metrics import MetricsWriter, Row, resume_cut
-from .schedule import Edit, parse_edit
+from .schedule import POINTS, Edit, parse_edit
 from .trainer import Trainer
 
 SMALL_CHUNK = 8
@@ -129,6 +129,33 @@ class RunLoop:
         self._apply(e)
         return e
 
+    def drew(self) -> None:
+        """Points were drawn or removed by hand (the trainer's set has changed): the clicks between
+        two steps are one drawing, recorded at this step as `points=` with no file until ctrl+s names it."""
+        e = Edit(self.tr.step_count, ((POINTS, ""),))
+        if not (self.done and self.done[-1] == e):
+            self.done.append(e)
+
+    def _drawing(self) -> int | None:
+        """Index in done of the drawing the training set is now (None: no drawing since the last start over)."""
+        for i in range(len(self.done) - 1, -1, -1):
+            if self.done[i].starts_over:
+                return None
+            if self.done[i].changes[0][0] == POINTS:
+                return i
+        return None
+
+    def name_drawing(self, path: str) -> None:
+        """The current training set was saved to `path`: its drawing, if not named yet, replays from it."""
+        i = self._drawing()
+        if i is not None and self.done[i].changes == ((POINTS, ""),):
+            self.done[i] = Edit(self.done[i].step, ((POINTS, path),))
+
+    def replays_from(self, path: str) -> int | None:
+        """The step of an earlier drawing that replays from `path` (overwriting it would break the command line)."""
+        current = self._drawing()
+        return next((e.step for i, e in enumerate(self.done) if e.changes == ((POINTS, path),) and i != current), None)
+
     def _apply(self, e: Edit) -> None:
         tr = self.tr
         tr.flush()  # the rows before the edit belong to the run as it was
@@ -146,7 +173,10 @@ class RunLoop:
         return tuple(map(str, self.done + self.pending))
 
     def command_line(self) -> str:
-        """The command that reproduces the run, live edits included."""
+        """The command that reproduces the run, live edits included; while a drawing is not saved, what is missing."""
+        unsaved = [str(e.step) for e in self.done if e.changes == ((POINTS, ""),)]
+        if unsaved:
+            return f"drawn points not saved yet (step {', '.join(unsaved)}): ctrl+s after each drawing"
         return replace(self.origin, at=self.schedule()).to_command_line()
 
     def marks_of_run(self) -> tuple[tuple[int, str], ...]:

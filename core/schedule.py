@@ -14,20 +14,29 @@ exactly its step and records the ones made by hand, so the reproducing command l
   `run` + 1), and the steps of the edits after it count from there. Within one run, steps never
   decrease. An edit that sets a START_OVER option starts over even when the value is the same
   one (that is how `r` is written: `STEP:seed=S`).
-- Drawn points (the canvas) are an edit `data=<saved csv>`: the engine sends Apply((("data", path),))
-  and RunLoop.edit records it. `data` is in START_OVER today (a new CSV rebuilds the run); to keep
-  the weights on the drawn set, move it to LIVE and give Trainer.edit a branch that swaps the data.
+- Drawn points (the canvas) are a live edit `points=FILE.csv` (POINTS): from that step on the run
+  trains on FILE's training rows, weights and optimizer state kept, as the dashboard did (`data=`
+  stays a start over, a new run on a CSV). FILE is what ctrl+s wrote: every point, the training
+  rows first, then the run's test rows, which never change, so the first rows less as many as the
+  run has test rows are the training set (core/data.py drawn_set checks the tail is the test set).
+  A drawing (the clicks between two steps) is recorded at its step with no file (`STEP:points=`,
+  RunLoop.drew) until ctrl+s names it (RunLoop.name_drawing); while one is unnamed the command line
+  says it cannot reproduce the run. Only the current drawing can be named: an earlier one's set is
+  gone, so save after each drawing you want to replay (each to its own file).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_features, parse_hidden
 
-LIVE = ("lr", "optimizer", "weight_decay", "l1", "batch_size", "activation", "backprop", "epochs")
+POINTS = "points"
+"""The edit a drawing is: `points=FILE.csv`, the training set from FILE (not an option of RunConfig)."""
+LIVE = ("lr", "optimizer", "weight_decay", "l1", "batch_size", "activation", "backprop", "epochs", POINTS)
 """Options an edit changes while the weights stay."""
 START_OVER = ("dataset", "data", "samples", "noise", "classes", "test_fraction", "hidden", "features", "init", "seed")
 """Options whose edit starts the run over (new data or new weights, same seed)."""
@@ -68,6 +77,8 @@ class Edit:
         for k, v in self.values().items():
             if k == "lr":
                 words.append(f"lr {v:.3g}")
+            elif k == POINTS:
+                words.append(k)  # as the dashboard marks a drawing
             elif k in ("activation", "dataset", "optimizer"):
                 words.append(str(v))
             else:
@@ -77,6 +88,8 @@ class Edit:
 
 def parse_value(key: str, text: str) -> Any:
     """A value as a flag reads it: numbers, hidden widths, names; raises ValueError or ConfigError."""
+    if key == POINTS:
+        return text
     kind = _TYPES[key]
     if key == "hidden":
         return parse_hidden(text)
@@ -104,6 +117,8 @@ def parse_edit(text: str) -> Edit:
             raise _fail("at", text, f"{key!r} cannot change during a run; expected one of {', '.join(EDITABLE)}")
         if key in dict(pairs):
             raise _fail("at", text, f"{key} is set twice")
+        if key == POINTS and not value.strip():
+            raise _fail("at", text, "points: expected the CSV the drawn points were saved to (ctrl+s)")
         try:
             parse_value(key, value)
         except ConfigError as e:  # (a ValueError too)
@@ -120,7 +135,7 @@ def parse_edit(text: str) -> Edit:
 def edited(cfg: RunConfig, changes: dict[str, Any]) -> RunConfig:
     """The options after an edit. A new dataset drops --data and, as `d` does, has 2 classes unless
     it can have more (or classes is set too); a start over no longer resumes or starts from --init-params."""
-    new = replace(cfg, **changes)
+    new = replace(cfg, **{k: v for k, v in changes.items() if k != POINTS})  # points: the trainer's data only
     if "dataset" in changes and "data" not in changes:
         new = replace(new, data=None)
         if "classes" not in changes and changes["dataset"] not in ("spiral", "blobs", "circles"):
@@ -145,6 +160,9 @@ def check_schedule(cfg: RunConfig) -> None:
                 f"comes after an edit at step {step} of the same run; list edits in the order they apply "
                 "(after a start over, steps count from 0 again)",
             )
+        for key, value in e.changes:
+            if key == POINTS and not Path(value).expanduser().is_file():
+                raise _fail("at", text, "no such file (expected the CSV ctrl+s saved the drawn points to)")
         try:
             current = validate(edited(current, e.values()))
         except ConfigError as err:

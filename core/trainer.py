@@ -18,7 +18,7 @@ import torch
 from . import cuda_graphs, fast
 from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_check, targets
 from .config import RunConfig
-from .data import BatchOrder, Dataset, build_dataset, nearest_train_point, with_point, without_train_point
+from .data import BatchOrder, Dataset, build_dataset, drawn_set, nearest_train_point, with_point, without_train_point
 from .device import DTYPES, claim_threads, resolve_device
 from .features import featurize
 from .history import History
@@ -106,8 +106,9 @@ class Trainer:
 
     def edit(self, changes: dict[str, Any]) -> None:
         """Change options between steps (core/schedule.py): lr, optimizer, weight decay, L1 (read at
-        each step), batch size, activation, backprop and epochs keep the weights; any other option starts over."""
-        from .schedule import START_OVER, edited
+        each step), batch size, activation, backprop, epochs and drawn points (points=FILE.csv) keep
+        the weights; any other option starts over."""
+        from .schedule import POINTS, START_OVER, edited
 
         old, self.cfg = self.cfg, edited(self.cfg, changes)
         if any(k in START_OVER for k in changes):
@@ -120,6 +121,8 @@ class Trainer:
         self.optimizer.lr, self.optimizer.weight_decay = new.lr, new.weight_decay
         if new.batch_size != old.batch_size:
             self._set_batch()
+        if changes.get(POINTS):
+            self._use_train_points(drawn_set(self.data, changes[POINTS]))
 
     def _use_train_points(self, data: Dataset) -> None:
         """Train on data's points from the next step on: the weights and the optimizer's state stay

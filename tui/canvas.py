@@ -1,10 +1,13 @@
 """Drawing your own data: a click on the boundary pane adds a training point of the chosen class,
 a right click (or shift+click) removes the nearest one, `0`-`9` pick the class while the pane is
-focused, and ctrl+s writes every point to a CSV that `--data` replays. A mixin of FfnnApp: each
+focused, and ctrl+s writes every point to a CSV that `--data` replays, and that the reproduce line
+names (`--at STEP:points=FILE`, core/schedule.py). A mixin of FfnnApp: each
 edit is a command for the training loop, which changes the trainer's data and keeps its weights.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual import events
 
@@ -86,11 +89,17 @@ class Canvas(Dashboard):
                 self.send(SavePoints(path))
 
         self.push_screen(
-            PathPrompt(
-                "Save the points as CSV (replay them with --data):", "points.csv", self.points_file or "points.csv"
-            ),
+            PathPrompt("Save the points as CSV (replay them with --data):", "points.csv", self._points_name()),
             save_to,
         )
+
+    def _points_name(self) -> str:
+        """The prompt's default: points.csv, then the last file while the points are the same; a new
+        drawing after a save gets a file of its own (points-step40.csv): the earlier one replays from the last."""
+        if self.points_file is None or not self.points_edited:
+            return self.points_file or "points.csv"
+        last, step = Path(self.points_file), self.snapshot.step if self.snapshot is not None else 0
+        return str(last.with_name(f"{last.stem.split('-step')[0]}-step{step}{last.suffix}"))
 
     def on_points_saved(self, saved: PointsSaved) -> None:
         self.points_file, self.points_saved_at = saved.path, saved.step

@@ -88,3 +88,56 @@ def test_with_features_a_drawn_point_is_featurized_for_the_linear_model():
     assert tr.F_train[-1].tolist() == [2.0, -3.0, 4.0, 9.0]
     tr.advance(2)
     assert tr.step_count == 2 and tr.outcome is None
+
+
+def test_a_points_edit_trains_on_the_saved_training_rows_and_keeps_the_weights_and_moments(tmp_path):
+    from ffnn_tui.core.run import RunLoop
+
+    drawn = Trainer(RunConfig(device="cpu", optimizer="adam", lr=0.01))
+    drawn.advance(3)
+    drawn.add_point(0.5, -0.25, 1)
+    write_csv(tmp_path / "p.csv", drawn.data)
+    replay = Trainer(RunConfig(device="cpu", optimizer="adam", lr=0.01, at=(f"3:points={tmp_path / 'p.csv'}",)))
+    with RunLoop(replay) as run:
+        run.advance(3)
+        W1, m = replay.params["W1"].clone(), [t.clone() for t in replay.optimizer.m]
+        assert run.can_step  # applies the edit due at step 3
+    assert torch.equal(replay.data.X_train, drawn.data.X_train) and torch.equal(replay.data.X_test, drawn.data.X_test)
+    assert torch.equal(replay.params["W1"], W1) and all(torch.equal(a, b) for a, b in zip(replay.optimizer.m, m))
+    assert replay.step_count == 3 and replay.run_id == 1  # the same run goes on
+
+
+def test_a_drawing_is_recorded_at_its_step_and_named_by_the_save_only_while_it_is_the_current_one():
+    from ffnn_tui.core.run import RunLoop
+
+    run = RunLoop(Trainer(RunConfig(device="cpu")))
+    run.step_once()
+    run.tr.add_point(0.5, 0.5, 1)
+    run.drew()
+    run.drew()  # more clicks before the next step: the same drawing
+    assert "drawn points not saved yet (step 1): ctrl+s" in run.command_line()
+    run.name_drawing("/tmp/a.csv")
+    assert run.command_line().endswith("--at 1:points=/tmp/a.csv")
+    run.step_once()
+    run.drew()  # a second drawing, at step 2
+    assert run.replays_from("/tmp/a.csv") == 1  # saving it over a.csv would break the first edit
+    run.edit({"lr": 0.5})
+    run.name_drawing("/tmp/b.csv")
+    assert run.command_line().endswith("--at 1:points=/tmp/a.csv --at 2:points=/tmp/b.csv --at 2:lr=0.5")
+    run.edit({"seed": 0})  # a start over: the drawn set is gone, a later save names nothing
+    run.name_drawing("/tmp/c.csv")
+    assert "c.csv" not in run.command_line()
+
+
+def test_a_points_file_not_saved_from_the_run_is_one_line_exit_2(tmp_path, capsys):
+    from ffnn_tui.tui.cli import main
+
+    (tmp_path / "other.csv").write_text("x1,x2,label\n0,0,0\n1,1,1\n")
+    assert (
+        main(
+            ["--headless", "--quiet", "--device", "cpu", "--epochs", "4", "--at", f"2:points={tmp_path / 'other.csv'}"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert "not this run's" in err and "\n" not in err

@@ -36,6 +36,8 @@ BAD = [
     ("5:hidden=5000", "hidden 5000"),
     ("5:classes=3", "dataset linear has 2 classes"),
     ("5:lr=0.1,lr=0.2", "lr is set twice"),
+    ("5:points=", "expected the CSV the drawn points were saved to"),
+    ("5:points=/nonexistent/drawn.csv", "no such file"),
 ]
 
 

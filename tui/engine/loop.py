@@ -189,7 +189,7 @@ class TrainingLoop:
         run, marks = self.changes
         if run != self.tr.run_id:
             run, marks = self.tr.run_id, []
-        edits = len(self.runloop.done) if self.runloop is not None else 0  # the run loop marks the edits
+        edits = len(self.runloop.marks) if self.runloop is not None else 0  # the run loop marks the edits
         if what == "points" and marks and marks[-1][1] == what and self.edits_at_drawing == edits:
             return  # a drawing is one marker on the loss curve (at its first point), until another change
         self.edits_at_drawing = edits
@@ -216,18 +216,22 @@ class TrainingLoop:
         ext = self.looker.plane(self.tr)
         return probes.cell_centre(ext, cols, rows, col, row)
 
-    def _save_points(self, path: str) -> None:
+    def _save_points(self, path: str, run: RunLoop) -> None:
+        """Write every point (train, then test); the current drawing's edit replays from the file."""
         tr = self.tr
+        target = Path(path).expanduser().resolve()
         try:
             check_output("points file", path, replaced=True)
             if tr.cfg.data and same_file(path, tr.cfg.data):
                 raise InputError(f"points file {path}: is the run's --data file; choose another name")
+            if (step := run.replays_from(str(target))) is not None:
+                raise InputError(f"points file {path}: holds the drawing at step {step}; choose another name")
         except InputError as e:
             self.emit(Note(str(e), severity="error", title="points not saved"))
             return
-        target = Path(path).expanduser().resolve()
         comment = f"ffnn-tui points at step {tr.step_count}: {tr.data.X_train.shape[0]} train rows, then test rows"
         count = write_csv(target, tr.data, comment)
+        run.name_drawing(str(target))
         self.emit(PointsSaved(str(target), tr.step_count, count))
         self.emit(Note(f"{count} points saved: {target} (replay with --data {target})", title="points saved"))
 
@@ -284,14 +288,17 @@ class TrainingLoop:
                 self.emit(Note(f"weights exported: {target} (step {tr.step_count})", title="exported"))
             case DrawPoint(col=col, row=row, cols=cols, rows=rows, label=label):
                 tr.add_point(*self._plane_point(col, row, cols, rows), label)
+                run.drew()
                 self._changed("points")
             case ErasePoint(col=col, row=row, cols=cols, rows=rows):
                 ext = self.looker.plane(tr)
                 if not tr.remove_nearest(*self._plane_point(col, row, cols, rows), (ext.x1 - ext.x0, ext.y1 - ext.y0)):
                     self.emit(Note("the last training point stays", severity="warning"))
+                else:
+                    run.drew()
                 self._changed("points")
             case SavePoints(path=path):
-                self._save_points(path)
+                self._save_points(path, run)
             case Stop():
                 self.stopping = True
 
