@@ -173,10 +173,10 @@ def check_fits(want_params: Mapping[str, torch.Tensor], params: Mapping[str, tor
     if want != got:
         hidden = ",".join(str(params[f"W{k}"].shape[1]) for k in range(1, len(params) // 2)) or "0"
         fan_in, run_fan_in = got["W1"][0], want["W1"][0]
-        features = f", {fan_in} --features (the run has {run_fan_in})" if fan_in != run_fan_in else ""
+        features = f" and --features with {fan_in} names (the run has {run_fan_in})" if fan_in != run_fan_in else ""
         raise CheckpointError(
             f"{what}: parameters are {_arch(got)} but the run is {_arch(want)}; "
-            f"pass --hidden {hidden}{features} and matching data"
+            f"pass --hidden {hidden}{features}, with matching data"
         )
 
 

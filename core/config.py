@@ -400,7 +400,7 @@ def load_toml(path: str) -> dict[str, object]:
     name the file and the key (`cfg.toml: lr x: expected a number`)."""
     try:
         with open_input("--config", path, MAX_TOML_BYTES) as fh:
-            raw = tomllib.load(fh)
+            raw = tomllib.loads(fh.read().decode("utf-8-sig"))  # a BOM (Windows editors) is not TOML
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {clip_path(path)}: not valid TOML ({clip(e, 120)})") from None
     except RecursionError:  # tomllib recurses once per nesting level

@@ -160,7 +160,7 @@ def test_a_checkpoint_with_a_bad_feature_is_one_line(cli, tmp_path):
 def test_resume_with_other_features_is_one_line(cli, tmp_path):
     ck = tmp_path / "c.pt"
     save(Trainer(RunConfig(device="cpu", features=("x1", "x2", "x1*x2"))), ck)
-    assert_usage_error(cli(*RUN, "--resume", ck, "--features", "x1,x2"), "--resume", "3 --features")
+    assert_usage_error(cli(*RUN, "--resume", ck, "--features", "x1,x2"), "--resume", "--features with 3 names")
 
 
 def test_init_params_fan_in_must_match_the_features(cli, tmp_path):
@@ -172,7 +172,7 @@ def test_init_params_fan_in_must_match_the_features(cli, tmp_path):
         "--init-params",
         "parameters are 2-2 but the run is 3-2",
     )
-    assert "pass --hidden 0, 2 --features (the run has 3)" in line
+    assert "pass --hidden 0 and --features with 2 names (the run has 3)" in line
     assert_usage_error(cli(*RUN, "--features", "x1^2,x2^2", "--init-params", ck, "--epochs", "1"), "--hidden 0")
 
 

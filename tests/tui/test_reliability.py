@@ -125,6 +125,14 @@ def test_an_empty_path_is_refused(cli, flag):
     assert_usage_error(cli(*RUN, "--epochs", "1", flag, ""), flag, "empty path")
 
 
+def test_a_toml_with_a_byte_order_mark_reads(cli, tmp_path):
+    """Editors on Windows save UTF-8 with a BOM, which tomllib calls an invalid statement."""
+    cfg = tmp_path / "bom.toml"
+    cfg.write_bytes(b"\xef\xbb\xbflr = 0.5\n")
+    r = cli("--config", cfg, "--dump-config")
+    assert r.code == 0 and "lr = 0.5" in r.out, r.err
+
+
 def test_a_huge_toml_is_refused_unread(cli, tmp_path):
     big = tmp_path / "big.toml"
     with open(big, "wb") as fh:
