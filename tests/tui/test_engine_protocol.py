@@ -179,3 +179,12 @@ def test_headless_and_the_dashboard_loop_write_identical_metrics(tmp_path):
     headless = (tmp_path / "headless.csv").read_text()
     assert headless.count("\n") == 1 + 35
     assert (tmp_path / "engine.csv").read_text() == headless
+
+
+def test_a_failed_commands_os_error_reads_as_what_and_where():
+    """`c` with an unusable HOME said 'Save failed: FileNotFoundError: [Errno 2] ... '/proc/.local''."""
+    from ffnn_tui.tui.engine.loop import _reason
+
+    e = FileNotFoundError(2, "No such file or directory", "/proc/.local/share/ffnn-tui")
+    assert _reason(e) == "No such file or directory: /proc/.local/share/ffnn-tui"
+    assert _reason(ValueError("odd")) == "ValueError: odd"

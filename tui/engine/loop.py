@@ -27,7 +27,7 @@ from ...core import probes
 from ...core.checkpoint import checkpoint_of
 from ...core.config import SPEEDS, steps_per_second
 from ...core.data import DATASETS, write_csv
-from ...core.errors import InputError
+from ...core.errors import InputError, clip_path
 from ...core.export import export_weights
 from ...core.files import check_output, same_file
 from ...core.network import ACTIVATIONS, Params
@@ -315,7 +315,7 @@ class TrainingLoop:
         try:
             self.apply(command, run)
         except Exception as e:
-            self.emit(Note(f"{type(command).__name__} failed: {type(e).__name__}: {e}", severity="error"))
+            self.emit(Note(f"{type(command).__name__} failed: {_reason(e)}", severity="error"))
             if isinstance(command, Step):
                 self.tr.fail(f"{type(e).__name__} in step {self.tr.step_count + 1}: {e}")
         finally:
@@ -467,3 +467,11 @@ class TrainingLoop:
                 inbox.wake.wait(PAUSED_WAIT)
             elif paced and not self.stopping:
                 inbox.wake.wait(self._pace().wait())  # a command wakes it at once
+
+
+def _reason(e: Exception) -> str:
+    """Why a command failed, in one line a user can act on: an OS error names what and where
+    (`No such file or directory: /proc/.local/share/ffnn-tui`), not Python's repr."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.strerror}: {clip_path(e.filename)}" if e.filename else e.strerror
+    return f"{type(e).__name__}: {e}"
