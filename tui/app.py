@@ -23,7 +23,7 @@ from ..core.state import ENDED, State
 from ..core.trainer import Trainer
 from .ascii import AsciiFilter
 from .canvas import Canvas
-from .commands import DashboardCommands
+from .commands import DashboardCommands, Palette
 from .ending import Ending
 from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
@@ -118,6 +118,11 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         yield Static("", id="too-small")
         yield Footer(compact=True, show_command_palette=False)  # ^p is named on the help screen (? key):
         # at 80 columns the footer is already cut, and the keys it shows matter more
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, without its close-while-gathering race (tui/commands.py)."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()

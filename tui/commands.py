@@ -6,7 +6,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual import work
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.css.query import NoMatches
 
 from .file_actions import FileActions
 from .keys import BINDINGS
@@ -21,11 +23,6 @@ def dashboard_commands(app: FileActions) -> list[tuple[str, str, Callable[[], ob
             commands.append((b.tooltip, f"key: {key}", partial(app.run_action, b.action)))
     commands += [
         ("Save checkpoint as...", "write a checkpoint to a path you type", app.action_save_as),
-        (
-            "Export weights",
-            "write the weights (.safetensors) to --export or the data folder; key: e",
-            app.action_export,
-        ),
         ("Export weights as...", "type a path ending in .safetensors, .npz or .json", app.action_export_as),
         ("Screenshot", "save an SVG of the screen to the data folder", app.action_screenshot_to_data),
     ]
@@ -48,3 +45,22 @@ class DashboardCommands(Provider):
         for title, help_text, callback in self.commands():
             if (score := matcher.match(title)) > 0:
                 yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
+
+
+class Palette(CommandPalette):
+    """Textual's palette, safe from its own race: a palette closed before its command-gathering
+    worker ran made that worker fail on the missing CommandList, and a failed worker ends the app
+    with exit 1 (seen once in an adversarial key storm of ctrl+p and escape during start-up)."""
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        await gather_if_open(self, search_value)
+
+
+async def gather_if_open(palette: CommandPalette, search_value: str) -> None:
+    """CommandPalette's own gathering, ending quietly when the palette has already lost its list."""
+    try:
+        await CommandPalette._gather_commands.__wrapped__(palette, search_value)  # type: ignore[attr-defined]  # functools.wraps
+    except NoMatches:
+        if palette.query(CommandList):
+            raise

@@ -368,8 +368,9 @@ def test_the_palette_lists_every_key_and_the_actions_without_one():
     for b in BINDINGS:
         if b.id:
             assert b.tooltip in titles, b.id
-    for title in ("Save checkpoint as...", "Export weights", "Export weights as...", "Screenshot"):
+    for title in ("Save checkpoint as...", "Export weights as...", "Screenshot"):
         assert title in titles
+    assert len(titles) == len(set(titles)), "an action listed twice"
     assert FfnnApp.ENABLE_COMMAND_PALETTE
 
 

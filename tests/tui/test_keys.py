@@ -284,3 +284,18 @@ async def test_metrics_are_written_by_the_dashboard_too(tmp_path):
     rows = path.read_text().splitlines()
     assert rows[0] == "run,step,epoch,train_loss,test_loss,train_acc,test_acc"
     assert [r.split(",")[1] for r in rows[1:]] == ["1", "2", "3"]
+
+
+async def test_a_palette_that_lost_its_list_gathers_nothing_instead_of_ending_the_app():
+    """The race an adversarial key storm hit once: the gathering worker ran after the palette had
+    closed, and Textual's own code failed on the missing CommandList (exit 1). Unmounted, the
+    palette has no list: Textual's gathering raises, ours ends quietly."""
+    from textual.command import CommandPalette
+    from textual.css.query import NoMatches
+
+    from ffnn_tui.tui.commands import Palette, gather_if_open
+
+    closed = Palette()
+    with pytest.raises(NoMatches):
+        await CommandPalette._gather_commands.__wrapped__(closed, "")
+    await gather_if_open(closed, "")
