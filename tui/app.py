@@ -121,7 +121,7 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
 
     def action_command_palette(self) -> None:
         """ctrl+p: Textual's palette, without its close-while-gathering race (tui/commands.py)."""
-        if self.use_command_palette and not Palette.is_open(self):
+        if self.use_command_palette and not isinstance(self.screen, Palette):
             self.push_screen(Palette(id="--command-palette"))
 
     def on_mount(self) -> None:
