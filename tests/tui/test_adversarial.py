@@ -14,8 +14,11 @@ from ffnn_tui.core import checkpoint as checkpoint_mod, export as export_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
+from ffnn_tui.tui.widgets.options import OptionsScreen
 
+from .conftest import make_app, settled
 from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
+from .test_key_bursts import burst
 
 
 def _checkpoint(tmp_path, edit) -> Path:
@@ -112,3 +115,15 @@ def test_bench_and_serve_errors_stay_one_line(cli, argv):
     r = cli(*argv)
     assert r.code == 2 and len([x for x in r.err_lines if "error" in x]) == 1, r.err
     assert all(x.startswith("ffnn-tui: ") for x in r.err_lines), r.err
+
+
+async def test_quitting_while_the_options_form_is_built_is_a_clean_exit():
+    """`o` and ctrl+c in one burst: the app ended while the form composed, and its on_mount failed
+    on the missing fields (exit 1 with a traceback, seen in a key storm during start-up)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        burst(app, "o", "ctrl+c")
+        await pilot.pause(0.5)
+    assert app.return_code == 0
+    assert not any(isinstance(s, OptionsScreen) for s in app.screen_stack)

@@ -89,6 +89,8 @@ class OptionsScreen(ModalScreen[dict | None]):
         return Input(_format(value), id=name, compact=True, select_on_focus=True)
 
     def on_mount(self) -> None:
+        if not self.query("#lr"):  # the app ended while the form was being built (`o` and ctrl+c in one burst)
+            return
         self.query_one("#lr", Input).focus()
         self._judge()
 
