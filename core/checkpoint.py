@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .errors import InputError, clip_path
-from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, write_atomic
+from .files import MAX_CHECKPOINT_BYTES, PathError, check_input, user_path, write_atomic
 from .history import History
 
 if TYPE_CHECKING:  # for the annotations only: at run time the trainer is passed in
@@ -45,7 +45,7 @@ def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
 def _read(path: str | Path, what: str, mmap: bool = False) -> dict[str, Any]:
     """torch.load(weights_only=True) with every failure turned into a CheckpointError. Torch's
     warnings are silenced: a raw pickle makes it print three lines, and the one-line error says it all."""
-    p = Path(path).expanduser()
+    p = user_path(path)
     try:
         check_input(what, path, MAX_CHECKPOINT_BYTES)
     except PathError as e:

@@ -20,6 +20,7 @@ import torch
 from .config import EXPORT_SUFFIXES, RunConfig
 from .errors import InputError, clip_path
 from .features import describe as describe_features
+from .files import user_path
 
 FORMAT = "ffnn-tui-weights/1"
 
@@ -60,7 +61,7 @@ def metadata(params: dict[str, torch.Tensor], cfg: RunConfig, step: int) -> dict
 
 def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, path: str | Path) -> Path:
     """Write the weights to path (format by suffix), atomically; return the absolute path."""
-    target = Path(path).expanduser().resolve()
+    target = user_path(path).resolve()
     suffix = target.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
         raise ExportError(f"--export {path}: expected a file name ending in {', '.join(EXPORT_SUFFIXES)}")

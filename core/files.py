@@ -34,13 +34,19 @@ class PathError(InputError):
 _fail = PathError
 
 
+def user_path(path: str | Path) -> Path:
+    """path with `~` expanded as the shell does: `~nosuchuser/x` stays as written (a name that is then
+    not found), where pathlib's expanduser raises RuntimeError (an "unexpected" exit 1)."""
+    return Path(os.path.expanduser(path))
+
+
 def open_input(label: str, path: str | Path, max_bytes: int) -> BinaryIO:
     """Open a regular file of at most max_bytes for reading. O_NONBLOCK makes opening a FIFO
     return at once; fstat of what was opened (not of the name) then decides."""
     if str(path) == "":
         raise _fail(label, path, "empty path; expected a file")
     try:
-        fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(user_path(path), os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise _fail(label, path, "no such file") from None
     except IsADirectoryError:
@@ -82,7 +88,7 @@ def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
         raise _fail(label, path, "empty path; expected a file")
     if str(path).endswith(os.sep):  # Path() drops the slash: `--save out/` would write a file named out
         raise _fail(label, path, "ends in /, a folder; expected a file path")
-    given = Path(path).expanduser()
+    given = user_path(path)
     limit = os.pathconf(given.parent, "PC_NAME_MAX") if given.parent.is_dir() else 255
     if len(os.fsencode(given.name)) > limit:
         raise _fail(label, path, f"file name longer than {limit} bytes")
@@ -110,7 +116,7 @@ def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
 
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file, after ~ and symlinks (or the same name if neither exists yet)."""
-    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    pa, pb = user_path(a), user_path(b)
     try:
         return os.path.samefile(pa, pb)
     except OSError:
@@ -123,7 +129,7 @@ def write_atomic(write: Callable[[BinaryIO], object], path: str | Path) -> None:
     the app's rescue copy of the last step (tui/engine) both write this way. A symlink
     is written through: the temp file goes beside its resolved target and is renamed onto it (a
     rename onto the link itself would replace the link, or fail across filesystems)."""
-    target = Path(path).expanduser().resolve()
+    target = user_path(path).resolve()
     folder = target.parent
     remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=folder)

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from .errors import InputError, clip_path
+from .files import user_path
 
 COLUMNS = ("run", "step", "epoch", "train_loss", "test_loss", "train_acc", "test_acc")
 Row = tuple[int, int, float, float, float, float]
@@ -49,7 +50,7 @@ def resume_cut(path: str | Path, step: int) -> int:
     jsonl = Path(path).suffix.lower() == ".jsonl"
     header = (",".join(COLUMNS) + "\n").encode()
     header_end, offset, cut, last = 0, 0, None, None
-    with open(Path(path).expanduser(), "rb") as fh:
+    with open(user_path(path), "rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             offset += len(line)
             row = _row_step(line, jsonl)
@@ -82,7 +83,7 @@ class MetricsWriter:
     `step`, the checkpoint's (see resume_cut)."""
 
     def __init__(self, path: str | Path, append: bool = False, step: int = 0):
-        self.path = Path(path).expanduser()
+        self.path = user_path(path)
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         if append and self.path.exists():
             os.truncate(self.path, resume_cut(self.path, step))

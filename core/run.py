@@ -20,6 +20,7 @@ from .checkpoint import CheckpointError, check_fits, checkpoint_of, load_checkpo
 from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
 from .errors import clip, clip_path
+from .files import user_path
 from .metrics import MetricsWriter, Row, resume_cut
 from .schedule import POINTS, Edit, parse_edit
 from .trainer import Trainer
@@ -38,7 +39,7 @@ def open_trainer(cfg: RunConfig) -> Trainer:
         tr.restore_params(params)
     if cfg.resume:
         restore(tr, load_checkpoint(cfg.resume), cfg.resume)
-        if cfg.metrics and Path(cfg.metrics).expanduser().exists():
+        if cfg.metrics and user_path(cfg.metrics).exists():
             resume_cut(cfg.metrics, tr.step_count)  # rows missing is bad input, found before the run
         if cfg.at and (first := parse_edit(cfg.at[0])).step < tr.step_count:
             raise ConfigError(

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
 from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_features, parse_hidden
+from .files import user_path
 
 POINTS = "points"
 """The edit a drawing is: `points=FILE.csv`, the training set from FILE (not an option of RunConfig)."""
@@ -161,7 +161,7 @@ def check_schedule(cfg: RunConfig) -> None:
                 "(after a start over, steps count from 0 again)",
             )
         for key, value in e.changes:
-            if key == POINTS and not Path(value).expanduser().is_file():
+            if key == POINTS and not user_path(value).is_file():
                 raise _fail("at", text, "no such file (expected the CSV ctrl+s saved the drawn points to)")
         try:
             current = validate(edited(current, e.values()))

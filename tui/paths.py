@@ -11,12 +11,14 @@ from pathlib import Path
 
 import platformdirs
 
+from ..core.files import user_path
+
 APP_NAME = "ffnn-tui"
 
 
 def data_dir(create: bool = False) -> Path:
     """The per-user data folder (absolute); created when asked."""
-    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)).expanduser().resolve()
+    folder = user_path(platformdirs.user_data_dir(APP_NAME, appauthor=False)).resolve()
     if create:
         folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -65,6 +65,26 @@ def test_an_absent_device_names_the_file_it_came_from(cli, tmp_path):
     assert_usage_error(cli(*RUN[:1], "--epochs", "1", "--resume", ck, "--device", "cuda:7"), "--device cuda:7")
 
 
+@pytest.mark.parametrize(
+    ("flag", "name", "reason"),
+    [
+        ("--data", "x.csv", "no such file"),
+        ("--config", "x.toml", "no such file"),
+        ("--resume", "x.pt", "no such file"),
+        ("--init-params", "x.pt", "no such file"),
+        ("--save", "x.pt", "does not exist"),
+        ("--metrics", "x.csv", "does not exist"),
+        ("--export", "x.json", "does not exist"),
+        ("--at", "1:points=~nosuchuser/x.csv", "no such file"),
+    ],
+)
+def test_a_tilde_of_an_unknown_user_is_a_name_not_found(cli, flag, name, reason):
+    """`~nosuchuser/x.csv` stays as written, as the shell leaves it (pathlib's expanduser raised
+    RuntimeError: exit 1, "unexpected RuntimeError: Could not determine home directory")."""
+    value = name if flag == "--at" else f"~nosuchuser/{name}"
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, value), "~nosuchuser", reason)
+
+
 def _no_space(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 

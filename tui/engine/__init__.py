@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Callable
 
-from ...core.files import write_atomic
+from ...core.files import user_path, write_atomic
 from .protocol import Command, Event, Heartbeat, LastCheckpoint
 from .snapshot import Snapshot
 
@@ -91,7 +90,7 @@ class Engine(ABC):
 def file_stamp(path: str) -> tuple | None:
     """What tells a rewritten file apart: (inode, mtime, size), or None when there is none."""
     try:
-        st = os.stat(Path(path).expanduser())
+        st = os.stat(user_path(path))
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)

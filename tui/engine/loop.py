@@ -18,7 +18,6 @@ import threading
 import time
 import traceback
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -29,7 +28,7 @@ from ...core.config import SPEEDS, steps_per_second
 from ...core.data import DATASETS, write_csv
 from ...core.errors import InputError, clip_path
 from ...core.export import export_weights
-from ...core.files import check_output, same_file
+from ...core.files import check_output, same_file, user_path
 from ...core.network import ACTIVATIONS, Params
 from ...core.run import RunLoop, save
 from ...core.state import State
@@ -219,7 +218,7 @@ class TrainingLoop:
     def _save_points(self, path: str, run: RunLoop) -> None:
         """Write every point (train, then test); the current drawing's edit replays from the file."""
         tr = self.tr
-        target = Path(path).expanduser().resolve()
+        target = user_path(path).resolve()
         try:
             check_output("points file", path, replaced=True)
             if tr.cfg.data and same_file(path, tr.cfg.data):
@@ -278,7 +277,7 @@ class TrainingLoop:
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
             case Save(path=path):
-                target = Path(path).expanduser() if path else default_file(self._file_name(".pt"))
+                target = user_path(path) if path else default_file(self._file_name(".pt"))
                 save(tr, target)
                 self.emit(Note(f"checkpoint saved: {target.resolve()} (step {tr.step_count})", title="saved"))
             case Export(path=path):
