@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +16,10 @@ from ffnn_tui.core import checkpoint as checkpoint_mod, export as export_mod
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.run import save
 from ffnn_tui.core.trainer import Trainer
+from ffnn_tui.tui.engine.protocol import Export, Save, SavePoints
 from ffnn_tui.tui.widgets.options import OptionsScreen
 
-from .conftest import make_app, settled
+from .conftest import make_app, settled, wait_for
 from .test_cli import RUN, assert_usage_error, cli, write  # noqa: F401 - cli is a fixture
 from .test_key_bursts import burst
 
@@ -147,3 +150,29 @@ async def test_quitting_while_the_options_form_is_built_is_a_clean_exit():
         await pilot.pause(0.5)
     assert app.return_code == 0
     assert not any(isinstance(s, OptionsScreen) for s in app.screen_stack)
+
+
+async def test_a_path_typed_in_the_dashboard_is_checked_as_an_output_flag_is(tmp_path):
+    """Save checkpoint as... and Export weights as... wrote to any path: the rename replaced a FIFO
+    (or, run as root, /dev/null) with a regular file, and the run's --data CSV with a checkpoint.
+    They are now checked as --save and --export are, as ctrl+s's points file already was."""
+    data = write(tmp_path / "pts.csv", "".join(f"{i % 7 * 0.1},{i % 5 * 0.2},{i % 2}\n" for i in range(40)))
+    before = Path(data).read_text()
+    fifo, fifo_json = tmp_path / "fifo.pt", tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    os.mkfifo(fifo_json)
+    app = make_app("--data", str(data))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        sent = [
+            (Save(str(fifo)), "not a regular file"),
+            (Export(str(fifo_json)), "not a regular file"),
+            (Save(str(data)), "is the run's --data file"),
+            (SavePoints(str(fifo)), "not a regular file"),
+        ]
+        for command, note in sent:
+            app.send(command)
+            await wait_for(pilot, lambda note=note: any(note in str(n.message) for n in app._notifications), what=note)
+            app.clear_notifications()
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISFIFO(fifo_json.stat().st_mode)
+    assert Path(data).read_text() == before

@@ -220,9 +220,7 @@ class TrainingLoop:
         tr = self.tr
         target = user_path(path).resolve()
         try:
-            check_output("points file", path, replaced=True)
-            if tr.cfg.data and same_file(path, tr.cfg.data):
-                raise InputError(f"points file {path}: is the run's --data file; choose another name")
+            self._check_written("points file", path, ("resume", "save", "export"))
             if (step := run.replays_from(str(target))) is not None:
                 raise InputError(f"points file {path}: holds the drawing at step {step}; choose another name")
         except InputError as e:
@@ -233,6 +231,27 @@ class TrainingLoop:
         run.name_drawing(str(target))
         self.emit(PointsSaved(str(target), tr.step_count, count))
         self.emit(Note(f"{count} points saved: {target} (replay with --data {target})", title="points saved"))
+
+    def _check_written(self, label: str, path: str, others: tuple[str, ...]) -> None:
+        """A path typed in the dashboard is checked as the flags' outputs are: a file this process can
+        create or replace (not a FIFO or a device, which the rename would replace), and not one of the
+        run's inputs or `others` (its other outputs); raises InputError."""
+        check_output(label, path, replaced=True)
+        cfg = self.tr.cfg
+        for name in ("data", "config", "init_params", "metrics", *others):
+            if getattr(cfg, name) and same_file(path, getattr(cfg, name)):
+                raise InputError(
+                    f"{label} {clip_path(path)}: is the run's --{name.replace('_', '-')} file; choose another name"
+                )
+
+    def _write_checked(self, label: str, path: str, others: tuple[str, ...]) -> bool:
+        """Whether path may be written; if not, a note says why."""
+        try:
+            self._check_written(label, path, others)
+        except InputError as e:
+            self.emit(Note(str(e), severity="error", title=f"{label} not written"))
+            return False
+        return True
 
     # ----- commands -----
     def apply(self, command: Command, run: RunLoop) -> None:
@@ -277,10 +296,14 @@ class TrainingLoop:
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
             case Save(path=path):
+                if path and not self._write_checked("checkpoint", path, ("export",)):
+                    return
                 target = user_path(path) if path else default_file(self._file_name(".pt"))
                 save(tr, target)
                 self.emit(Note(f"checkpoint saved: {target.resolve()} (step {tr.step_count})", title="saved"))
             case Export(path=path):
+                if path and not self._write_checked("export", path, ("resume", "save")):
+                    return
                 target = export_weights(
                     tr.params, tr.cfg, tr.step_count, path or default_file(self._file_name(".safetensors"))
                 )
