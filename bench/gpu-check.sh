@@ -13,7 +13,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-check-out}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
-SECONDS_PER=${GPU_CHECK_SECONDS:-2}
+SECONDS_PER=${GPU_CHECK_SECONDS:-3}
+REPEAT=${GPU_CHECK_REPEAT:-2}
+PROFILE=${GPU_CHECK_PROFILE:-1}  # 0: skip the dashboard's loop profile (about 100 s)
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 say() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
@@ -46,12 +48,14 @@ timeout 240 "$PY" -m pytest -m cuda -q -p no:cacheprovider 2>&1 | tee "$OUT/pyte
 echo "${PIPESTATUS[0]}" > "$OUT/pytest-cuda.rc"
 
 say "bench --device $DEVICE"
-timeout 330 "$PY" -m ffnn_tui bench --device "$DEVICE" --seconds "$SECONDS_PER" --repeat 1 \
+timeout 330 "$PY" -m ffnn_tui bench --device "$DEVICE" --seconds "$SECONDS_PER" --repeat "$REPEAT" \
     --problems tutorial,10k,1m,2m --json "$OUT/bench-gpu.json" 2>&1 | tee "$OUT/bench.txt"
 
-say "profile: the dashboard's training loop part by part, and each process's CPU share"
-timeout 150 "$PY" bench/loop_profile.py --device "$DEVICE" --problems tutorial,10k --seconds "$SECONDS_PER" \
-    --ui-hz 4,10 2>&1 | tee "$OUT/loop-profile.txt"
+if [ "$PROFILE" != 0 ]; then
+    say "profile: the dashboard's training loop part by part, and each process's CPU share"
+    timeout 150 "$PY" bench/loop_profile.py --device "$DEVICE" --problems tutorial,10k --seconds 2 \
+        --ui-hz 4,10 2>&1 | tee "$OUT/loop-profile.txt"
+fi
 
 say "profile: the kernels of the big net's step"
 BIG=2m

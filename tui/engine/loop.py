@@ -274,6 +274,7 @@ class TrainingLoop:
                 self.looker.size = (cols, rows)
             case ShowViews() as shown:
                 self.looker.views = shown
+                tr.needs_activations = self._wants_before()  # the step view shows the step's own activations
             case CheckGradients():
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
