@@ -9,6 +9,8 @@
     every event for the pipe; against the run loop alone (as --headless drives it) in the same run.
 (2) The real dashboard (Textual's headless driver, training in its child process) at each --ui-hz:
     steps/s and the CPU share of the UI process and of the training process (from /proc).
+(3) With --panes: the UI process under cProfile at 4 Hz, its time per pane (the largest cumulative
+    time of any function in each tui/widgets/ file, per second of wall time) and Textual's own.
 """
 
 from __future__ import annotations
@@ -142,6 +144,46 @@ def dashboard_shares(name: str, device: str, seconds: float, ui_hz: float) -> di
     return asyncio.run(drive())
 
 
+def pane_costs(name: str, device: str, seconds: float) -> dict[str, float]:
+    """The UI process profiled while the dashboard trains: ms of CPU per second of wall time for
+    each pane's file (its most inclusive function) and for Textual's compositor and Rich's segments."""
+    import cProfile
+    import pstats
+
+    from ffnn_tui.tui.app import FfnnApp
+
+    profiler = cProfile.Profile()
+
+    async def drive() -> float:
+        app = FfnnApp(replace(_config(PROBLEMS[name], device), ui_hz=4.0))
+        async with app.run_test(size=(120, 36)) as pilot:
+            while app.snapshot is None or app.snapshot.step < 20:
+                await pilot.pause(0.05)
+            await asyncio.sleep(WARM)
+            t0 = time.perf_counter()
+            profiler.enable()
+            await asyncio.sleep(seconds)
+            profiler.disable()
+            wall = time.perf_counter() - t0
+            await app.shutdown(0)
+        return wall
+
+    wall = asyncio.run(drive())
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # {(file, line, fn): (cc, nc, tt, ct, callers)}
+    costs: defaultdict[str, float] = defaultdict(float)
+    for (file, _, fn), (_, _, own, inclusive, _) in stats.items():
+        if "poll" in fn and "epoll" in fn:
+            continue  # waiting for input is not work
+        if "/tui/widgets/" in file:
+            key = "pane " + Path(file).stem
+            costs[key] = max(costs[key], inclusive)
+        elif "textual/_compositor" in file or "rich/segment" in file:
+            key = "textual compositor + rich segments (own time)"
+            costs[key] += own
+        costs["the whole UI process"] += own
+    return {k: 1e3 * v / wall for k, v in costs.items()}
+
+
 def report_loop(name: str, r: dict, headless: float) -> None:
     print(
         f"\n{name}: training loop {r['steps/s']:,.0f} steps/s, headless {headless:,.0f} ({r['steps/s'] / headless:.2f})"
@@ -161,12 +203,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--ui-hz", default="1,4,10")
     ap.add_argument("--skip-ui", action="store_true", help="only part (1)")
+    ap.add_argument("--panes", action="store_true", help="also part (3): each pane's cost in the UI process")
     a = ap.parse_args()
     rates = [float(x) for x in a.ui_hz.split(",")]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {a.device}")
     for name in a.problems.split(","):
         headless = isolated(engine_headless, PROBLEMS[name], a.device, a.seconds)
         report_loop(name, isolated(profile_loop, name, a.device, a.seconds, 4.0), headless)
+        if a.panes:
+            costs = isolated(pane_costs, name, a.device, a.seconds)
+            print("  UI process under cProfile at 4 Hz, ms of CPU per second:")
+            for key, ms in sorted(costs.items(), key=lambda kv: -kv[1]):
+                print(f"    {key:<50} {ms:7.1f}")
         if a.skip_ui:
             continue
         for hz in rates:

@@ -52,23 +52,23 @@ def mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
-def threads_for(work: int, beside_ui: bool = False) -> int:
+def threads_for(work: int, drawing: bool = False) -> int:
     """Intra-op threads for a step of `work` multiply-adds: 1 for tiny steps, where waking a second
     thread costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's
-    default. Beside a dashboard, mid-sized steps leave one core to the renderer: their many short
-    OpenMP barriers stall whenever it takes a core (10k x 64: 0.33-0.86 of headless on all cores,
-    0.75 on one fewer), while big steps keep every core (1M x 256 x 256: 0.85 against 0.52)."""
+    default, and one fewer while the dashboard draws a snapshot: a step's OpenMP barriers stall
+    whenever the renderer takes one of its cores (10k x 64 beside the dashboard: 0.33-0.86 of
+    headless on all cores, 0.75 on one fewer), and between redraws the cores are free."""
     if work < SMALL_WORK:
         return 1
-    if beside_ui and work < BARRIER_BOUND_WORK:
+    if drawing:
         return max(1, DEFAULT_THREADS - 1)
     return DEFAULT_THREADS
 
 
-def claim_threads(device: torch.device, work: int, beside_ui: bool = False) -> None:
+def claim_threads(device: torch.device, work: int, drawing: bool = False) -> None:
     """Set torch's intra-op threads; call it from the thread that runs the steps."""
     if device.type == "cpu":
-        torch.set_num_threads(threads_for(work, beside_ui))
+        torch.set_num_threads(threads_for(work, drawing))
 
 
 def sync(device: torch.device) -> None:

@@ -195,9 +195,10 @@ class Trainer:
         sizes = layer_sizes(self.F_train.shape[1], self.cfg.hidden, self.data.classes)
         return self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
-    def claim_threads(self, beside_ui: bool = False) -> None:
-        """Set torch's intra-op threads for this problem; call it from the thread that steps."""
-        claim_threads(self.device, self.work(), beside_ui)
+    def claim_threads(self, drawing: bool = False) -> None:
+        """Set torch's intra-op threads for this problem (one fewer while a dashboard draws); call it
+        from the thread that steps."""
+        claim_threads(self.device, self.work(), drawing)
 
     @property
     def epoch(self) -> int:

@@ -7,12 +7,16 @@ without colour (NO_COLOR); colour per class goes on top.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ...core.probes import BoundaryGrid
@@ -41,9 +45,8 @@ BG_STRONG = (
 )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One character of the boundary pane."""
+class Cell(NamedTuple):
+    """One character of the boundary pane (a tuple: a redraw makes a few thousand)."""
 
     glyph: str
     klass: int
@@ -91,37 +94,64 @@ def _style_key(cell: Cell) -> tuple[int, int, str, int]:
 def cell_style(cell: Cell) -> Style:
     """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
     their class colour over the shading of the cell they sit on; test points reversed."""
-    k = cell.klass % len(PALETTE)
-    shade = (cell.background if cell.point else cell.klass) % len(PALETTE)
-    bg = (None, BG_DIM[shade], BG_STRONG[shade])[cell.level]
-    if cell.point == "train":
+    return _style_of(*_style_key(cell))
+
+
+@lru_cache(maxsize=1024)
+def _style_of(klass: int, level: int, point: str, background: int) -> Style:
+    """cell_style, made once per key (a redraw reuses the same few dozen styles)."""
+    k = klass % len(PALETTE)
+    shade = (background if point else klass) % len(PALETTE)
+    bg = (None, BG_DIM[shade], BG_STRONG[shade])[level]
+    if point == "train":
         return Style(color=PALETTE[k], bgcolor=bg, bold=True)
-    if cell.point == "test":
+    if point == "test":
         return Style(color=PALETTE[k], bold=True, underline=True, reverse=True)
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
 
 
-def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
-    """Rows of styled glyphs; consecutive cells of one style become one span."""
+def style_runs(row: list[Cell]) -> list[tuple[str, Style]]:
+    """One row as (glyphs, style) runs: consecutive cells of one style become one run."""
+    runs: list[tuple[str, Style]] = []
+    glyphs: list[str] = []
+    key = None
+    first: Cell | None = None  # the run's first cell: every cell of a run has its style
+    for cell in row:
+        k = _style_key(cell)
+        if first is not None and k != key:
+            runs.append(("".join(glyphs), cell_style(first)))
+            glyphs, first = [], None
+        glyphs.append(cell.glyph)
+        first, key = first or cell, k
+    if first is not None:
+        runs.append(("".join(glyphs), cell_style(first)))
+    return runs
+
+
+def boundary_rows(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[list[tuple[str, Style]]]:
+    """Each row of the picture as style runs (test points left out unless show_test)."""
     shown = [p for p in points if show_test or p[3] == "train"]
-    cells = render_cells(grid.klass, grid.conf, shown)
+    return [style_runs(row) for row in render_cells(grid.klass, grid.conf, shown)]
+
+
+def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
+    """The picture as one Text (rows of styled glyphs)."""
     text = Text(no_wrap=True, overflow="crop")
-    for i, row in enumerate(cells):
+    for i, runs in enumerate(boundary_rows(grid, points, show_test)):
         if i:
             text.append("\n")
-        run: list[str] = []
-        first: Cell | None = None  # the run's first cell: every cell of a run has its style
-        key = None
-        for cell in row:
-            k = _style_key(cell)
-            if first is not None and k != key:
-                text.append("".join(run), cell_style(first))
-                run, first = [], None
-            run.append(cell.glyph)
-            first, key = first or cell, k
-        if first is not None:
-            text.append("".join(run), cell_style(first))
+        for glyphs, style in runs:
+            text.append(glyphs, style)
     return text
+
+
+def boundary_strips(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[Strip]:
+    """The picture as one Strip per row, for the pane's render_line: no Text to lay out again at
+    every redraw (a Text of a few hundred spans cost more than making the picture)."""
+    return [
+        Strip([Segment(glyphs, style) for glyphs, style in runs], sum(len(g) for g, _ in runs))
+        for runs in boundary_rows(grid, points, show_test)
+    ]
 
 
 CLASS_KEYS: list[BindingType] = [
@@ -163,7 +193,9 @@ class BoundaryPane(Widget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._text = Text("waiting for the first snapshot...")
+        self._strips: list[Strip] = [Strip([Segment("waiting for the first snapshot...")])]
+        self._base: Style | None = None
+        """The pane's own colours when the strips were made (under every cell's)."""
 
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
@@ -178,8 +210,11 @@ class BoundaryPane(Widget):
 
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:
-            self._text = boundary_text(s.grid, s.points, show_test)
+            self._strips, self._base = boundary_strips(s.grid, s.points, show_test), self.rich_style
             self.refresh()
 
-    def render(self) -> Text:
-        return self._text
+    def render_line(self, y: int) -> Strip:
+        """Row y of the picture, cropped or padded to the pane (the Line API: no Text to lay out)."""
+        width, base = self.content_size.width, self._base or self.rich_style
+        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        return strip.crop_extend(0, width, base).apply_style(base)
