@@ -5,6 +5,9 @@ One place for the three, so the trainer, the run loop and the benchmark agree.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import re
 
 import torch
@@ -17,8 +20,6 @@ DEVICE_CHOICES = "expected auto, cpu, cuda, cuda:N or mps"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SMALL_WORK = 200_000
 """Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
-BARRIER_BOUND_WORK = 50_000_000
-"""Below this many multiply-adds per forward, a step is short enough that OpenMP barriers dominate."""
 DEFAULT_THREADS = torch.get_num_threads()
 
 
@@ -68,7 +69,27 @@ def threads_for(work: int, drawing: bool = False) -> int:
 def claim_threads(device: torch.device, work: int, drawing: bool = False) -> None:
     """Set torch's intra-op threads; call it from the thread that runs the steps."""
     if device.type == "cpu":
+        keep_freed_memory()
         torch.set_num_threads(threads_for(work, drawing))
+
+
+HEAP_KEEPS = 32 << 20
+"""Bytes: freed blocks smaller than this stay in the process's heap (glibc's largest mmap threshold)."""
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc to serve blocks under HEAP_KEEPS from the heap and to keep what is freed there:
+    a CPU step frees and makes the same few (N, H) tensors every time, and by default each came
+    back as fresh pages from the OS (10k x 64: about 140 page faults a step). Once per process;
+    False where libc is not glibc (macOS, musl) and nothing changed."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_KEEPS)) and bool(mallopt(M_TRIM_THRESHOLD, 4 * HEAP_KEEPS))
 
 
 def sync(device: torch.device) -> None:
