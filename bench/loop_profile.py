@@ -9,8 +9,8 @@
     every event for the pipe; against the run loop alone (as --headless drives it) in the same run.
 (2) The real dashboard (Textual's headless driver, training in its child process) at each --ui-hz:
     steps/s and the CPU share of the UI process and of the training process (from /proc).
-(3) With --panes: the UI process under cProfile at 4 Hz, its time per pane (the largest cumulative
-    time of any function in each tui/widgets/ file, per second of wall time) and Textual's own.
+(3) With --panes: the UI thread's CPU time at 4 Hz, per pane: its `show` (the snapshot into its
+    content) and its render_lines (the content into the screen's lines), and the thread as a whole.
 """
 
 from __future__ import annotations
@@ -145,43 +145,65 @@ def dashboard_shares(name: str, device: str, seconds: float, ui_hz: float) -> di
 
 
 def pane_costs(name: str, device: str, seconds: float) -> dict[str, float]:
-    """The UI process profiled while the dashboard trains: ms of CPU per second of wall time for
-    each pane's file (its most inclusive function) and for Textual's compositor and Rich's segments."""
-    import cProfile
-    import pstats
+    """The UI thread's CPU time (time.thread_time: other processes' load does not count) while
+    the dashboard trains at 4 Hz, in ms per second of wall time: each pane's `show` (the snapshot
+    into its content) and its render_lines (content into the screen's lines, by the compositor),
+    and the UI thread as a whole."""
+    from textual.widget import Widget
 
     from ffnn_tui.tui.app import FfnnApp
 
-    profiler = cProfile.Profile()
+    spent: defaultdict[str, float] = defaultdict(float)
+    counting = [False]
 
-    async def drive() -> float:
+    def timed(key_of, fn):
+        def wrapper(self, *args, **kwargs):
+            t0 = time.thread_time()
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                if counting[0]:
+                    spent[key_of(self)] += time.thread_time() - t0
+
+        return wrapper
+
+    Widget.render_lines = timed(lambda w: f"{type(w).__name__}: render", Widget.render_lines)  # type: ignore[method-assign]
+    for cls in _pane_classes():
+        cls.show = timed(lambda w: f"{type(w).__name__}: show", cls.show)
+
+    async def drive() -> tuple[float, float]:
         app = FfnnApp(replace(_config(PROBLEMS[name], device), ui_hz=4.0))
         async with app.run_test(size=(120, 36)) as pilot:
             while app.snapshot is None or app.snapshot.step < 20:
                 await pilot.pause(0.05)
             await asyncio.sleep(WARM)
-            t0 = time.perf_counter()
-            profiler.enable()
+            counting[0], t0, cpu0 = True, time.perf_counter(), time.thread_time()
             await asyncio.sleep(seconds)
-            profiler.disable()
-            wall = time.perf_counter() - t0
+            counting[0] = False
+            wall, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
             await app.shutdown(0)
-        return wall
+        return wall, cpu
 
-    wall = asyncio.run(drive())
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # {(file, line, fn): (cc, nc, tt, ct, callers)}
-    costs: defaultdict[str, float] = defaultdict(float)
-    for (file, _, fn), (_, _, own, inclusive, _) in stats.items():
-        if "poll" in fn and "epoll" in fn:
-            continue  # waiting for input is not work
-        if "/tui/widgets/" in file:
-            key = "pane " + Path(file).stem
-            costs[key] = max(costs[key], inclusive)
-        elif "textual/_compositor" in file or "rich/segment" in file:
-            key = "textual compositor + rich segments (own time)"
-            costs[key] += own
-        costs["the whole UI process"] += own
-    return {k: 1e3 * v / wall for k, v in costs.items()}
+    wall, cpu = asyncio.run(drive())
+    costs = {k: 1e3 * v / wall for k, v in spent.items() if not k.startswith(("Panes", "Screen", "Footer"))}
+    costs["the UI thread as a whole"] = 1e3 * cpu / wall
+    return costs
+
+
+def _pane_classes() -> list[type]:
+    """The widgets of tui/widgets that show a snapshot (each has its own show())."""
+    import importlib
+    import pkgutil
+
+    from ffnn_tui.tui import widgets
+
+    found = []
+    for info in pkgutil.iter_modules(widgets.__path__):
+        module = importlib.import_module(f"{widgets.__name__}.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and obj.__module__ == module.__name__ and "show" in vars(obj):
+                found.append(obj)
+    return found
 
 
 def report_loop(name: str, r: dict, headless: float) -> None:
@@ -212,7 +234,7 @@ def main() -> None:
         report_loop(name, isolated(profile_loop, name, a.device, a.seconds, 4.0), headless)
         if a.panes:
             costs = isolated(pane_costs, name, a.device, a.seconds)
-            print("  UI process under cProfile at 4 Hz, ms of CPU per second:")
+            print("  the UI thread at 4 Hz, ms of its CPU time per second:")
             for key, ms in sorted(costs.items(), key=lambda kv: -kv[1]):
                 print(f"    {key:<50} {ms:7.1f}")
         if a.skip_ui:

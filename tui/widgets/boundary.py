@@ -213,6 +213,10 @@ class BoundaryPane(Widget):
             self._strips, self._base = boundary_strips(s.grid, s.points, show_test), self.rich_style
             self.refresh()
 
+    def plain_text(self) -> str:
+        """The picture's characters, row by row (what a screen reader or a test sees)."""
+        return "\n".join(strip.text for strip in self._strips)
+
     def render_line(self, y: int) -> Strip:
         """Row y of the picture, cropped or padded to the pane (the Line API: no Text to lay out)."""
         width, base = self.content_size.width, self._base or self.rich_style
