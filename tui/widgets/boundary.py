@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -45,61 +44,22 @@ BG_STRONG = (
 )
 
 
-class Cell(NamedTuple):
-    """One character of the boundary pane (a tuple: a redraw makes a few thousand)."""
-
-    glyph: str
-    klass: int
-    """Predicted class of the background (or the class of the point drawn here)."""
-    level: int
-    """0 unsure, 1 sure, 2 very sure: background confidence band."""
-    point: str = ""
-    """'' for background, 'train' or 'test' for a data point."""
-    background: int = -1
-    """For a point: the predicted class of the cell under it (its shading); -1 for background cells."""
-
-
 def level_of(conf: float) -> int:
+    """0 unsure, 1 sure, 2 very sure: the background's confidence band."""
     return 2 if conf >= VERY_SURE else 1 if conf >= SURE else 0
 
 
-def render_cells(
-    klass: tuple[tuple[int, ...], ...], conf: tuple[tuple[float, ...], ...], points: list[Point]
-) -> list[list[Cell]]:
-    """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
-    rows = [
-        [
-            Cell(SHADE_GLYPHS[k % len(SHADE_GLYPHS)][lv - 1] if (lv := level_of(c)) else " ", k, lv)
-            for k, c in zip(krow, crow)
-        ]
-        for krow, crow in zip(klass, conf)
-    ]
-    for r, c, k, kind in points:
-        under = rows[r][c]
-        rows[r][c] = Cell(
-            POINT_GLYPHS[k % len(POINT_GLYPHS)],
-            k,
-            under.level,
-            kind,
-            under.klass if under.background < 0 else under.background,
-        )
-    return rows
-
-
-def _style_key(cell: Cell) -> tuple[int, int, str, int]:
-    """What cell_style depends on: cells with equal keys share one span."""
-    return cell.klass, cell.level, cell.point, cell.background
-
-
-def cell_style(cell: Cell) -> Style:
-    """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
-    their class colour over the shading of the cell they sit on; test points reversed."""
-    return _style_of(*_style_key(cell))
+StyleKey = tuple[int, int, str, int]
+"""(class, level, point, background) of a cell: cells with equal keys share one style. For the
+background, (predicted class, level, '', -1); for a point, (its class, the level under it,
+'train' or 'test', the predicted class under it)."""
 
 
 @lru_cache(maxsize=1024)
-def _style_of(klass: int, level: int, point: str, background: int) -> Style:
-    """cell_style, made once per key (a redraw reuses the same few dozen styles)."""
+def cell_style(klass: int, level: int, point: str, background: int) -> Style:
+    """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
+    their class colour over the shading of the cell they sit on; test points reversed. Made once
+    per key (a redraw reuses the same few dozen styles)."""
     k = klass % len(PALETTE)
     shade = (background if point else klass) % len(PALETTE)
     bg = (None, BG_DIM[shade], BG_STRONG[shade])[level]
@@ -110,28 +70,32 @@ def _style_of(klass: int, level: int, point: str, background: int) -> Style:
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
 
 
-def style_runs(row: list[Cell]) -> list[tuple[str, Style]]:
-    """One row as (glyphs, style) runs: consecutive cells of one style become one run."""
-    runs: list[tuple[str, Style]] = []
-    glyphs: list[str] = []
-    key = None
-    first: Cell | None = None  # the run's first cell: every cell of a run has its style
-    for cell in row:
-        k = _style_key(cell)
-        if first is not None and k != key:
-            runs.append(("".join(glyphs), cell_style(first)))
-            glyphs, first = [], None
-        glyphs.append(cell.glyph)
-        first, key = first or cell, k
-    if first is not None:
-        runs.append(("".join(glyphs), cell_style(first)))
-    return runs
-
-
 def boundary_rows(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[list[tuple[str, Style]]]:
-    """Each row of the picture as style runs (test points left out unless show_test)."""
-    shown = [p for p in points if show_test or p[3] == "train"]
-    return [style_runs(row) for row in render_cells(grid.klass, grid.conf, shown)]
+    """Each row of the picture as (glyphs, style) runs: the background from the grid, points
+    (row, col, class, 'train'|'test') on top (test points only when show_test; the last point of a
+    cell wins); consecutive cells of one style make one run."""
+    on_top = {(r, c): (k, kind) for r, c, k, kind in points if show_test or kind == "train"}
+    rows = []
+    for r, (krow, crow) in enumerate(zip(grid.klass, grid.conf)):
+        runs: list[tuple[str, Style]] = []
+        glyphs: list[str] = []
+        key: StyleKey | None = None
+        for c, (k, conf) in enumerate(zip(krow, crow)):
+            level = level_of(conf)
+            point = on_top.get((r, c))
+            if point is None:
+                glyph, cell = SHADE_GLYPHS[k % len(SHADE_GLYPHS)][level - 1] if level else " ", (k, level, "", -1)
+            else:
+                glyph, cell = POINT_GLYPHS[point[0] % len(POINT_GLYPHS)], (point[0], level, point[1], k)
+            if cell != key and key is not None:
+                runs.append(("".join(glyphs), cell_style(*key)))
+                glyphs = []
+            glyphs.append(glyph)
+            key = cell
+        if key is not None:
+            runs.append(("".join(glyphs), cell_style(*key)))
+        rows.append(runs)
+    return rows
 
 
 def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
