@@ -40,7 +40,7 @@ def main() -> None:
 
     argv = ["--device", "cpu", "--dataset", "spiral", "--classes", "3", "--hidden", a.hidden]
     tr = build_trainer([*argv, "--samples", str(a.samples)])
-    tr.claim_threads(beside_ui=True)  # as the training process does
+    tr.claim_threads(drawing=True)  # as the training process does while the UI draws
     for _ in range(5):
         tr.step()
     cols, rows = (int(v) for v in a.pane.split("x"))

@@ -5,6 +5,9 @@ One place for the three, so the trainer, the run loop and the benchmark agree.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import re
 
 import torch
@@ -17,8 +20,6 @@ DEVICE_CHOICES = "expected auto, cpu, cuda, cuda:N or mps"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SMALL_WORK = 200_000
 """Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
-BARRIER_BOUND_WORK = 50_000_000
-"""Below this many multiply-adds per forward, a step is short enough that OpenMP barriers dominate."""
 DEFAULT_THREADS = torch.get_num_threads()
 
 
@@ -52,23 +53,43 @@ def mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
-def threads_for(work: int, beside_ui: bool = False) -> int:
+def threads_for(work: int, drawing: bool = False) -> int:
     """Intra-op threads for a step of `work` multiply-adds: 1 for tiny steps, where waking a second
     thread costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's
-    default. Beside a dashboard, mid-sized steps leave one core to the renderer: their many short
-    OpenMP barriers stall whenever it takes a core (10k x 64: 0.33-0.86 of headless on all cores,
-    0.75 on one fewer), while big steps keep every core (1M x 256 x 256: 0.85 against 0.52)."""
+    default, and one fewer while the dashboard draws a snapshot: a step's OpenMP barriers stall
+    whenever the renderer takes one of its cores (10k x 64 beside the dashboard: 0.33-0.86 of
+    headless on all cores, 0.75 on one fewer), and between redraws the cores are free."""
     if work < SMALL_WORK:
         return 1
-    if beside_ui and work < BARRIER_BOUND_WORK:
+    if drawing:
         return max(1, DEFAULT_THREADS - 1)
     return DEFAULT_THREADS
 
 
-def claim_threads(device: torch.device, work: int, beside_ui: bool = False) -> None:
+def claim_threads(device: torch.device, work: int, drawing: bool = False) -> None:
     """Set torch's intra-op threads; call it from the thread that runs the steps."""
     if device.type == "cpu":
-        torch.set_num_threads(threads_for(work, beside_ui))
+        keep_freed_memory()
+        torch.set_num_threads(threads_for(work, drawing))
+
+
+HEAP_KEEPS = 32 << 20
+"""Bytes: freed blocks smaller than this stay in the process's heap (glibc's largest mmap threshold)."""
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc to serve blocks under HEAP_KEEPS from the heap and to keep what is freed there:
+    a CPU step frees and makes the same few (N, H) tensors every time, and by default each came
+    back as fresh pages from the OS (10k x 64: about 140 page faults a step). Once per process;
+    False where libc is not glibc (macOS, musl) and nothing changed."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_KEEPS)) and bool(mallopt(M_TRIM_THRESHOLD, 4 * HEAP_KEEPS))
 
 
 def sync(device: torch.device) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import cuda_graphs, fast
+from . import cuda_graphs, fast, triton_step
 from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_check, targets
 from .config import RunConfig
 from .data import BatchOrder, Dataset, build_dataset, drawn_set, nearest_train_point, with_point, without_train_point
@@ -44,6 +44,9 @@ class Trainer:
         """Called at the start of every step; tests use it to inject failures."""
         self.track_metrics = False
         """When True every step also records train accuracy, test loss and test accuracy (for --metrics)."""
+        self.needs_activations = False
+        """When True every step keeps its forward cache (the dashboard's step view shows it), so the
+        one-kernel CUDA step, which keeps none, is not used."""
         self.on_rows: Callable[[list[Row]], None] | None = None
         """Receives each flush's rows."""
         self.run_id = 0
@@ -192,9 +195,10 @@ class Trainer:
         sizes = layer_sizes(self.F_train.shape[1], self.cfg.hidden, self.data.classes)
         return self.batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
-    def claim_threads(self, beside_ui: bool = False) -> None:
-        """Set torch's intra-op threads for this problem; call it from the thread that steps."""
-        claim_threads(self.device, self.work(), beside_ui)
+    def claim_threads(self, drawing: bool = False) -> None:
+        """Set torch's intra-op threads for this problem (one fewer while a dashboard draws); call it
+        from the thread that steps."""
+        claim_threads(self.device, self.work(), drawing)
 
     @property
     def epoch(self) -> int:
@@ -225,7 +229,7 @@ class Trainer:
         if self.fault_hook is not None:
             self.fault_hook(self)
         X, y, G = self._next_batch()  # (B, F), (B,), (B, K)
-        loss, grads, cache, logits = STEPS[self.cfg.backprop](self.params, X, G, self.cfg.activation, self.cfg.l1)
+        loss, grads, cache, logits = self._step_fn()(self.params, X, G, self.cfg.activation, self.cfg.l1)
         if self.track_metrics:  # before the update: row k describes the parameters update k started from
             self._pending_metrics.append(self._step_metrics(logits, y))
         self.optimizer.update(self.param_list, grads)
@@ -253,6 +257,19 @@ class Trainer:
         """How many steps a driver should ask advance() for at a time."""
         return cuda_graphs.GRAPH_STEPS if self._graphs_possible() else 1
 
+    def _step_fn(self) -> StepFn:
+        """The --backprop step; on CUDA, a one-hidden-layer manual step that fits runs as one Triton
+        kernel (core/triton_step.py) unless a probe needs the step's activations or logits."""
+        if (
+            self.device.type == "cuda"
+            and self.cfg.backprop == "manual"
+            and not self.track_metrics
+            and not self.needs_activations
+            and triton_step.fits(self.params)
+        ):
+            return triton_step.manual_step
+        return STEPS[self.cfg.backprop]
+
     def _graphs_possible(self) -> bool:
         cfg = self.cfg
         return (
@@ -273,10 +290,11 @@ class Trainer:
         if self.cfg.epochs and self.cfg.epochs * self.steps_per_epoch - self.step_count < cuda_graphs.GRAPH_STEPS:
             return None
         cfg = self.cfg
-        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.l1, cfg.optimizer, self._params_version)
+        step = self._step_fn()
+        key = (self.run_id, cfg.activation, cfg.lr, cfg.weight_decay, cfg.l1, cfg.optimizer, self._params_version, step)
         if self._graph is None or self._graph.key != key:
             self._graph = cuda_graphs.capture(
-                key, STEPS["manual"], self.params, self.F_train, self.G_train, cfg.activation, cfg.l1, self.optimizer
+                key, step, self.params, self.F_train, self.G_train, cfg.activation, cfg.l1, self.optimizer
             )
         return self._graph
 
@@ -341,4 +359,5 @@ class Trainer:
     def gradient_check(self, sample: int = 4096) -> list[GradCheck]:
         """The step this run trains with against autograd, in float64, on the first training points."""
         X, Y = self.F_train[:sample], self.Y_train[:sample]  # (n, F), (n, K)
-        return gradient_check(self.params, X, Y, self.cfg.activation, manual=STEPS["manual"], l1=self.cfg.l1)
+        manual = self._step_fn() if self.cfg.backprop == "manual" else STEPS["manual"]
+        return gradient_check(self.params, X, Y, self.cfg.activation, manual=manual, l1=self.cfg.l1)

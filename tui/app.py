@@ -27,7 +27,7 @@ from .commands import DashboardCommands, Palette
 from .ending import Ending
 from .engine import Engine
 from .engine.process import STOP_SIGNALS, ProcessEngine, prepare
-from .engine.protocol import Command, Exited, GradChecks, Heartbeat, Note, PointsSaved, Resize
+from .engine.protocol import Command, Drawn, Exited, GradChecks, Heartbeat, Note, PointsSaved, Resize
 from .engine.snapshot import Frame, Snapshot
 from .engine.thread import ThreadEngine
 from .file_actions import FileActions
@@ -268,6 +268,12 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         if s.state in ENDED and self.running:
             self.running = False
         self._draw()
+        self.call_after_refresh(self._drawn, self.engine)
+
+    def _drawn(self, engine: Engine) -> None:
+        """The snapshot is on the screen: its engine's steps may take every core again."""
+        if engine is self.engine:
+            engine.send(Drawn())
 
     def _draw(self) -> None:
         if self.snapshot is None:

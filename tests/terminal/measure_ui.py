@@ -1,7 +1,7 @@
 """Measure the dashboard from outside, in a real terminal (tmux): startup to first frame, key-press
 latency while training flat out, and CPU while paused. Prints numbers; asserts nothing.
 
-    python tests/terminal/measure_ui.py [--presses 21]
+    python tests/terminal/measure_ui.py [--presses 21] [--throughput [--problems tutorial,10k,1m]]
 """
 
 from __future__ import annotations
@@ -60,16 +60,24 @@ def dashboard_rate(extra: list[str], tmp: Path, seconds: float = 10.0) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
+PROBLEMS = {
+    "tutorial": ("tutorial 2-8-2", [], 50_000, 350_000),
+    "10k": ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500),
+    "1m": ("1M 2-256-256-2, batch 4096", ["--samples", "1000000", "--hidden", "256,256", "--batch-size", "4096"], 1, 5),
+}
+"""name, flags, and the epochs of the short and the long headless run (their difference is timed)."""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presses", type=int, default=21)
     ap.add_argument("--throughput", action="store_true", help="also time headless vs dashboard from outside")
+    ap.add_argument("--problems", default="tutorial,10k,1m", help="for --throughput: tutorial, 10k, 1m")
     a = ap.parse_args()
     if a.throughput:
-        for name, extra, short, long in [
-            ("tutorial 2-8-2", [], 50_000, 350_000),
-            ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500),
-        ]:
+        for key, (name, extra, short, long) in PROBLEMS.items():
+            if key not in a.problems.split(","):
+                continue
             extra = [*extra, "--test-fraction", "0"]
             h = headless_rate(extra, short, long)
             d = dashboard_rate(extra, Path(tempfile.mkdtemp()))

@@ -41,6 +41,7 @@ from .conftest import make_app, settled, wait_for
 
 COMMANDS = [
     Pause(),
+    protocol.Drawn(),
     Resume(),
     Step(),
     Reset(),
@@ -93,7 +94,10 @@ def test_commands_pickle_and_dispatch(command, tmp_path, monkeypatch):
         loop.looker.size,
         loop.looker.views,
         loop.stopping,
+        loop.drawing_since,
     )  # noqa: E731
+    if isinstance(command, protocol.Drawn):
+        loop.drawing_since = 0.0  # a snapshot is being drawn
     before = state()
     from ffnn_tui.core.run import RunLoop
 

@@ -40,6 +40,7 @@ from .protocol import (
     ChangeSpeed,
     CheckGradients,
     Command,
+    Drawn,
     DrawPoint,
     ErasePoint,
     Event,
@@ -73,6 +74,8 @@ HEARTBEAT = 1.0
 SLOW = 1.0
 """Seconds: a chunk of steps that took longer is slow, and with --save set the run is sent up
 (LastCheckpoint) after each such chunk, and before the first chunk, whose time is not known yet."""
+DRAW_WAIT = 0.5
+"""Seconds the steps leave the UI process a core after a snapshot, if it does not say Drawn sooner."""
 PACED_FPS = 10.0
 """Frames a second at a set --speed (or --ui-hz, if higher): at 10 steps/s and below every step
 is shown; faster paces show every k-th step, k = speed / frames, evenly."""
@@ -175,6 +178,9 @@ class TrainingLoop:
         """(run id, [(step, "points"), ...]): drawings of the current run, for the loss plot (edits: the run loop's marks)."""
         self.next_frame: tuple[int, int] = (trainer.run_id, 0)
         """(run id, step) of the film's next frame (rewind, tui/film.py): a chunk of steps ends there."""
+        self.drawing_since: float | None = None
+        """perf_counter() when the last snapshot went out, until the app says it is drawn (Drawn):
+        meanwhile the steps run on one core fewer."""
 
     def _keep_before(self) -> None:
         """Copy the parameters before stepping, for the step view (‖dh_k‖ needs the old W_k+1)."""
@@ -292,6 +298,7 @@ class TrainingLoop:
                 self.looker.size = (cols, rows)
             case ShowViews() as shown:
                 self.looker.views = shown
+                tr.needs_activations = self._wants_before()  # the step view shows the step's own activations
             case CheckGradients():
                 checks = tr.gradient_check()
                 self.emit(GradChecks(tuple((c.name, c.max_abs, c.max_rel) for c in checks)))
@@ -321,6 +328,8 @@ class TrainingLoop:
                 self._changed("points")
             case SavePoints(path=path):
                 self._save_points(path, run)
+            case Drawn():
+                self._share_cores(drawing=False)
             case Stop():
                 self.stopping = True
 
@@ -381,6 +390,23 @@ class TrainingLoop:
             if since is not None and (seconds := time.perf_counter() - since) >= self.heartbeat / 2:
                 self.emit(Heartbeat(self.tr.step_count + 1, seconds))
 
+    # ----- the cores, shared with the UI process -----
+    def _show(self) -> None:
+        """Send a snapshot; the UI process draws it now, so the steps leave it a core until it
+        says Drawn (or DRAW_WAIT has passed)."""
+        self.emit(self.snapshot())
+        self._share_cores(drawing=True)
+
+    def _share_cores(self, drawing: bool) -> None:
+        if drawing != (self.drawing_since is not None):
+            self.tr.claim_threads(drawing=drawing)
+        self.drawing_since = time.perf_counter() if drawing else None
+
+    def _drawn_by_now(self) -> None:
+        """An app that never says Drawn (gone, or busy) does not keep a core from the steps."""
+        if self.drawing_since is not None and time.perf_counter() - self.drawing_since > DRAW_WAIT:
+            self._share_cores(drawing=False)
+
     # ----- looking -----
     def state(self) -> State:
         return self.tr.outcome or (State.RUNNING if self.running else State.PAUSED)
@@ -407,7 +433,7 @@ class TrainingLoop:
     def run(self, inbox: Inbox, cancelled: Callable[[], bool] = lambda: False) -> None:
         """Until Stop (or cancelled): commands, steps, snapshots. Then the run loop's finish:
         metrics file closed, checkpoint saved when --save is set (a failure there is a Note)."""
-        self.tr.claim_threads(beside_ui=True)
+        self.tr.claim_threads()
         run = self.runloop = RunLoop(self.tr)
         run.open()
         done = threading.Event()
@@ -454,13 +480,14 @@ class TrainingLoop:
     def _loop(self, inbox: Inbox, run: RunLoop, cancelled: Callable[[], bool]) -> None:
         next_post, dirty, was_running = 0.0, True, False
         if self.running and not cancelled():
-            self.emit(self.snapshot())  # step 0 on screen now, not after a first chunk that may be slow
+            self._show()  # step 0 on screen now, not after a first chunk that may be slow
         while not self.stopping and not cancelled():
             if inbox.wake.is_set():
                 for command in inbox.take():
                     self._apply_safely(command, run)
                     inbox.applied()
-                dirty = True
+                    dirty = dirty or not isinstance(command, Drawn)  # (a Drawn changes nothing to show)
+            self._drawn_by_now()
             running = self.running and run.can_step and not self.stopping
             paced = running and self.tr.cfg.speed != "max"
             framed = False
@@ -483,7 +510,7 @@ class TrainingLoop:
             now = time.perf_counter()
             due = framed if paced else running and now >= next_post  # at a set speed, every frame is shown
             if (dirty or due) and not self.stopping:
-                self.emit(self.snapshot())
+                self._show()
                 next_post, dirty = now + self.period, False
             if not running and not self.stopping:
                 inbox.wake.wait(PAUSED_WAIT)

@@ -146,12 +146,19 @@ class SavePoints:
 
 
 @dataclass(frozen=True)
+class Drawn:
+    """The last snapshot is on the screen: the steps may take every core again (they give the UI
+    process one while it draws)."""
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the loop: flush, close the metrics file, save when --save is set, then say Exited."""
 
 
 Command = (
     Pause
+    | Drawn
     | Resume
     | Step
     | Reset

@@ -7,12 +7,15 @@ without colour (NO_COLOR); colour per class goes on top.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ...core.probes import BoundaryGrid
@@ -41,87 +44,78 @@ BG_STRONG = (
 )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One character of the boundary pane."""
-
-    glyph: str
-    klass: int
-    """Predicted class of the background (or the class of the point drawn here)."""
-    level: int
-    """0 unsure, 1 sure, 2 very sure: background confidence band."""
-    point: str = ""
-    """'' for background, 'train' or 'test' for a data point."""
-    background: int = -1
-    """For a point: the predicted class of the cell under it (its shading); -1 for background cells."""
-
-
 def level_of(conf: float) -> int:
+    """0 unsure, 1 sure, 2 very sure: the background's confidence band."""
     return 2 if conf >= VERY_SURE else 1 if conf >= SURE else 0
 
 
-def render_cells(
-    klass: tuple[tuple[int, ...], ...], conf: tuple[tuple[float, ...], ...], points: list[Point]
-) -> list[list[Cell]]:
-    """Background cells from the grid, then points (row, col, class, 'train'|'test') on top."""
-    rows = [
-        [
-            Cell(SHADE_GLYPHS[k % len(SHADE_GLYPHS)][lv - 1] if (lv := level_of(c)) else " ", k, lv)
-            for k, c in zip(krow, crow)
-        ]
-        for krow, crow in zip(klass, conf)
-    ]
-    for r, c, k, kind in points:
-        under = rows[r][c]
-        rows[r][c] = Cell(
-            POINT_GLYPHS[k % len(POINT_GLYPHS)],
-            k,
-            under.level,
-            kind,
-            under.klass if under.background < 0 else under.background,
-        )
-    return rows
+StyleKey = tuple[int, int, str, int]
+"""(class, level, point, background) of a cell: cells with equal keys share one style. For the
+background, (predicted class, level, '', -1); for a point, (its class, the level under it,
+'train' or 'test', the predicted class under it)."""
 
 
-def _style_key(cell: Cell) -> tuple[int, int, str, int]:
-    """What cell_style depends on: cells with equal keys share one span."""
-    return cell.klass, cell.level, cell.point, cell.background
-
-
-def cell_style(cell: Cell) -> Style:
+@lru_cache(maxsize=1024)
+def cell_style(klass: int, level: int, point: str, background: int) -> Style:
     """Background cells: the class colour, stronger where the net is surer. Points: bold glyph in
-    their class colour over the shading of the cell they sit on; test points reversed."""
-    k = cell.klass % len(PALETTE)
-    shade = (cell.background if cell.point else cell.klass) % len(PALETTE)
-    bg = (None, BG_DIM[shade], BG_STRONG[shade])[cell.level]
-    if cell.point == "train":
+    their class colour over the shading of the cell they sit on; test points reversed. Made once
+    per key (a redraw reuses the same few dozen styles)."""
+    k = klass % len(PALETTE)
+    shade = (background if point else klass) % len(PALETTE)
+    bg = (None, BG_DIM[shade], BG_STRONG[shade])[level]
+    if point == "train":
         return Style(color=PALETTE[k], bgcolor=bg, bold=True)
-    if cell.point == "test":
+    if point == "test":
         return Style(color=PALETTE[k], bold=True, underline=True, reverse=True)
     return Style(color=PALETTE[k], bgcolor=bg, dim=True)
 
 
+def boundary_rows(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[list[tuple[str, Style]]]:
+    """Each row of the picture as (glyphs, style) runs: the background from the grid, points
+    (row, col, class, 'train'|'test') on top (test points only when show_test; the last point of a
+    cell wins); consecutive cells of one style make one run."""
+    on_top = {(r, c): (k, kind) for r, c, k, kind in points if show_test or kind == "train"}
+    rows = []
+    for r, (krow, crow) in enumerate(zip(grid.klass, grid.conf)):
+        runs: list[tuple[str, Style]] = []
+        glyphs: list[str] = []
+        key: StyleKey | None = None
+        for c, (k, conf) in enumerate(zip(krow, crow)):
+            level = level_of(conf)
+            point = on_top.get((r, c))
+            if point is None:
+                glyph, cell = SHADE_GLYPHS[k % len(SHADE_GLYPHS)][level - 1] if level else " ", (k, level, "", -1)
+            else:
+                glyph, cell = POINT_GLYPHS[point[0] % len(POINT_GLYPHS)], (point[0], level, point[1], k)
+            if cell != key and key is not None:
+                runs.append(("".join(glyphs), cell_style(*key)))
+                glyphs = []
+            glyphs.append(glyph)
+            key = cell
+        if key is not None:
+            runs.append(("".join(glyphs), cell_style(*key)))
+        rows.append(runs)
+    return rows
+
+
 def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
-    """Rows of styled glyphs; consecutive cells of one style become one span."""
-    shown = [p for p in points if show_test or p[3] == "train"]
-    cells = render_cells(grid.klass, grid.conf, shown)
+    """The picture as one Text (rows of styled glyphs)."""
     text = Text(no_wrap=True, overflow="crop")
-    for i, row in enumerate(cells):
+    for i, runs in enumerate(boundary_rows(grid, points, show_test)):
         if i:
             text.append("\n")
-        run: list[str] = []
-        first: Cell | None = None  # the run's first cell: every cell of a run has its style
-        key = None
-        for cell in row:
-            k = _style_key(cell)
-            if first is not None and k != key:
-                text.append("".join(run), cell_style(first))
-                run, first = [], None
-            run.append(cell.glyph)
-            first, key = first or cell, k
-        if first is not None:
-            text.append("".join(run), cell_style(first))
+        for glyphs, style in runs:
+            text.append(glyphs, style)
     return text
+
+
+def boundary_strips(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[Strip]:
+    """The picture as one Strip per row, for the pane's render_line: no Text to lay out again at
+    every redraw (a Text of a few hundred spans cost more than making the picture)."""
+    return [
+        Strip([Segment(glyphs, style) for glyphs, style in runs], sum(len(g) for g, _ in runs))
+        for runs in boundary_rows(grid, points, show_test)
+    ]
 
 
 CLASS_KEYS: list[BindingType] = [
@@ -163,7 +157,9 @@ class BoundaryPane(Widget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._text = Text("waiting for the first snapshot...")
+        self._strips: list[Strip] = [Strip([Segment("waiting for the first snapshot...")])]
+        self._base: Style | None = None
+        """The pane's own colours when the strips were made (under every cell's)."""
 
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
@@ -178,8 +174,15 @@ class BoundaryPane(Widget):
 
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:
-            self._text = boundary_text(s.grid, s.points, show_test)
+            self._strips, self._base = boundary_strips(s.grid, s.points, show_test), self.rich_style
             self.refresh()
 
-    def render(self) -> Text:
-        return self._text
+    def plain_text(self) -> str:
+        """The picture's characters, row by row (what a screen reader or a test sees)."""
+        return "\n".join(strip.text for strip in self._strips)
+
+    def render_line(self, y: int) -> Strip:
+        """Row y of the picture, cropped or padded to the pane (the Line API: no Text to lay out)."""
+        width, base = self.content_size.width, self._base or self.rich_style
+        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        return strip.crop_extend(0, width, base).apply_style(base)

@@ -70,6 +70,8 @@ def step_text(rows: tuple[StepRow, ...], step: int, width: int, height: int | No
     after the forward pass and names the value column whenever its meaning changes (‖lhs‖, ‖ΔW‖).
     Shapes shrink to the result's where the whole product does not fit; long equations end in ….
     ascii: the equations spelled in ASCII (`dW1^2`, `sqrt`), before the columns are measured."""
+    if not rows and step:  # the one-kernel CUDA step keeps no activations; steps keep them while this view shows
+        return Text("shown from the next step on: press n (while paused) to take one", style="dim")
     if not rows:
         return Text("no step yet: press n (while paused) to take one", style="dim")
     if ascii:
