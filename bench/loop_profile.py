@@ -33,6 +33,8 @@ from ffnn_tui.core.run import RunLoop
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.bench import PROBLEMS, _config, engine_headless, isolated
 from ffnn_tui.tui.engine.loop import Inbox, TrainingLoop
+from ffnn_tui.tui.engine.protocol import Drawn
+from ffnn_tui.tui.engine.snapshot import Snapshot
 
 WARM = 1.0
 """Seconds of stepping before the clocks start (CUDA graph capture, caches)."""
@@ -76,10 +78,14 @@ def profile_loop(name: str, device: str, seconds: float, ui_hz: float) -> dict:
     tr = Trainer(cfg)
     clocks, sent = Clocks(), [0]
 
+    inbox = Inbox()
+
     def emit(event) -> None:
         data = clocks.wrap("pickle events for the pipe", pickle.dumps)(event)
         if clocks.counting:
             sent[0] += len(data)
+        if isinstance(event, Snapshot):
+            inbox.put(Drawn())  # drawn at once: no UI here to take a core
 
     loop = TrainingLoop(tr, emit, running=True, ui_hz=ui_hz, heartbeat=0)
     loop.looker.size = (58, 28)  # the boundary pane at 120x36
@@ -98,7 +104,7 @@ def profile_loop(name: str, device: str, seconds: float, ui_hz: float) -> dict:
             marks.append((now, tr.step_count))
         return now - start >= WARM + seconds
 
-    loop.run(Inbox(), cancelled)
+    loop.run(inbox, cancelled)
     torch.cuda.synchronize() if tr.device.type == "cuda" else None
     (t0, s0), t1 = marks[0], time.perf_counter()
     return {

@@ -9,9 +9,12 @@ wrapped in one message, EngineEvent, and are dispatched here with `match`.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
@@ -100,6 +103,8 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         """Why the engine ended on its own ('' while it runs)."""
         self.exit_code = 0
         self.exit_guard = None
+        self.signals_before: dict[int, Any] = {}
+        """The handlers this app's signal handlers replaced (put back when it unmounts)."""
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
         self.farewell = ""
         """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
@@ -128,7 +133,7 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             try:
-                loop.add_signal_handler(sig, self.on_signal, sig)
+                self.signals_before[sig] = signal.signal(sig, partial(self.signal_arrived, loop))
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
                 pass
         self.set_class(self.ascii, "-ascii")
@@ -157,6 +162,8 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
     def on_unmount(self) -> None:
         """However the app ends (quit, a signal, a test leaving run_test), no engine outlives it: a
         thread still stepping while the interpreter exits aborts the process inside torch."""
+        for sig, handler in self.signals_before.items():  # (a test run goes on after the app)
+            signal.signal(sig, handler)
         self.engine.kill(wait=2.0)
 
     def on_resize(self, event) -> None:

@@ -12,6 +12,7 @@ from textual.css.query import NoMatches
 
 from .file_actions import FileActions
 from .keys import BINDINGS
+from .widgets.modal import may_close, nothing
 
 
 def dashboard_commands(app: FileActions) -> list[tuple[str, str, Callable[[], object]]]:
@@ -55,6 +56,10 @@ class Palette(CommandPalette):
     @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
     async def _gather_commands(self, search_value: str) -> None:
         await gather_if_open(self, search_value)
+
+    def dismiss(self, result=None):
+        """Once, and only while on top (tui/widgets/modal.py: Textual pops whatever is on top)."""
+        return super().dismiss(result) if may_close(self) else nothing()
 
 
 async def gather_if_open(palette: CommandPalette, search_value: str) -> None:

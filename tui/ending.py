@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import threading
+from typing import Callable
 
 from ..core.config import RunConfig
 from .dashboard import Dashboard
@@ -24,14 +25,20 @@ class Ending(Dashboard):
     async def action_quit(self) -> None:
         await self.shutdown(0)
 
+    def signal_arrived(self, loop: asyncio.AbstractEventLoop, signum: int, frame: object = None) -> None:
+        """The signal handler proper: Python runs it in the main thread even while the event loop is
+        stuck (a terminal that stopped reading fills Textual's write queue and blocks the loop), so
+        it arms the exit guard first, then hands the orderly shutdown to the loop."""
+        if self.exit_guard is not None and not self.exit_code:
+            self.exit_guard(128 + signum, QUIT_WAIT + FORCE_EXIT_AFTER)
+        loop.call_soon_threadsafe(self.on_signal, signum)
+
     def on_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: stop the engine, save if --save, restore the terminal, exit 128+N.
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
         if self.exit_code:  # already shutting down: the user insists
             force_exit(self.exit_code)
-        if self.exit_guard is not None:
-            self.exit_guard(code, QUIT_WAIT + FORCE_EXIT_AFTER)
         self.run_worker(self.shutdown(code), group="shutdown")
 
     async def shutdown(self, code: int) -> None:
@@ -40,12 +47,12 @@ class Ending(Dashboard):
             return
         self.exit_code = code
         try:
-            ended = await asyncio.wait_for(asyncio.to_thread(self.engine.stop, STOP_WAIT), timeout=QUIT_WAIT)
+            await asyncio.wait_for(asyncio.to_thread(self.engine.stop, STOP_WAIT), timeout=QUIT_WAIT)
         except Exception:  # a hung engine must not block quitting
-            ended = False
+            pass
         self.farewell = self.farewell or self.engine.farewell  # e.g. saved the last completed step instead
-        if not ended and self.exit_guard is not None:
-            self.exit_guard(code, FORCE_EXIT_AFTER)
+        if self.exit_guard is not None:  # the run is saved: restoring the terminal may not hang the exit
+            self.exit_guard(code, FORCE_EXIT_AFTER)  # (a terminal that hung up can leave Textual's writer waiting)
         self.exit(return_code=code)
 
 
@@ -55,25 +62,29 @@ def run_dashboard(cfg: RunConfig) -> int:
     from .plain import plain_terminal
 
     app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
-    app.exit_guard = exit_guard
+    app.exit_guard = lambda code, after: exit_guard(code, after, lambda: app.farewell)
     app.run()
     if app.farewell:
         print(app.farewell, file=sys.stderr, flush=True)
     return app.return_code if app.return_code is not None else app.exit_code
 
 
-def exit_guard(code: int, after: float) -> None:
+def exit_guard(code: int, after: float, last_words: Callable[[], str] = str) -> None:
     """End the process with `code` after `after` seconds unless it has ended by then: an engine
     stuck in a step blocks interpreter exit, and a terminal that has gone away (SIGHUP) can leave
-    Textual's shutdown waiting on its writer for ever."""
-    timer = threading.Timer(after, force_exit, args=(code,))
+    Textual's shutdown waiting on its writer for ever. last_words(): the farewell line, if any."""
+    timer = threading.Timer(after, force_exit, args=(code, last_words))
     timer.daemon = True
     timer.start()
 
 
-def force_exit(code: int) -> None:
+def force_exit(code: int, last_words: Callable[[], str] = str) -> None:
     try:
+        if words := last_words():
+            print(words, file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
+    except Exception:  # a closed or gone terminal: the exit code still says it
+        pass
     finally:
         os._exit(code)

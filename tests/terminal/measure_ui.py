@@ -30,8 +30,9 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
-def headless_rate(extra: list[str], short: int, long: int) -> float:
-    """Steps/s of `ffnn-tui --headless` timed from outside: two runs, startup cancels out."""
+def headless_rate(extra: list[str], short: int, long: int, steps_per_epoch: int = 1) -> float:
+    """Steps/s of `ffnn-tui --headless` timed from outside: two runs of `short` and `long` epochs,
+    startup cancels out."""
     import subprocess
 
     exe = str(Path(sys.executable).parent / "ffnn-tui")
@@ -40,7 +41,7 @@ def headless_rate(extra: list[str], short: int, long: int) -> float:
         t = time.monotonic()
         subprocess.run([exe, "--headless", "--epochs", str(epochs), *extra], capture_output=True, check=True)
         walls.append(time.monotonic() - t)
-    return (long - short) / (walls[1] - walls[0])
+    return (long - short) * steps_per_epoch / (walls[1] - walls[0])
 
 
 def dashboard_rate(extra: list[str], tmp: Path, seconds: float = 10.0) -> float:
@@ -61,11 +62,18 @@ def dashboard_rate(extra: list[str], tmp: Path, seconds: float = 10.0) -> float:
 
 
 PROBLEMS = {
-    "tutorial": ("tutorial 2-8-2", [], 50_000, 350_000),
-    "10k": ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500),
-    "1m": ("1M 2-256-256-2, batch 4096", ["--samples", "1000000", "--hidden", "256,256", "--batch-size", "4096"], 1, 5),
+    "tutorial": ("tutorial 2-8-2", [], 50_000, 350_000, 1),
+    "10k": ("10k 2-64-2", ["--samples", "10000", "--hidden", "64"], 500, 5500, 1),
+    "1m": (
+        "1M 2-256-256-2, batch 4096",
+        ["--samples", "1000000", "--hidden", "256,256", "--batch-size", "4096"],
+        1,
+        5,
+        245,
+    ),
 }
-"""name, flags, and the epochs of the short and the long headless run (their difference is timed)."""
+"""name, flags, the epochs of the short and the long headless run (their difference is timed),
+and the steps of an epoch (1,000,000 / 4096 rounded up: 245)."""
 
 
 def main() -> int:
@@ -75,11 +83,11 @@ def main() -> int:
     ap.add_argument("--problems", default="tutorial,10k,1m", help="for --throughput: tutorial, 10k, 1m")
     a = ap.parse_args()
     if a.throughput:
-        for key, (name, extra, short, long) in PROBLEMS.items():
+        for key, (name, extra, short, long, per_epoch) in PROBLEMS.items():
             if key not in a.problems.split(","):
                 continue
             extra = [*extra, "--test-fraction", "0"]
-            h = headless_rate(extra, short, long)
+            h = headless_rate(extra, short, long, per_epoch)
             d = dashboard_rate(extra, Path(tempfile.mkdtemp()))
             print(f"{name}: headless {h:,.0f} steps/s, dashboard {d:,.0f} steps/s (from its screen), ratio {d / h:.2f}")
     tmp = Path(tempfile.mkdtemp())
@@ -96,11 +104,12 @@ def main() -> int:
     term.wait_for("steps/s")
     latencies = []
     for i in range(a.presses):
-        want = "log10 loss" if i % 2 == 0 else "─ loss ─"
+        want = "╭─ log loss" if i % 2 == 0 else "╭─ loss"  # the loss pane's title, log scale or not
         start = time.monotonic()
         term.keys("l")
         while want not in term.screen():
-            pass
+            if time.monotonic() - start > 10:
+                raise SystemExit(f"measure_ui: {want!r} never appeared after l; screen:\n{term.screen()}")
         latencies.append(time.monotonic() - start)
         time.sleep(0.3)
     term.keys("q")

@@ -140,3 +140,27 @@ def test_a_killed_training_process_shows_failed_and_r_starts_over(terminal):
     t.keys("q")
     assert t.wait_exit() == 0
     assert t.terminal_state() == CLEAN
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie nobody reaps counts as ended)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_terminal_that_goes_away_ends_the_dashboard_with_its_checkpoint(terminal, tmp_path):
+    """An SSH link that drops, a closed tmux session: the terminal is gone (SIGHUP, and nothing reads
+    the screen any more). The run is saved and the process ends within seconds, not minutes."""
+    ckpt = tmp_path / "gone.pt"
+    t = terminal("--speed", "10", "--save", str(ckpt))
+    t.wait_for("RUNNING")
+    pid = t.program_pid()
+    t.close()  # kill-server: the session, its pane and the terminal go
+    deadline = time.monotonic() + 8.0  # the engine's save, then at most FORCE_EXIT_AFTER for the terminal
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(pid), "the dashboard outlived its terminal"
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["format"] == "ffnn-tui/1"

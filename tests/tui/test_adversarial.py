@@ -176,3 +176,35 @@ async def test_a_path_typed_in_the_dashboard_is_checked_as_an_output_flag_is(tmp
             app.clear_notifications()
     assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISFIFO(fifo_json.stat().st_mode)
     assert Path(data).read_text() == before
+
+
+@pytest.mark.parametrize("opens", ["help", "prompt", "options", "palette"])
+async def test_a_screen_closed_twice_at_once_closes_once(opens):
+    """Two keys that close a screen in one moment (Enter and Escape of a paste; a storm of keys sent
+    0.02 s apart once ended the app with ScreenStackError): Textual's dismiss() pops whatever is
+    on top, so the second one popped the main screen. Each modal screen now closes once."""
+    from ffnn_tui.tui.commands import Palette
+    from ffnn_tui.tui.widgets.help import HelpScreen
+    from ffnn_tui.tui.widgets.options import OptionsScreen
+    from ffnn_tui.tui.widgets.path_prompt import PathPrompt
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        main = app.screen
+        screen = {
+            "help": lambda: HelpScreen("ffnn-tui"),
+            "prompt": lambda: PathPrompt("Save a checkpoint to:", "run.pt", ""),
+            "options": lambda: OptionsScreen(app.cfg),
+            "palette": lambda: Palette(id="--command-palette"),
+        }[opens]()
+        app.push_screen(screen)
+        await pilot.pause()
+        assert app.screen is screen
+        screen.dismiss()
+        screen.dismiss()  # the second key, before the first pop has completed
+        await pilot.pause()
+        assert app.screen is main and app.is_running
+        screen.dismiss()  # and once it is gone, nothing
+        await pilot.pause()
+        assert app.screen is main and app.is_running

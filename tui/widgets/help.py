@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from .modal import Modal
 
 HELP = """\
 [b]ffnn-tui[/b] - a from-scratch feed-forward network, learning live
@@ -36,7 +37,7 @@ Reproduce this run:
 [dim]press any key to close[/dim]"""
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(Modal):
     """Keys, glyph legend and the command that reproduces the run."""
 
     DEFAULT_CSS = """
@@ -49,13 +50,10 @@ class HelpScreen(ModalScreen):
         self.command = command
         self.folder = folder
         """The data folder that c, e and screenshots use without a path."""
-        self.closing = False
 
     def compose(self) -> ComposeResult:
         yield Static(HELP.format(command=self.command.replace("[", "\\["), folder=self.folder.replace("[", "\\[")))
 
     def on_key(self, event) -> None:
         event.stop()
-        if not self.closing:  # keys that arrive together (a paste, a laggy link) dismiss it once
-            self.closing = True
-            self.dismiss()
+        self.dismiss()  # keys that arrive together (a paste, a laggy link) dismiss it once (Modal)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from ...core.config import CHOICES, SPEEDS, ConfigError, RunConfig, _format, validate
 from ...core.schedule import LIVE, START_OVER, edited, parse_value
+from .modal import Modal
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("dataset", "dataset"),
@@ -42,7 +42,7 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-class OptionsScreen(ModalScreen[dict | None]):
+class OptionsScreen(Modal):
     """A form of every run option; enter or Apply applies, escape cancels."""
 
     BINDINGS = [

@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from .modal import Modal
 
-class PathPrompt(ModalScreen[str | None]):
+
+class PathPrompt(Modal):
     """Dismisses with the typed path (stripped), or None on escape or an empty line."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
