@@ -103,9 +103,9 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         """Why the engine ended on its own ('' while it runs)."""
         self.exit_code = 0
         self.exit_guard = None
+        """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
         self.signals_before: dict[int, Any] = {}
         """The handlers this app's signal handlers replaced (put back when it unmounts)."""
-        """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
         self.farewell = ""
         """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
         self.snapshot_arrived = time.monotonic()
