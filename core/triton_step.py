@@ -54,18 +54,9 @@ def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-_kernel: Any = None
-
-
+@functools.cache
 def _compiled() -> Any:  # a Triton JIT function has no static type
     """The kernel, defined on first use: importing triton costs a second, and only CUDA runs need it."""
-    global _kernel
-    if _kernel is None:
-        _kernel = _define_kernel()
-    return _kernel
-
-
-def _define_kernel() -> Any:
     import triton  # type: ignore[import-not-found,unused-ignore]
     import triton.language as tl  # type: ignore[import-not-found,unused-ignore]
 

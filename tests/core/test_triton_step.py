@@ -27,7 +27,7 @@ def device(monkeypatch) -> torch.device:
     if CUDA:
         return torch.device("cuda")
     monkeypatch.setenv("TRITON_INTERPRET", "1")
-    monkeypatch.setattr(triton_step, "_kernel", None)
+    triton_step._compiled.cache_clear()  # defined afresh, for the interpreter
     return torch.device("cpu")
 
 

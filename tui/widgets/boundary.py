@@ -11,7 +11,6 @@ from functools import lru_cache
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -96,17 +95,6 @@ def boundary_rows(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool
             runs.append(("".join(glyphs), cell_style(*key)))
         rows.append(runs)
     return rows
-
-
-def boundary_text(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> Text:
-    """The picture as one Text (rows of styled glyphs)."""
-    text = Text(no_wrap=True, overflow="crop")
-    for i, runs in enumerate(boundary_rows(grid, points, show_test)):
-        if i:
-            text.append("\n")
-        for glyphs, style in runs:
-            text.append(glyphs, style)
-    return text
 
 
 def boundary_strips(grid: BoundaryGrid, points: tuple[Point, ...], show_test: bool) -> list[Strip]:
