@@ -25,4 +25,6 @@ def test_a_mid_sized_step_takes_few_page_faults():
         tr.step()
     tr.flush()
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 100
-    assert faults < 20, f"{faults:.0f} page faults a step (about 140 when every (N, H) tensor is fresh memory)"
+    assert faults < 70, (
+        f"{faults:.0f} page faults a step (about 140 when every (N, H) tensor is fresh memory; 0-30 seen with the heap kept)"
+    )
