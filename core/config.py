@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .backprop import BACKPROPS
-from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY
+from .data import DATASETS, MAX_CLASSES, TWO_CLASS_ONLY, held_out
 from .device import DEVICE_CHOICES, DEVICE_NAME
 from .errors import InputError, clip, clip_path
 from .features import DEFAULT_FEATURES, FEATURES
@@ -305,6 +305,8 @@ def validate(cfg: RunConfig) -> RunConfig:
             "classes", cfg.classes, f"dataset {cfg.dataset} has 2 classes; use spiral, blobs or circles for more"
         )
     _check_range("test_fraction", cfg.test_fraction, 0, 0.9, "expected a number 0..0.9")
+    if cfg.data is None and held_out(cfg.samples, cfg.test_fraction) >= cfg.samples:  # a CSV's rows: when read
+        raise _fail("test_fraction", cfg.test_fraction, f"leaves no training points out of {cfg.samples} samples")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise _fail("lr", cfg.lr, "expected a finite number > 0")
     _check_range("weight_decay", cfg.weight_decay, 0, 1e6, "expected a finite number >= 0")

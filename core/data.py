@@ -109,10 +109,16 @@ def make_points(name: str, N: int, K: int, noise: float, g: torch.Generator) -> 
     return X.float(), y.long()
 
 
+def held_out(N: int, test_fraction: float) -> int:
+    """How many of N points are test points (the rest train): known before any point is made,
+    so config.py refuses a split with nothing to train on at start-up."""
+    return int(round(N * test_fraction))
+
+
 def split(X: torch.Tensor, y: torch.Tensor, test_fraction: float, seed: int) -> tuple[torch.Tensor, ...]:
     """Seeded shuffle-split into (X_train, y_train, X_test, y_test); test_fraction 0 keeps the order."""
     N = X.shape[0]
-    M = int(round(N * test_fraction))
+    M = held_out(N, test_fraction)
     if M == 0:
         return X, y, X[:0], y[:0]
     g = torch.Generator().manual_seed(seed + 7919)  # its own stream: the split never shifts init
@@ -125,11 +131,11 @@ MAX_LINE = 4096
 """Longest CSV line read, in characters: a row x1,x2,label at full precision is under 60."""
 
 
-def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
+def _lines(path: str | Path, source: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of each line, decoded as UTF-8 (a byte-order mark dropped: Excel writes
     one), streamed: at most one line is held, and no line is read past MAX_LINE characters."""
     with (
-        open_input("--data", path, MAX_CSV_BYTES) as raw,
+        open_input(source, path, MAX_CSV_BYTES) as raw,
         io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as fh,
     ):
         lineno = 0
@@ -144,20 +150,21 @@ def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 yield lineno, line
         except UnicodeDecodeError:
             raise DataError(
-                f"--data {clip_path(path)}: not a text file (expected UTF-8 CSV rows x1,x2,label)"
+                f"{source} {clip_path(path)}: not a text file (expected UTF-8 CSV rows x1,x2,label)"
             ) from None
         except OSError as e:
-            raise DataError(f"--data {clip_path(path)}: cannot read ({e.strerror})") from None
+            raise DataError(f"{source} {clip_path(path)}: cannot read ({e.strerror})") from None
 
 
-def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read rows `x1,x2,label` (header optional, `#` comments); raise DataError naming file and line.
+def read_csv(path: str | Path, source: str = "--data") -> tuple[torch.Tensor, torch.Tensor]:
+    """Read rows `x1,x2,label` (header optional, `#` comments); raise DataError naming file and line
+    (`source` names where the path came from: `--data x.csv`, `points x.csv`).
     Rows are parsed one at a time into flat arrays of doubles and bytes (16 + 1 bytes a point, not
     a Python tuple's ~150), so reading takes little more memory than the tensors it returns."""
     xs = array("d")  # x1, x2, x1, x2, ... at full precision
     labels = array("b")
     seen_header = False
-    for lineno, line in _lines(path):
+    for lineno, line in _lines(path, source):
         row = line.strip()
         if not row or row.startswith("#"):
             continue
@@ -190,16 +197,16 @@ def read_csv(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         xs.extend((x1, x2))
         labels.append(label)
     if not labels:
-        raise DataError(f"--data {clip_path(path)}: no data rows (expected x1,x2,label)")
+        raise DataError(f"{source} {clip_path(path)}: no data rows (expected x1,x2,label)")
     y = torch.frombuffer(labels, dtype=torch.int8).long()  # (N,)
     K = int(y.max()) + 1
     present = torch.bincount(y, minlength=K)  # (K,)
     if K < 2:
-        raise DataError(f"--data {clip_path(path)}: only one class (label 0); need at least 2")
+        raise DataError(f"{source} {clip_path(path)}: only one class (label 0); need at least 2")
     missing = [str(k) for k in range(K) if present[k] == 0]
     if missing:
         raise DataError(
-            f"--data {clip_path(path)}: labels must be 0..K-1 with every class present; missing {','.join(missing)}"
+            f"{source} {clip_path(path)}: labels must be 0..K-1 with every class present; missing {','.join(missing)}"
         )
     X = torch.frombuffer(xs, dtype=torch.float64).view(-1, 2)  # (N, 2) at full precision, sharing xs; the run casts
     return X, y  # (N, 2), (N,)
@@ -268,7 +275,7 @@ def without_train_point(d: Dataset, row: int) -> Dataset:
 def drawn_set(d: Dataset, path: str | Path) -> Dataset:
     """d training on the points ctrl+s saved to `path` (an `--at STEP:points=FILE` edit): the file
     holds the training rows, then d's test rows, which a drawing never changes; the weights stay."""
-    X, y = read_csv(path)  # (N + M, 2) float64, (N + M,)
+    X, y = read_csv(path, "points")  # (N + M, 2) float64, (N + M,)
     M = d.X_test.shape[0]
     N = X.shape[0] - M
     X = X.to(device=d.X_train.device, dtype=d.X_train.dtype)  # (N + M, 2) in the run's dtype

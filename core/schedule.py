@@ -32,6 +32,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .config import CHOICES, ConfigError, RunConfig, _fail, _format, parse_features, parse_hidden
+from .data import held_out, read_csv
+from .errors import InputError, clip_path
 from .files import user_path
 
 POINTS = "points"
@@ -151,6 +153,7 @@ def check_schedule(cfg: RunConfig) -> None:
     from .config import validate
 
     current, step = replace(cfg, at=()), 0
+    csvs: dict[str, tuple[int, int]] = {}  # data= files read so far: (rows, classes)
     for text in cfg.at:
         e = parse_edit(text)
         if e.step < step:
@@ -167,4 +170,37 @@ def check_schedule(cfg: RunConfig) -> None:
             current = validate(edited(current, e.values()))
         except ConfigError as err:
             raise _fail("at", text, err.allowed or str(err)) from None
+        _check_csvs(text, e, current, csvs)
         step = 0 if e.starts_over else e.step
+
+
+def _check_csvs(text: str, e: Edit, cfg: RunConfig, csvs: dict[str, tuple[int, int]]) -> None:
+    """The CSVs an edit names are read now, before the run starts, not when its step comes: a
+    `data=` file as --data is read, with something left to train on; a `points=` file as a drawing
+    of this run (cfg, the options the edit leads to): rows, labels below the run's classes, more
+    rows than its test points. That its last rows are those test points is checked when the edit
+    applies, when the points exist (exit 2, the checkpoint kept). csvs gathers the data= files' sizes."""
+    for key, value in e.changes:
+        if key not in ("data", POINTS):
+            continue
+        label = "--data" if key == "data" else POINTS
+        try:
+            _, y = read_csv(value, label)  # (N, 2), (N,)
+        except InputError as err:
+            raise _fail("at", text, str(err).removeprefix(f"{label} {clip_path(value)}: ")) from None
+        rows, classes = y.shape[0], int(y.max()) + 1
+        if key == "data":
+            csvs[value] = (rows, classes)
+            if held_out(rows, cfg.test_fraction) >= rows:
+                raise _fail("at", text, f"test_fraction {cfg.test_fraction} leaves no training points out of {rows}")
+            continue
+        run_rows, run_classes = (cfg.samples, cfg.classes) if cfg.data is None else csvs.get(cfg.data, (None, None))
+        if run_classes is not None and classes > run_classes:
+            raise _fail("at", text, f"labels must be below the run's {run_classes} classes")
+        if run_rows is not None and rows <= held_out(run_rows, cfg.test_fraction):
+            raise _fail(
+                "at",
+                text,
+                f"its last rows are not this run's {held_out(run_rows, cfg.test_fraction)} test points "
+                f"(it has {rows} rows; not saved from it)",
+            )

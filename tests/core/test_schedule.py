@@ -134,3 +134,63 @@ def test_resume_refuses_an_edit_before_its_step(tmp_path, capsys):
 def test_the_headless_summary_reproduces_the_schedule(capsys):
     assert main(["--headless", "--device", "cpu", "--epochs", "4", "--at", "2:lr=0.3"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("--at 2:lr=0.3")
+
+
+POINTS_FILES = [
+    ("empty.csv", "", "no data rows"),
+    ("comments.csv", "# only a comment\nx1,x2,label\n", "no data rows"),
+    ("two-values.csv", "0,0\n1,1\n", "two-values.csv:1: expected 3 values"),
+    ("binary.csv", "\xff\xfe\x00", "not a text file"),
+    ("one-class.csv", "0,0,0\n1,1,0\n", "only one class"),
+    ("three-classes.csv", "0,0,0\n1,1,1\n2,2,2\n" * 30, "labels must be below the run's 2 classes"),
+    ("short.csv", "0,0,0\n1,1,1\n", "its last rows are not this run's 16 test points"),
+]
+
+
+@pytest.mark.parametrize("name,text,needle", POINTS_FILES, ids=[p[0] for p in POINTS_FILES])
+def test_a_points_file_that_cannot_serve_is_refused_at_start_up_naming_the_edit(
+    tmp_path, capsys, monkeypatch, name, text, needle
+):
+    """Found at start-up, as the README promises (it was found only when the step came, after
+    training up to it, and named --data): exit 2, one line that starts with the --at value."""
+    monkeypatch.chdir(tmp_path)  # a short --at value: an error clips a long one
+    (tmp_path / name).write_bytes(text.encode("latin-1"))
+    entry = f"3:points={name}"
+    argv = ["--headless", "--quiet", "--device", "cpu", "--epochs", "6", "--save", str(tmp_path / "run.pt")]
+    assert main([*argv, "--at", entry]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ffnn-tui: error: --at {entry}: ") and needle in err and "\n" not in err, err
+    assert "--data" not in err
+    assert not (tmp_path / "run.pt").exists()  # refused before the first step
+
+
+@pytest.mark.parametrize("entry", ["3:test_fraction=0.9,samples=2", "3:samples=4,test_fraction=0.9", "3:samples=3"])
+def test_an_edit_that_leaves_no_training_points_is_refused_at_start_up(tmp_path, capsys, entry):
+    argv = ["--headless", "--quiet", "--device", "cpu", "--epochs", "6", "--test-fraction", "0.9"]
+    assert main([*argv, "--save", str(tmp_path / "run.pt"), "--at", entry]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ffnn-tui: error: --at {entry}: ") and "leaves no training points" in err, err
+    assert not (tmp_path / "run.pt").exists()
+
+
+def test_flags_that_leave_no_training_points_are_refused_naming_them():
+    with pytest.raises(ConfigError, match=r"^--test-fraction 0.9: leaves no training points out of 4 samples"):
+        validate(RunConfig(samples=4, test_fraction=0.9))
+    validate(RunConfig(samples=5, test_fraction=0.9))  # 4 test points, 1 to train on
+
+
+@pytest.mark.parametrize(
+    "text,extra,needle",
+    [("", "", "no data rows"), ("0,0,0\n1,1,1\n", ",test_fraction=0.9", "leaves no training points out of 2")],
+)
+def test_a_data_file_that_cannot_serve_is_refused_at_start_up_naming_the_edit(
+    tmp_path, capsys, monkeypatch, text, extra, needle
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text(text)
+    entry = f"3:data=d.csv{extra}"
+    argv = ["--headless", "--quiet", "--device", "cpu", "--epochs", "6", "--save", "run.pt", "--at", entry]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ffnn-tui: error: --at {entry}: ") and needle in err and "\n" not in err, err
+    assert not (tmp_path / "run.pt").exists()
