@@ -67,9 +67,10 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
         raise ExportError(f"--export {path}: expected a file name ending in {', '.join(EXPORT_SUFFIXES)}")
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in params.items()}
     meta = metadata(tensors, cfg, step)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
-    os.close(fd)
+    tmp = ""
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
+        os.close(fd)  # (in the try: a folder gone since start-up is an error naming path, not the temp file)
         if suffix == ".safetensors":
             from safetensors.torch import save_file
 
@@ -96,9 +97,15 @@ def export_weights(params: dict[str, torch.Tensor], cfg: RunConfig, step: int, p
         os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; an export is an ordinary file
         os.replace(tmp, target)
     except OSError as e:  # a full disk: one line, not exit 1
-        Path(tmp).unlink(missing_ok=True)
+        _remove(tmp)
         raise ExportError(f"--export {clip_path(path)}: cannot write it ({e.strerror or e})") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        _remove(tmp)
         raise
     return target
+
+
+def _remove(tmp: str) -> None:
+    """The temp file of a failed export, if it was made."""
+    if tmp:
+        Path(tmp).unlink(missing_ok=True)

@@ -112,6 +112,39 @@ def test_an_export_the_disk_refuses_is_one_line(cli, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def _folder_gone_before_writing(monkeypatch, folder: Path) -> None:
+    """The export's folder is removed after the start-up check, just before the weights are written."""
+    metadata = export_mod.metadata
+
+    def then_gone(*args):
+        folder.rmdir()
+        return metadata(*args)
+
+    monkeypatch.setattr(export_mod, "metadata", then_gone)
+
+
+def test_an_export_whose_folder_went_away_names_the_path_typed(cli, tmp_path, monkeypatch):
+    """It was exit 1, "unexpected FileNotFoundError", naming the temp file (`.w.json.3zpt578r.tmp.json`)."""
+    (tmp_path / "gone").mkdir()
+    _folder_gone_before_writing(monkeypatch, tmp_path / "gone")
+    monkeypatch.chdir(tmp_path)
+    line = assert_usage_error(cli(*RUN, "--epochs", "1", "--export", "gone/w.json"), "--export gone/w.json: ")
+    assert "No such file or directory" in line and ".tmp" not in line
+
+
+async def test_a_dashboard_export_whose_folder_went_away_names_the_path_typed(tmp_path, monkeypatch):
+    (tmp_path / "gone").mkdir()
+    _folder_gone_before_writing(monkeypatch, tmp_path / "gone")
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        app.send(Export("gone/w.json"))
+        said = lambda: [str(n.message) for n in app._notifications if "gone/w.json" in str(n.message)]  # noqa: E731
+        await wait_for(pilot, said, what="the export's error")
+    assert ".tmp" not in said()[0] and "ExportError" not in said()[0], said()
+
+
 def _closed(stream: str, *argv: str) -> subprocess.CompletedProcess:
     close = {"stdout": "1", "stderr": "2"}[stream]
     cmd = f'exec {sys.executable} -m ffnn_tui "$@" {close}>&-'

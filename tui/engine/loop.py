@@ -523,4 +523,6 @@ def _reason(e: Exception) -> str:
     (`No such file or directory: /proc/.local/share/ffnn-tui`), not Python's repr."""
     if isinstance(e, OSError) and e.strerror:
         return f"{e.strerror}: {clip_path(e.filename)}" if e.filename else e.strerror
+    if isinstance(e, InputError):  # its one line names the path and what is wrong
+        return str(e)
     return f"{type(e).__name__}: {e}"
