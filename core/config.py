@@ -285,6 +285,11 @@ def _coerce(name: str, value: object) -> object:
     raise _fail(name, value, "expected a string")
 
 
+MAX_PENALTY = 1e6
+"""The largest --weight-decay and --l1 (bench --l1 too): far beyond any useful penalty; the range is said in the error."""
+PENALTY_RANGE = f"expected a number 0..{MAX_PENALTY:,.0f}"
+
+
 def _check_range(name: str, value: float, lo: float, hi: float, what: str) -> None:
     if not (lo <= value <= hi and math.isfinite(value)):  # compared first: isfinite(10**400) raises
         raise _fail(name, value, what)
@@ -309,8 +314,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise _fail("test_fraction", cfg.test_fraction, f"leaves no training points out of {cfg.samples} samples")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise _fail("lr", cfg.lr, "expected a finite number > 0")
-    _check_range("weight_decay", cfg.weight_decay, 0, 1e6, "expected a finite number >= 0")
-    _check_range("l1", cfg.l1, 0, 1e6, "expected a finite number >= 0")
+    _check_range("weight_decay", cfg.weight_decay, 0, MAX_PENALTY, PENALTY_RANGE)
+    _check_range("l1", cfg.l1, 0, MAX_PENALTY, PENALTY_RANGE)
     _check_range("batch_size", cfg.batch_size, 0, MAX_SAMPLES, "expected an integer >= 0 (0 = full batch)")
     _check_range("epochs", cfg.epochs, 0, 10**12, "expected an integer >= 0 (0 = until stopped)")
     _check_range("seed", cfg.seed, 0, 2**63 - 1, "expected an integer 0..2^63-1")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from ..core.config import ConfigError, RunConfig
+from ..core.config import MAX_PENALTY, PENALTY_RANGE, ConfigError, RunConfig
 from ..core.device import DeviceError, resolve_device, sync
 from ..core.errors import InputError, clip, one_line
 from ..core.features import DEFAULT_FEATURES, featurize
@@ -235,8 +235,8 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"ffnn-tui bench: error: {e}", file=sys.stderr)
         return 2
-    if a.l1 is not None and not (math.isfinite(a.l1) and 0 <= a.l1 <= 1e6):
-        print(f"ffnn-tui: error: --l1 {a.l1}: expected a finite number >= 0", file=sys.stderr)
+    if a.l1 is not None and not (math.isfinite(a.l1) and 0 <= a.l1 <= MAX_PENALTY):
+        print(f"ffnn-tui: error: --l1 {clip(a.l1)}: {PENALTY_RANGE}", file=sys.stderr)
         return 2
     names = list(dict.fromkeys(n.strip() for n in a.problems.split(",") if n.strip()))  # each once
     bad = [n for n in names if n not in PROBLEMS]

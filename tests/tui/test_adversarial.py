@@ -241,3 +241,14 @@ async def test_a_screen_closed_twice_at_once_closes_once(opens):
         screen.dismiss()  # and once it is gone, nothing
         await pilot.pause()
         assert app.screen is main and app.is_running
+
+
+@pytest.mark.parametrize("flag", ["--l1", "--weight-decay"])
+@pytest.mark.parametrize("value", ["3e38", "1e308", "1000001"])
+def test_a_penalty_above_its_limit_is_refused_naming_the_limit(cli, flag, value):
+    """`--l1 1e308` said "expected a finite number >= 0", which it is: the message now says the real range."""
+    assert_usage_error(cli(*RUN, "--epochs", "1", flag, value), f"{flag} ", ": expected a number 0..1,000,000")
+
+
+def test_bench_names_the_l1_limit_too(cli):
+    assert_usage_error(cli("bench", "--l1", "1e308"), "--l1 1e+308: ", "0..1,000,000")
