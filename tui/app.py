@@ -19,6 +19,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
 from textual.filter import LineFilter
+from textual.theme import ThemeProvider
 from textual.widgets import Footer, Static
 
 from ..core.config import RunConfig
@@ -128,6 +129,19 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         """ctrl+p: Textual's palette, without its close-while-gathering race (tui/commands.py)."""
         if self.use_command_palette and not isinstance(self.screen, Palette):
             self.push_screen(Palette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's Theme command: Textual's theme list, in our Palette (it survives being closed
+        while it gathers), and none once the app is ending: a command picked in the same moment as
+        ctrl+c runs after the screens have gone, and the list's worker failed (exit 1)."""
+        if self.screen.is_attached:
+            self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    def action_show_help_panel(self) -> None:
+        """The palette's Keys command (Textual's keys panel), unless the app is ending: mounting it
+        on a screen already gone was a MountError (exit 1), as with search_themes."""
+        if self.screen.is_attached:
+            super().action_show_help_panel()
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()

@@ -252,3 +252,17 @@ def test_a_penalty_above_its_limit_is_refused_naming_the_limit(cli, flag, value)
 
 def test_bench_names_the_l1_limit_too(cli):
     assert_usage_error(cli("bench", "--l1", "1e308"), "--l1 1e+308: ", "0..1,000,000")
+
+
+@pytest.mark.parametrize("command", ["show_help_panel", "change_theme"])
+async def test_a_palette_command_that_runs_as_the_app_ends_is_a_clean_exit(command):
+    """The palette runs the command picked with `call_later`; picked in the same moment as ctrl+c
+    (a key storm: ctrl+p, a few letters, enter, ctrl+c in one burst), it ran after the screens
+    had gone: Textual's Keys panel was a MountError and its theme list a failed worker (exit 1)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        app.call_later(getattr(app, f"action_{command}"))
+        app.exit()
+        await pilot.pause(0.3)
+    assert app.return_code == 0
