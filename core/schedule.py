@@ -164,7 +164,7 @@ def check_schedule(cfg: RunConfig) -> None:
                 "(after a start over, steps count from 0 again)",
             )
         for key, value in e.changes:
-            if key == POINTS and not user_path(value).is_file():
+            if key == POINTS and not user_path(value).exists():  # (a FIFO or a folder: _check_csvs says so)
                 raise _fail("at", text, "no such file (expected the CSV ctrl+s saved the drawn points to)")
         try:
             current = validate(edited(current, e.values()))

@@ -3,6 +3,7 @@ run loop at exactly their step, carried by TOML, checkpoints and the reproducing
 
 from __future__ import annotations
 
+import os
 import shlex
 
 import pytest
@@ -194,3 +195,13 @@ def test_a_data_file_that_cannot_serve_is_refused_at_start_up_naming_the_edit(
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"ffnn-tui: error: --at {entry}: ") and needle in err and "\n" not in err, err
     assert not (tmp_path / "run.pt").exists()
+
+
+def test_a_points_fifo_is_named_as_one_not_as_missing(tmp_path, monkeypatch):
+    """It said "no such file" for a FIFO or /dev/zero, which exist; open_input says what they are."""
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("drawn.csv")
+    with pytest.raises(ConfigError, match=r"^--at 3:points=drawn.csv: is not a regular file \(a FIFO"):
+        run_config(["--at", "3:points=drawn.csv"])
+    with pytest.raises(ConfigError, match=r"^--at 3:points=.: is a folder; expected a file"):
+        run_config(["--at", "3:points=."])
