@@ -44,9 +44,10 @@ class Engine(ABC):
             case Heartbeat(step=step):
                 self.completed = (self.completed[0], step - 1)
 
-    def rescue(self, waited: float, before: tuple | None) -> None:
-        """After a stop that did not end the loop (a slow, stopped or hung step): write the kept
-        checkpoint to --save if it is of the last completed step, and say what happened either way.
+    def rescue(self, waited: float, before: tuple | None, killed: int = 0) -> None:
+        """After a stop that did not end the loop (a slow, stopped or hung step), or found it killed
+        (signal `killed`: kill -9, the OOM killer): write the kept checkpoint to --save if it is of
+        the last completed step, and say what happened either way.
         `before` is the file's stamp when the stop began: a file the loop wrote since is left alone."""
         path = self.save_path
         if not path or file_stamp(path) != before:
@@ -58,15 +59,13 @@ class Engine(ABC):
             except OSError as e:
                 self.farewell = f"ffnn-tui: could not save {path}: {e}"
                 return
+            what = f"was killed (signal {killed})" if killed else f"did not stop within {waited:.0f}s"
             self.farewell = (
-                f"ffnn-tui: the training process did not stop within {waited:.0f}s; "
-                f"saved its last completed step ({kept.step}) to {path}"
+                f"ffnn-tui: the training process {what}; saved its last completed step ({kept.step}) to {path}"
             )
         else:
-            self.farewell = (
-                f"ffnn-tui: could not save {path}: the training process did not stop within "
-                f"{waited:.0f}s (stopped or hung), and its last completed step was not at hand"
-            )
+            what = f"was killed (signal {killed})" if killed else f"did not stop within {waited:.0f}s (stopped or hung)"
+            self.farewell = f"ffnn-tui: could not save {path}: the training process {what}, and its last completed step was not at hand"
 
     @abstractmethod
     def start(self) -> None:

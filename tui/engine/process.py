@@ -130,12 +130,15 @@ class ProcessEngine(Engine):
 
     def stop(self, timeout: float = STOP_WAIT) -> bool:
         before = file_stamp(self.save_path) if self.save_path else None
+        code = self.proc.exitcode  # < 0: killed before the stop (kill -9, the OOM killer), so it never saved
         self.send(Stop())
         self.proc.join(timeout)
         ended = not self.proc.is_alive()
         if not ended:
             self.kill()
             self.rescue(timeout, before)
+        elif code is not None and code < 0:
+            self.rescue(0, before, killed=-code)
         self._relay.join(POLL * 2)
         return ended
 
