@@ -20,7 +20,7 @@ import socket
 import sys
 
 from ..core.config import ConfigError
-from ..core.errors import one_line
+from ..core.errors import clip, one_line
 from .flags import OneLineParser
 
 DEFAULT_MAX_SESSIONS = 4
@@ -104,13 +104,22 @@ def exposure_warning(host: str, port: int) -> str:
     )
 
 
+def host_error(host: str, port: int) -> str | None:
+    """Why --host names no address to listen on (`--host ''`, a name that does not resolve), or None."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        return f"--host {clip(host)}: {e.strerror}"
+    return None
+
+
 def port_error(host: str, port: int) -> str | None:
     """Why (host, port) cannot be bound, or None. Binding ourselves first gives one clear line
     instead of the server's traceback."""
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
-        return f"--host {host}: {e.strerror}"
+        return f"--host {clip(host)}: {e.strerror}"
     for family, kind, proto, _, address in addresses:
         try:
             with socket.socket(family, kind, proto) as s:
@@ -247,6 +256,8 @@ def main(argv: list[str]) -> int:
         import textual_serve  # noqa: F401
     except ImportError:
         return _error("serve needs textual-serve: pip install textual-serve")
+    if (problem := host_error(a.host, a.port)) is not None:  # a name that is no address: one line, no warning
+        return _error(problem)
     if not is_loopback(a.host):
         print(exposure_warning(a.host, a.port), file=sys.stderr)
     if (problem := port_error(a.host, a.port)) is not None:

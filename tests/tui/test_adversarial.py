@@ -266,3 +266,10 @@ async def test_a_palette_command_that_runs_as_the_app_ends_is_a_clean_exit(comma
         app.exit()
         await pilot.pause(0.3)
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize("host", ["", "a b", "no-such-host.invalid"])
+def test_a_serve_host_that_cannot_be_bound_is_one_line_with_no_warning_first(cli, host):
+    """The no-authentication warning came first, then the error: two lines for one bad flag."""
+    line = assert_usage_error(cli("serve", "--host", host, "--port", "8"), "--host ")
+    assert "warning" not in line and ("''" in line or host in line), line
