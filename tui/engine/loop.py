@@ -246,11 +246,12 @@ class TrainingLoop:
 
     def _film(self) -> None:
         """Capture a frame when the run has reached the film's next step (once per step); while
-        training flat out, a frame the allowance cannot pay for yet is taken at a later step."""
+        training flat out, a frame the allowance cannot pay for yet is taken at a later step (but
+        a run's first frame always at once: rewind has its start)."""
         tr = self.tr
         if tr.step_count < self._frame_step() or tr.outcome not in (None, State.DONE):
             return
-        if self._flat_out() and not self.looking.left():
+        if self._frame_step() > 0 and self._flat_out() and not self.looking.left():
             return
         started = time.perf_counter()
         self.emit(self.looker.frame(tr))
