@@ -78,15 +78,24 @@ class Grid:
         for i, char in enumerate(text):
             self.put(row, col + i, char, color)
 
+    def runs(self) -> list[list[tuple[str, Style]]]:
+        """Each row as runs of one colour: (characters, style)."""
+        out = []
+        for chars, colors in zip(self.chars, self.colors):
+            row, start = [], 0
+            for c in range(1, self.width + 1):
+                if c == self.width or colors[c] != colors[start]:
+                    row.append(("".join(chars[start:c]), _style(colors[start])))
+                    start = c
+            out.append(row)
+        return out
+
     def text(self) -> Text:
         """The cells as one Text, a span per run of one colour."""
         out = Text(no_wrap=True, overflow="crop")
-        for r, (chars, colors) in enumerate(zip(self.chars, self.colors)):
-            start = 0
-            for c in range(1, self.width + 1):
-                if c == self.width or colors[c] != colors[start]:
-                    out.append("".join(chars[start:c]), _style(colors[start]))
-                    start = c
+        for r, row in enumerate(self.runs()):
+            for chars, style in row:
+                out.append(chars, style)
             if r < self.height - 1:
                 out.append("\n")
         return out
@@ -134,6 +143,11 @@ def _draw_series(g: Grid, s: Series, chart: Chart, left: int, top: int, cols: in
 
 
 def draw(chart: Chart, width: int, height: int, ascii: bool = False) -> Text:
+    """The chart in width x height cells as a Text (see cells)."""
+    return cells(chart, width, height, ascii).text()
+
+
+def cells(chart: Chart, width: int, height: int, ascii: bool = False) -> Grid:
     """The chart in width x height cells: the y tick labels on the left, the framed plot, the x
     tick labels and the x label below it. Too small for a plot: blank."""
     g = Grid(max(width, 0), max(height, 0))
@@ -142,7 +156,7 @@ def draw(chart: Chart, width: int, height: int, ascii: bool = False) -> Text:
     left, top = label_w + 1, 1  # the plot's first column and row (inside the frame)
     cols, rows = width - left - 1, height - 4  # the frame's sides; the x ticks, their labels and the x label
     if cols < 2 or rows < 1:
-        return g.text()
+        return g
     bottom, right = top + rows, left + cols
     (xlo, xhi), (ylo, yhi) = chart.xlim, chart.ylim
     g.write(0, left - 1, box["tl"] + box["h"] * cols + box["tr"])
@@ -175,4 +189,4 @@ def draw(chart: Chart, width: int, height: int, ascii: bool = False) -> Text:
         c = min(max(c, left), right - len(text))
         r = top + (lab.row if lab.row >= 0 else rows + lab.row)
         g.write(r, c, text, lab.color)
-    return g.text()
+    return g

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ..engine.snapshot import Snapshot
-from .chart import Chart, Label, Series, draw
+from .chart import Chart, Label, Series, cells
 
 LAST_STEPS = 1000
 """The `x` key's 'last' mode shows this many steps."""
@@ -127,17 +129,35 @@ class LossPlot(Widget):
         super().__init__(**kwargs)
         self.chart: Chart | None = None
         """What show() last asked to draw; None before the first snapshot (a blank pane)."""
-        self._drawn: tuple[Chart | None, int, int, bool, Text] | None = None
-        """(chart, width, height, ascii, its Text): render() draws a chart once per size."""
+        self._drawn: tuple[Chart | None, int, int, bool, list[Strip]] | None = None
+        """(chart, width, height, ascii, its rows): a chart is drawn once per size."""
+        self._base = Style()
+        """The pane's own colours, under the chart's (set at each render)."""
 
-    def render(self) -> Text:
+    def strips(self) -> list[Strip]:
+        """The chart at the pane's size, a Strip a row (drawn again only for a new chart or size)."""
         w, h, ascii = self.size.width, self.size.height, getattr(self.app, "ascii", False)
         d = self._drawn
         if d is not None and d[0] is self.chart and d[1:4] == (w, h, ascii):
             return d[4]
-        text = draw(self.chart, w, h, ascii) if self.chart is not None else Text()
-        self._drawn = (self.chart, w, h, ascii, text)
-        return text
+        rows = cells(self.chart, w, h, ascii).runs() if self.chart is not None else []
+        strips = [Strip([Segment(chars, style) for chars, style in row], w) for row in rows]
+        self._drawn = (self.chart, w, h, ascii, strips)
+        return strips
+
+    def plain_text(self) -> str:
+        """The chart's characters, row by row (what a screen reader or a test sees)."""
+        return "\n".join(strip.text for strip in self.strips())
+
+    def render_lines(self, crop):
+        self._base = self.rich_style  # once a render, not once a line: it walks the DOM
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Row y of the chart in the pane's colours (the Line API: no Text to lay out again)."""
+        strips = self.strips()
+        strip = strips[y] if y < len(strips) else Strip.blank(self.size.width)
+        return strip.apply_style(self._base)
 
     _titles = ("loss", "loss")
 

@@ -57,5 +57,12 @@ def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = (), 
 class ShapesPane(Static):
     """Parameter, gradient and activation shapes of the live network."""
 
+    _extent: tuple[int, int] = (0, 0)
+
     def show(self, s: Snapshot, check: tuple = ()) -> None:
-        self.update(shapes_table(s, check, ascii=getattr(self.app, "ascii", False)))
+        """The table; the screen is laid out again only when its lines or its widest line change
+        (the pane's height follows them), not for new numbers of the same widths."""
+        text = shapes_table(s, check, ascii=getattr(self.app, "ascii", False))
+        extent = (len(text.plain.splitlines()), max(map(len, text.plain.splitlines()), default=0))
+        self.update(text, layout=extent != self._extent)
+        self._extent = extent
