@@ -4,15 +4,18 @@ machine, and the key pressed meanwhile waited for it)."""
 
 from __future__ import annotations
 
+import pytest
 from textual.screen import Screen
 
 from .conftest import make_app, settled
 
 
-async def test_steps_repaint_the_panes_without_laying_out_the_screen(monkeypatch):
+@pytest.mark.parametrize("view", ["1", "2", "3", "4", "5", "6"])
+async def test_steps_repaint_the_panes_without_laying_out_the_screen(monkeypatch, view):
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settled(pilot, app, 0)
+        await pilot.press(view)
         for step in (1, 2):  # the shapes table gets its gradient columns: its size changes once
             await pilot.press("n")
             await settled(pilot, app, step)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..engine.snapshot import Snapshot
+from .sized_static import SizedStatic
 
 CHECK_OK = 1e-6
 """A manual-vs-autograd relative error above this (in float64) is flagged."""
@@ -54,15 +54,8 @@ def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = (), 
     return text
 
 
-class ShapesPane(Static):
+class ShapesPane(SizedStatic):
     """Parameter, gradient and activation shapes of the live network."""
 
-    _extent: tuple[int, int] = (0, 0)
-
     def show(self, s: Snapshot, check: tuple = ()) -> None:
-        """The table; the screen is laid out again only when its lines or its widest line change
-        (the pane's height follows them), not for new numbers of the same widths."""
-        text = shapes_table(s, check, ascii=getattr(self.app, "ascii", False))
-        extent = (len(text.plain.splitlines()), max(map(len, text.plain.splitlines()), default=0))
-        self.update(text, layout=extent != self._extent)
-        self._extent = extent
+        self.update(shapes_table(s, check, ascii=getattr(self.app, "ascii", False)))
