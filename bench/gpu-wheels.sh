@@ -8,6 +8,6 @@ rm -rf .whl
 python3 -m pip download -q --only-binary=:all: --python-version "${1:-3.12}" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --platform any -d .whl \
-    "textual>=8,<9" "textual-plotext>=1,<2" "plotext>=5.3,<6" "platformdirs>=3" "setuptools>=77" \
+    "textual>=8,<9" "platformdirs>=3" "setuptools>=77" \
     "pytest>=8,<9" "pytest-textual-snapshot==1.1.0" "pytest-asyncio>=0.23" "pytest-timeout>=2.3" "hypothesis>=6.100"
 du -sh .whl

@@ -91,6 +91,7 @@ def profile_loop(name: str, device: str, seconds: float, ui_hz: float) -> dict:
     loop.looker.size = (58, 28)  # the boundary pane at 120x36
     looker = loop.looker
     looker.make = clocks.wrap("snapshot", _waited_for_gpu(clocks, looker.make, tr.device))  # type: ignore[method-assign]
+    looker.probe = clocks.wrap("snapshot: its probes (when fresh)", looker.probe)  # type: ignore[method-assign]
     looker.measure_test = clocks.wrap("test loss", looker.measure_test)  # type: ignore[method-assign]
     looker.frame = clocks.wrap("rewind frame", looker.frame)  # type: ignore[method-assign]
     RunLoop.advance = clocks.wrap("steps", RunLoop.advance)  # type: ignore[method-assign]

@@ -126,6 +126,7 @@ class Film:
             points=points,
             neurons=f.neurons,
             dead=f.dead,
+            probed=now.probe_step,  # the views not filmed are of now
         )
 
     def nbytes(self) -> int:

@@ -75,7 +75,7 @@ ASCII_TABLE = str.maketrans(
         "✝": "+",
     }
 )
-"""What plotext, rich and Textual draw (box drawing, Textual's tall borders and scrollbar blocks) and
+"""What the loss chart, rich and Textual draw (box drawing, Textual's tall borders and scrollbar blocks) and
 the views' maths (Δ, ∂, √, the hat of m̂, ...), in ASCII, one character for one (anything else
 non-ASCII becomes '?', see to_ascii)."""
 

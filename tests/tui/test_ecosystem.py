@@ -561,7 +561,7 @@ async def test_no_color_curves_differ_by_marker(monkeypatch):
         for expected in range(1, 9):
             await pilot.press("n")
             await settled(pilot, app, expected)
-        plot = app.query_one(LossPlot).render().plain
+        plot = app.query_one(LossPlot).plain_text()
         title = str(app.query_one(LossPlot).border_title)
     braille = {c for c in plot if 0x2801 <= ord(c) <= 0x28FF}
     assert braille and "·" in plot

@@ -76,6 +76,14 @@ SLOW = 1.0
 (LastCheckpoint) after each such chunk, and before the first chunk, whose time is not known yet."""
 DRAW_WAIT = 0.5
 """Seconds the steps leave the UI process a core after a snapshot, if it does not say Drawn sooner."""
+LOOK_SHARE = 0.03
+"""While training flat out, the share of the training process's time that looking at the net may
+take: a snapshot's probes (metrics, boundary, views) and the rewind frames. Cheap on small nets, so
+they never wait; a big net's are spread out (see Allowance)."""
+LOOK_BURST = 0.05
+"""Seconds of looking that may be saved up (the first frames of a run come at once)."""
+LIVE_PERIOD = 0.5
+"""While training, the probes are fresh at least this often, whatever they cost: the panes stay live."""
 PACED_FPS = 10.0
 """Frames a second at a set --speed (or --ui-hz, if higher): at 10 steps/s and below every step
 is shown; faster paces show every k-th step, k = speed / frames, evenly."""
@@ -133,6 +141,29 @@ class Pace:
         self.due = max(self.due + self.period, time.perf_counter() - self.period)
 
 
+class Allowance:
+    """Seconds of looking (probes, frames) earned at LOOK_SHARE of the wall time, at most
+    LOOK_BURST saved up; spending may go below zero, and then the next look waits longer."""
+
+    def __init__(self, share: float = LOOK_SHARE, burst: float = LOOK_BURST):
+        self.share, self.burst = share, burst
+        self.saved = burst
+        self.at = time.perf_counter()
+
+    def _earn(self) -> None:
+        now = time.perf_counter()
+        self.saved = min(self.burst, self.saved + (now - self.at) * self.share)
+        self.at = now
+
+    def left(self) -> bool:
+        self._earn()
+        return self.saved > 0
+
+    def spend(self, seconds: float) -> None:
+        self._earn()
+        self.saved -= seconds
+
+
 def _next(items: tuple[str, ...], current: str) -> str:
     return items[(items.index(current) + 1) % len(items)] if current in items else items[0]
 
@@ -181,6 +212,10 @@ class TrainingLoop:
         self.drawing_since: float | None = None
         """perf_counter() when the last snapshot went out, until the app says it is drawn (Drawn):
         meanwhile the steps run on one core fewer."""
+        self.looking = Allowance()
+        """What looking may cost while training flat out (LOOK_SHARE)."""
+        self.fresh_at = -math.inf
+        """perf_counter() of the last snapshot with fresh probes."""
 
     def _keep_before(self) -> None:
         """Copy the parameters before stepping, for the step view (‖dh_k‖ needs the old W_k+1)."""
@@ -210,11 +245,22 @@ class TrainingLoop:
         return max(0, self._frame_step() - self.tr.step_count)
 
     def _film(self) -> None:
-        """Capture a frame when the run has reached the film's next step (once per step)."""
+        """Capture a frame when the run has reached the film's next step (once per step); while
+        training flat out, a frame the allowance cannot pay for yet is taken at a later step (but
+        a run's first frame always at once: rewind has its start)."""
         tr = self.tr
-        if tr.step_count >= self._frame_step() and tr.outcome in (None, State.DONE):
-            self.emit(self.looker.frame(tr))
-            self.next_frame = (tr.run_id, next_frame_step(tr.step_count))
+        if tr.step_count < self._frame_step() or tr.outcome not in (None, State.DONE):
+            return
+        if self._frame_step() > 0 and self._flat_out() and not self.looking.left():
+            return
+        started = time.perf_counter()
+        self.emit(self.looker.frame(tr))
+        self.looking.spend(time.perf_counter() - started)
+        self.next_frame = (tr.run_id, next_frame_step(tr.step_count))
+
+    def _flat_out(self) -> bool:
+        """Training at full speed: looking costs steps, so the allowance rules it."""
+        return self.running and self.tr.cfg.speed == "max"
 
     # ----- drawn points -----
     def _plane_point(self, col: int, row: int, cols: int, rows: int) -> tuple[float, float]:
@@ -391,11 +437,20 @@ class TrainingLoop:
                 self.emit(Heartbeat(self.tr.step_count + 1, seconds))
 
     # ----- the cores, shared with the UI process -----
-    def _show(self) -> None:
-        """Send a snapshot; the UI process draws it now, so the steps leave it a core until it
-        says Drawn (or DRAW_WAIT has passed)."""
-        self.emit(self.snapshot())
+    def _show(self, fresh: bool = True) -> None:
+        """Send a snapshot (with the last probes when not `fresh`); the UI process draws it now,
+        so the steps leave it a core until it says Drawn (or DRAW_WAIT has passed)."""
+        started = time.perf_counter()
+        self.emit(self.snapshot(fresh))
+        if fresh:
+            self.looking.spend(time.perf_counter() - started)
+            self.fresh_at = started
         self._share_cores(drawing=True)
+
+    def _fresh_due(self, now: float) -> bool:
+        """Whether a snapshot due while training measures the probes anew: always unless flat out,
+        else when the allowance pays for it or LIVE_PERIOD has passed."""
+        return not self._flat_out() or self.looking.left() or now - self.fresh_at >= LIVE_PERIOD
 
     def _share_cores(self, drawing: bool) -> None:
         if drawing != (self.drawing_since is not None):
@@ -411,8 +466,9 @@ class TrainingLoop:
     def state(self) -> State:
         return self.tr.outcome or (State.RUNNING if self.running else State.PAUSED)
 
-    def snapshot(self) -> Snapshot:
-        """The newest snapshot; if drawing it fails, the run becomes FAILED and a plainer one is sent."""
+    def snapshot(self, fresh: bool = True) -> Snapshot:
+        """The newest snapshot (with the last probes when not `fresh`: see SnapshotMaker.make); if
+        drawing it fails, the run becomes FAILED and a plainer one is sent."""
         tr, before = self.tr, None
         if self.before is not None and self.before[:2] == (tr.run_id, tr.step_count - 1):
             before = self.before[2]  # the parameters the last step started from
@@ -421,7 +477,7 @@ class TrainingLoop:
         changes = tuple(sorted((*edits, *(drawn if run == tr.run_id else ())), key=lambda mark: mark[0]))
         command = self.runloop.command_line() if self.runloop is not None else tr.cfg.to_command_line()
         try:
-            return self.looker.make(tr, self.state(), before=before, changes=changes, command=command)
+            return self.looker.make(tr, self.state(), before=before, changes=changes, command=command, fresh=fresh)
         except Exception as e:
             self.tr.fail(f"{type(e).__name__} while drawing step {self.tr.step_count}: {e}")
             self.running = False
@@ -510,7 +566,7 @@ class TrainingLoop:
             now = time.perf_counter()
             due = framed if paced else running and now >= next_post  # at a set speed, every frame is shown
             if (dirty or due) and not self.stopping:
-                self._show()
+                self._show(fresh=dirty or self._fresh_due(now))
                 next_post, dirty = now + self.period, False
             if not running and not self.stopping:
                 inbox.wake.wait(PAUSED_WAIT)

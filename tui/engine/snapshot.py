@@ -93,6 +93,14 @@ class Snapshot:
     """(step, what) of every edit in this run: lr, activation, dataset, the options screen, --at."""
     command: str = ""
     """The command line that reproduces the run, every edit included as --at."""
+    probed: int | None = None
+    """The step the probes (metrics, boundary, views) were measured at, when not `step`: a big
+    net's are reused between fresh ones while it trains flat out (tui/engine/loop.py, LOOK_SHARE)."""
+
+    @property
+    def probe_step(self) -> int:
+        """The step the metrics, the boundary and the views' data are of."""
+        return self.step if self.probed is None else self.probed
 
     @property
     def arch(self) -> str:
@@ -193,6 +201,8 @@ class SnapshotMaker:
         """What the app shows (views, pane size, page, which): its last ShowViews."""
         self._run = -1
         self._rate = (time.perf_counter(), 0, 0.0)
+        self._probes: tuple | None = None
+        """(what they were measured for, the step, metrics, grid, points, views' data): the last probes."""
 
     def _new_run(self, tr: Trainer) -> None:
         self._run = tr.run_id
@@ -265,23 +275,22 @@ class SnapshotMaker:
         before: Params | None = None,
         changes: tuple[tuple[int, str], ...] = (),
         command: str = "",
+        fresh: bool = True,
     ) -> Snapshot:
         """Flush the trainer's losses and look at it (plain data only), measuring only the views
-        shown. `before` is the parameters the last step started from, when known (for the step view)."""
+        shown. `before` is the parameters the last step started from, when known (for the step view).
+        Not `fresh`: the probes (metrics, boundary, views) are the last snapshot's, when it was of
+        this run, these points and these views; the step, losses and curves are always new."""
         self._current(tr)
         tr.flush()
         self.measure_test(tr)
-        m = probes.sample_metrics(tr)
         steps, series = tr.history.downsampled(CURVE_POINTS)
         test_steps, test_series = self.test_history.downsampled(CURVE_POINTS)
+        key = (tr.run_id, tr.data_edits, self.views, self.size)
+        if fresh or self._probes is None or self._probes[0] != key:
+            self._probes = (key, tr.step_count, *self.probe(tr, before))
+        _, probed, m, grid, points, views = self._probes
         v = self.views
-        cols, rows = self.size
-        grid: BoundaryGrid | None = None
-        points: tuple[Point, ...] = ()
-        if "boundary" in v.views and cols >= 2 and rows >= 2:
-            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
-            points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
-        views = dict(self.view_data(tr, before))
         return Snapshot(
             run_id=tr.run_id,
             step=tr.step_count,
@@ -304,8 +313,21 @@ class SnapshotMaker:
             views=v.views,
             changes=changes,
             command=command,
+            probed=probed if probed != tr.step_count else None,
             **views,
         )
+
+    def probe(self, tr: Trainer, before: Params | None):
+        """(metrics, boundary grid, placed points, views' data): what a snapshot measures of the net,
+        the costly part on big nets."""
+        m = probes.sample_metrics(tr)
+        cols, rows = self.size
+        grid: BoundaryGrid | None = None
+        points: tuple[Point, ...] = ()
+        if "boundary" in self.views.views and cols >= 2 and rows >= 2:
+            grid = probes.boundary_grid(tr.params, tr.cfg.activation, self.extent, cols, rows, tr.cfg.features)
+            points = probes.placed_points(tr, self.sample, self.extent, cols, rows)
+        return m, grid, points, dict(self.view_data(tr, before))
 
     def plane(self, tr: Trainer) -> probes.Extent:
         """The rectangle of the plane the boundary pane shows for this run."""

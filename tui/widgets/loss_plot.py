@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import math
 
-from textual_plotext import PlotextPlot
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ..engine.snapshot import Snapshot
+from .chart import Chart, Label, Series, cells
 
 LAST_STEPS = 1000
 """The `x` key's 'last' mode shows this many steps."""
 TRAIN_MARKER, TEST_MARKER = "braille", "·"
+TRAIN_COLOR, TEST_COLOR, CHANGE_COLOR, CURSOR_COLOR = "cyan", "color(208)", "bright_black", "bright_white"
 LEGEND = "── train  ·· test"
 
 
 def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], list[float]]:
-    """At most `points` evenly spaced points without nan/inf (plotext's build raises on them);
-    log10 on a linear axis when asked, because plotext's own log scale raises on repeated builds."""
+    """At most `points` evenly spaced points without nan/inf; log10 of the values when asked (the
+    log scale is a linear axis of log10(loss), its ticks written as losses)."""
     stride = max(1, len(steps) // max(points, 2))
     if stride > 1:  # keep the newest point
         steps, values = steps[::-1][::stride][::-1], values[::-1][::stride][::-1]
@@ -32,14 +37,6 @@ def finite_series(steps, values, log: bool, points: int) -> tuple[list[int], lis
             xs.append(s)
             ys.append(math.log10(v) if log else v)
     return xs, ys
-
-
-def _ascii_text(text):
-    from ..plain import to_ascii
-
-    out = text.copy()
-    out.plain = to_ascii(text.plain)
-    return out
 
 
 def compact(v: float) -> str:
@@ -118,15 +115,49 @@ def curve_markers(ascii: bool) -> dict[str, str]:
     return {"train": "*", "test": "+"} if ascii else {"train": TRAIN_MARKER, "test": TEST_MARKER}
 
 
-class LossPlot(PlotextPlot):
-    """textual-plotext curve of the loss; `l` toggles log10, `x` cycles the step axis."""
+class LossPlot(Widget):
+    """The loss curves (tui/widgets/chart.py draws them); `l` toggles log10, `x` cycles the step axis."""
 
-    def render(self):
-        """plotext's frame is box drawing: on plain terminals (--ascii) it is redrawn in ASCII."""
-        text = super().render()
-        if getattr(self.app, "ascii", False):
-            text = _ascii_text(text)  # one character for one: the colour spans still fit
-        return text
+    DEFAULT_CSS = """
+    LossPlot {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.chart: Chart | None = None
+        """What show() last asked to draw; None before the first snapshot (a blank pane)."""
+        self._drawn: tuple[Chart | None, int, int, bool, list[Strip]] | None = None
+        """(chart, width, height, ascii, its rows): a chart is drawn once per size."""
+        self._base = Style()
+        """The pane's own colours, under the chart's (set at each render)."""
+
+    def strips(self) -> list[Strip]:
+        """The chart at the pane's size, a Strip a row (drawn again only for a new chart or size)."""
+        w, h, ascii = self.size.width, self.size.height, getattr(self.app, "ascii", False)
+        d = self._drawn
+        if d is not None and d[0] is self.chart and d[1:4] == (w, h, ascii):
+            return d[4]
+        rows = cells(self.chart, w, h, ascii).runs() if self.chart is not None else []
+        strips = [Strip([Segment(chars, style) for chars, style in row], w) for row in rows]
+        self._drawn = (self.chart, w, h, ascii, strips)
+        return strips
+
+    def plain_text(self) -> str:
+        """The chart's characters, row by row (what a screen reader or a test sees)."""
+        return "\n".join(strip.text for strip in self.strips())
+
+    def render_lines(self, crop):
+        self._base = self.rich_style  # once a render, not once a line: it walks the DOM
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Row y of the chart in the pane's colours (the Line API: no Text to lay out again)."""
+        strips = self.strips()
+        strip = strips[y] if y < len(strips) else Strip.blank(self.size.width)
+        return strip.apply_style(self._base)
 
     _titles = ("loss", "loss")
 
@@ -142,53 +173,60 @@ class LossPlot(PlotextPlot):
 
     def show(self, s: Snapshot, log: bool, x_axis: str = "all", cursor: int | None = None) -> None:
         """Draw the curves; `cursor`: the step rewound to, marked by a line (see _cursor)."""
-        plt = self.plt
-        plt.clear_data()
+        ascii = getattr(self.app, "ascii", False)
         axis = {"all": "", "log": ", log steps", "last": f", last {LAST_STEPS} steps"}.get(x_axis, "")
-        markers = curve_markers(getattr(self.app, "ascii", False))
-        legend = "-- train  + test" if getattr(self.app, "ascii", False) else LEGEND
+        markers = curve_markers(ascii)
+        legend = "-- train  + test" if ascii else LEGEND
         self._titles = (f"{'log ' if log else ''}loss{axis}  {legend}", f"{'log ' if log else ''}loss{axis}")
         self._fit_title()
-        plt.xlabel("log steps" if x_axis == "log" else "step")
         newest = max(s.curve_steps[-1] if s.curve_steps else 0, s.curve_test_steps[-1] if s.curve_test_steps else 0)
         first = newest - LAST_STEPS if x_axis == "last" else -math.inf
-        lo, hi, xlo, xhi = math.inf, -math.inf, math.inf, -math.inf
+        series = []
         for steps, values, marker, color in (
-            (s.curve_test_steps, s.curve_test, markers["test"], "orange"),
-            (s.curve_steps, s.curve_train, markers["train"], "cyan"),
+            (s.curve_test_steps, s.curve_test, markers["test"], TEST_COLOR),
+            (s.curve_steps, s.curve_train, markers["train"], TRAIN_COLOR),
         ):  # train on top
             xs, ys = finite_series(steps, values, log, 2 * self.size.width)  # braille: 2 dots a cell
             keep = [(x, y) for x, y in zip(xs, ys) if x >= first and (x_axis != "log" or x > 0)]
             if keep:
-                px = [math.log10(x) if x_axis == "log" else x for x, _ in keep]
-                ys = [y for _, y in keep]
-                plt.plot(px, ys, color=color, marker=marker)
-                lo, hi = min(lo, *ys), max(hi, *ys)
-                xlo, xhi = min(xlo, *px), max(xhi, *px)
-        if lo < hi:
-            ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
-            plt.yticks(ticks, [loss_label(10**t) for t in ticks] if log else [compact(v) for v in ticks])
-        if xlo < xhi:
-            if x_axis == "log":
-                xt: list[float] = [*range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
-                plt.xticks(xt, [step_label(10**t) for t in xt])
-            else:
-                xt = [*step_ticks(xlo, xhi, max(2, self.size.width // 12))]
-                plt.xticks(xt, [step_label(t) for t in xt])
-            self._changes(s, x_axis, xlo, xhi, lo, hi)
-            if cursor is not None:
-                self._cursor(cursor, x_axis, xlo, xhi, lo)
+                px = tuple(math.log10(x) if x_axis == "log" else x for x, _ in keep)
+                series.append(Series(px, tuple(y for _, y in keep), color, marker))
+        xlabel = "log steps" if x_axis == "log" else "step"
+        if not series:
+            self.chart = Chart((0.0, 1.0), (0.0, 1.0), xlabel=xlabel)
+            self.refresh()
+            return
+        lo, hi = min(min(c.ys) for c in series), max(max(c.ys) for c in series)
+        xlo, xhi = min(c.xs[0] for c in series), max(c.xs[-1] for c in series)
+        if lo == hi:  # one point, or a flat curve: a band around it
+            lo, hi = lo - (0.5 if log else max(abs(lo) * 0.1, 1e-9)), hi + (0.5 if log else max(abs(hi) * 0.1, 1e-9))
+        ticks = log_ticks(lo, hi) if log else [lo + (hi - lo) * i / 4 for i in range(5)]
+        yticks = tuple(zip(ticks, [loss_label(10**t) for t in ticks] if log else [compact(v) for v in ticks]))
+        if x_axis == "log":
+            xt: list[float] = [*range(math.ceil(xlo), math.floor(xhi) + 1)] or [xlo]
+            xticks = tuple((t, step_label(10**t)) for t in xt)
+        else:
+            xticks = tuple((t, step_label(t)) for t in step_ticks(xlo, xhi, max(2, self.size.width // 12)))
+        cols = self.size.width - max(len(t) for _, t in yticks) - 2  # the plot's columns inside its frame
+        vlines, labels = self._changes(s, x_axis, xlo, xhi, cols)
+        if cursor is not None:
+            x = self._cursor_x(cursor, x_axis, xlo, xhi)
+            vlines.append((x, CURSOR_COLOR))
+            labels.append(Label(f"step {cursor}", x, -1, CURSOR_COLOR))
+        self.chart = Chart((xlo, xhi), (lo, hi), tuple(series), xticks, yticks, xlabel, tuple(vlines), tuple(labels))
         self.refresh()
 
-    def _cursor(self, step: int, x_axis: str, xlo: float, xhi: float, bottom: float) -> None:
-        """The rewound moment: a bright vertical line at its step, labelled at the bottom."""
+    @staticmethod
+    def _cursor_x(step: int, x_axis: str, xlo: float, xhi: float) -> float:
+        """The rewound moment's x: its step (step 0 on a log axis: the left edge)."""
         if step <= 0 and x_axis == "log":
-            step = 1  # step 0 has no place on a log axis: the left edge stands for it
-        x = min(max(math.log10(step) if x_axis == "log" else step, xlo), xhi)
-        self.plt.vline(x, "white")
-        self.plt.text(f"step {step}", x, bottom, color="white")
+            step = 1
+        return min(max(math.log10(step) if x_axis == "log" else step, xlo), xhi)
 
-    def _changes(self, s: Snapshot, x_axis: str, xlo: float, xhi: float, bottom: float, top: float) -> None:
+    @staticmethod
+    def _changes(
+        s: Snapshot, x_axis: str, xlo: float, xhi: float, cols: int
+    ) -> tuple[list[tuple[float, str]], list[Label]]:
         """A vertical line at the step of each live change inside the plotted steps, and its label
         where it can be read (stacked below the top when changes are close, else left out)."""
         marks = []
@@ -197,12 +235,6 @@ class LossPlot(PlotextPlot):
                 continue
             x = math.log10(step) if x_axis == "log" else step
             if xlo <= x <= xhi:
-                self.plt.vline(x, "gray")
                 marks.append((x, what))
-        cols = self.size.width - 12  # the border, the y ticks and the frame: a little less than the plot
-        rows = (
-            self.size.height - 7
-        )  # the border, the frame, the x ticks and label: a little less, so lines never share a row
-        dy = (top - bottom) / max(rows - 1, 1)
-        for x, line, what in marker_labels(marks, xlo, xhi, cols):
-            self.plt.text(what, x, top - line * dy, color="gray")
+        lines = [(x, CHANGE_COLOR) for x, _ in marks]
+        return lines, [Label(what, x, line, CHANGE_COLOR) for x, line, what in marker_labels(marks, xlo, xhi, cols)]

@@ -48,8 +48,9 @@ SHORT = {
 }
 WHICH_TITLE = {"params": "weights", "grads": "gradients", "updates": "last update"}
 LOSS_PERIOD = 0.5
-"""Seconds between redraws of the loss plot while training, when only its data changed: plotext
-makes it the costliest pane (about 29 ms a redraw on a 2-core machine, half the UI's time at 4 Hz)."""
+"""Seconds between redraws of the loss plot while training, when only its data changed (with
+plotext it was the costliest pane, about 29 ms a redraw on a 2-core machine; our own chart takes
+2-3 ms, and twice a second is still live)."""
 
 
 def tabs_text(current: str, width: int) -> Text:
@@ -171,7 +172,7 @@ class Panes(Vertical):
         boundary.border_title = TITLES["boundary"] + (f" at step {s.step} (rewound)" if now is not None else "")
         if s.grid is not None and self._changed("boundary", (s.grid, s.points, show_test)):
             self.query_one(BoundaryPane).show(s, show_test)
-        if self.view != "boundary" and self.view in s.views:
+        if self.view != "boundary" and self.view in s.views and self._changed("view", self._view_inputs(s)):
             self.show_view(s)
         if self.view == "neurons" and now is not None and s.neurons is None:
             self.query_one(ViewSwitcher).border_title = f"neurons: not filmed at step {s.step} (view not shown then)"
@@ -186,6 +187,12 @@ class Panes(Vertical):
             return True
         return time.monotonic() - self._loss_at >= LOSS_PERIOD
 
+    def _view_inputs(self, s: Snapshot) -> tuple:
+        """What the chosen view draws from: the same probes again (reused while a big net trains
+        flat out) redraw nothing."""
+        data = {"neurons": (s.neurons, s.dead), "step": s.step_rows, "weights": s.weights}
+        return (self.view, s.run_id, s.probe_step, data.get(self.view, getattr(s, self.view, None)))
+
     def show_view(self, s: Snapshot) -> None:
         """The chosen view's part of the snapshot (measured only while the view is shown)."""
         switcher = self.query_one(ViewSwitcher)
@@ -196,7 +203,7 @@ class Panes(Vertical):
                 which = s.weights[0].which if s.weights else "params"
                 note = ""
                 if which == "updates" and s.weights:
-                    note = f"ΔW: the change step {s.step} made (W after it - W before)"
+                    note = f"ΔW: the change step {s.probe_step} made (W after it - W before)"
                 elif not s.weights:
                     note = {
                         "grads": "no gradients yet: take a step (n)",
@@ -209,7 +216,7 @@ class Panes(Vertical):
             case "confusion" if s.confusion is not None:
                 self.query_one(ConfusionPane).show(*s.confusion)
             case "step" if s.step_rows is not None:
-                self.query_one(StepPane).show(s.step_rows, s.step)
+                self.query_one(StepPane).show(s.step_rows, s.probe_step)
 
     def _changed(self, pane: str, key) -> bool:
         if self._drawn.get(pane) == key:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..engine.snapshot import Snapshot
+from .sized_static import SizedStatic
 
 CHECK_OK = 1e-6
 """A manual-vs-autograd relative error above this (in float64) is flagged."""
@@ -54,7 +54,7 @@ def shapes_table(s: Snapshot, check: tuple[tuple[str, float, float], ...] = (), 
     return text
 
 
-class ShapesPane(Static):
+class ShapesPane(SizedStatic):
     """Parameter, gradient and activation shapes of the live network."""
 
     def show(self, s: Snapshot, check: tuple = ()) -> None:

@@ -91,4 +91,5 @@ class StatusLine(Static):
         draw_class: int | None = None,
         now: int | None = None,
     ) -> None:
-        self.update(status_text(s, state, show_rate, note, draw_class=draw_class, now=now))
+        text = status_text(s, state, show_rate, note, draw_class=draw_class, now=now)
+        self.update(text, layout=False)  # two lines tall whatever they say: no layout of the screen

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..plain import to_ascii
+from .sized_static import SizedStatic
 
 
 def ascii_text(text: Text) -> Text:
@@ -15,8 +15,9 @@ def ascii_text(text: Text) -> Text:
     return out
 
 
-class ViewPane(Static):
-    """A view's pane: `update()` turns the text into ASCII under --ascii or a plain terminal."""
+class ViewPane(SizedStatic):
+    """A view's pane: `update()` turns the text into ASCII under --ascii or a plain terminal, and
+    lays the screen out again only when the text's size changed."""
 
     def update(self, content="", *args, **kwargs) -> None:
         if getattr(self.app, "ascii", False) and isinstance(content, Text):
