@@ -273,3 +273,29 @@ def test_a_serve_host_that_cannot_be_bound_is_one_line_with_no_warning_first(cli
     """The no-authentication warning came first, then the error: two lines for one bad flag."""
     line = assert_usage_error(cli("serve", "--host", host, "--port", "8"), "--host ")
     assert "warning" not in line and ("''" in line or host in line), line
+
+
+async def test_a_screen_under_another_neither_closes_the_one_on_top_nor_sticks():
+    """A key for the help screen handled after the palette opened over it (a storm: `?` then
+    ctrl+p and more keys in one burst): a screen under a modal counts as current in Textual, and
+    its dismiss() popped the palette and marked the help screen closed, so no key closed it again."""
+    from ffnn_tui.tui.commands import Palette
+    from ffnn_tui.tui.widgets.help import HelpScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        main, help_screen, palette = app.screen, HelpScreen("ffnn-tui"), Palette(id="--command-palette")
+        app.push_screen(help_screen)
+        await pilot.pause()
+        app.push_screen(palette)
+        await pilot.pause()
+        help_screen.dismiss()  # the late key for the help screen
+        await pilot.pause()
+        assert app.screen is palette
+        palette.dismiss()
+        await pilot.pause()
+        assert app.screen is help_screen
+        await pilot.press("escape")  # the help screen still closes
+        await pilot.pause()
+        assert app.screen is main and app.is_running

@@ -16,8 +16,10 @@ async def _nothing() -> None:
 
 
 def may_close(screen: Screen[Any]) -> bool:
-    """True the first time a screen asks to close, and only while it is the one on top."""
-    if getattr(screen, "_dismissing", False) or not screen.is_current:
+    """True the first time a screen asks to close, and only while it is the one on top (Textual's
+    is_current is also true under a modal: a late key for the help screen under the palette popped
+    the palette and left the help screen marked closed, so no key closed it)."""
+    if getattr(screen, "_dismissing", False) or not screen.is_active:  # (is_current: also under a modal)
         return False
     screen._dismissing = True  # type: ignore[attr-defined]  # (not _closed: Textual's own, for a closed message pump)
     return True
