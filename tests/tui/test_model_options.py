@@ -33,7 +33,7 @@ BAD = [
     (["--features", ""], ["--features", "expected a comma list"]),
     (["--features", "x1,,x2"], ["--features", "expected a comma list"]),
     (["--features", "cos(x1)"], ["--features", "cos(x1)"]),
-    (["--l1", "-0.1"], ["--l1", ">= 0"]),
+    (["--l1", "-0.1"], ["--l1", "0..1,000,000"]),
     (["--l1", "nan"], ["--l1", "nan"]),
     (["--l1", "inf"], ["--l1", "inf"]),
     (["--l1", "lots"], ["--l1", "lots", "a number"]),
@@ -54,7 +54,7 @@ BAD_TOML = [
     ("features = []\n", ["cfg.toml: features"]),
     ("features = 3\n", ["cfg.toml: features"]),
     ('l1 = "big"\n', ["cfg.toml: l1", "expected a number"]),
-    ("l1 = -1\n", ["cfg.toml: l1", ">= 0"]),
+    ("l1 = -1\n", ["cfg.toml: l1", "0..1,000,000"]),
     ("hidden = [0, 8]\n", ["cfg.toml: hidden", "0 for no hidden layer"]),
 ]
 
