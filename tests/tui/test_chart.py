@@ -4,11 +4,11 @@ frame's right side; the frame's top, the plot's rows, the frame's bottom, the x 
 
 from __future__ import annotations
 
-from ffnn_tui.tui.widgets.chart import BRAILLE, Chart, Label, Series, draw
+from ffnn_tui.tui.widgets.chart import BRAILLE, Chart, Label, Series, cells
 
 
 def lines(chart: Chart, width: int, height: int, ascii: bool = False) -> list[str]:
-    out = draw(chart, width, height, ascii).plain.split("\n")
+    out = ["".join(chars for chars, _ in row) for row in cells(chart, width, height, ascii).runs()]
     assert len(out) == height and all(len(line) == width for line in out)
     return out
 
@@ -60,7 +60,7 @@ def test_ascii_frames_and_a_chart_too_small_is_blank():
     assert all(line.isascii() for line in out) and out[0] == " +--------+" and out[1][:2] == "1+"
     assert "".join(out).count("*") == 8  # one marker a column
     assert lines(chart, 3, 3) == ["   "] * 3
-    assert draw(chart, 0, 0).plain == ""
+    assert cells(chart, 0, 0).runs() == []
 
 
 def test_x_tick_labels_that_would_touch_are_left_out():

@@ -1,6 +1,6 @@
 """A line chart drawn in text: braille curves (2x4 dots a cell) or one marker a cell, a frame with
-ticks, vertical lines and labels. Plain data in, a rich Text out; it knows nothing of losses (the
-loss pane, loss_plot.py, says what to draw) and nothing of Textual.
+ticks, vertical lines and labels. Plain data in, rows of styled runs out; it knows nothing of
+losses (the loss pane, loss_plot.py, says what to draw) and nothing of Textual.
 
 It replaced plotext for the loss pane: the same picture in about a tenth of the time, which is what
 a key that redraws the plot waits for (plotext built the whole figure and then parsed its ANSI).
@@ -9,10 +9,9 @@ a key that redraws the plot waits for (plotext built the whole figure and then p
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.style import Style
-from rich.text import Text
 
 BRAILLE = "braille"
 """A series' marker: a line of braille dots; any other marker is one character a cell."""
@@ -50,7 +49,7 @@ class Chart:
     xticks: tuple[tuple[float, str], ...] = ()
     yticks: tuple[tuple[float, str], ...] = ()
     xlabel: str = ""
-    vlines: tuple[tuple[float, str], ...] = field(default=())
+    vlines: tuple[tuple[float, str], ...] = ()
     """(x, colour): under the curves."""
     labels: tuple[Label, ...] = ()
     """Over everything."""
@@ -88,16 +87,6 @@ class Grid:
                     row.append(("".join(chars[start:c]), _style(colors[start])))
                     start = c
             out.append(row)
-        return out
-
-    def text(self) -> Text:
-        """The cells as one Text, a span per run of one colour."""
-        out = Text(no_wrap=True, overflow="crop")
-        for r, row in enumerate(self.runs()):
-            for chars, style in row:
-                out.append(chars, style)
-            if r < self.height - 1:
-                out.append("\n")
         return out
 
 
@@ -140,11 +129,6 @@ def _draw_series(g: Grid, s: Series, chart: Chart, left: int, top: int, cols: in
         cells[cell] = cells.get(cell, 0) | DOT_BITS[y % 4][x % 2]
     for (r, c), bits in cells.items():
         g.put(top + r, left + c, chr(0x2800 + bits), s.color)
-
-
-def draw(chart: Chart, width: int, height: int, ascii: bool = False) -> Text:
-    """The chart in width x height cells as a Text (see cells)."""
-    return cells(chart, width, height, ascii).text()
 
 
 def cells(chart: Chart, width: int, height: int, ascii: bool = False) -> Grid:
