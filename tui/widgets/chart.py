@@ -2,7 +2,7 @@
 ticks, vertical lines and labels. Plain data in, rows of styled runs out; it knows nothing of
 losses (the loss pane, loss_plot.py, says what to draw) and nothing of Textual.
 
-It replaced plotext for the loss pane: the same picture in about a tenth of the time, which is what
+It replaced plotext for the loss pane: the same picture in about a seventh of the time, which is what
 a key that redraws the plot waits for (plotext built the whole figure and then parsed its ANSI).
 """
 
