@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import termios
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from ..core.config import RunConfig
 from .dashboard import Dashboard
@@ -38,7 +39,7 @@ class Ending(Dashboard):
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
         if self.exit_code:  # already shutting down: the user insists
-            force_exit(self.exit_code)
+            force_exit(self.exit_code, lambda: self.farewell, lambda: restore_terminal(self._driver))
         self.run_worker(self.shutdown(code), group="shutdown")
 
     async def shutdown(self, code: int) -> None:
@@ -62,24 +63,28 @@ def run_dashboard(cfg: RunConfig) -> int:
     from .plain import plain_terminal
 
     app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
-    app.exit_guard = lambda code, after: exit_guard(code, after, lambda: app.farewell)
+    app.exit_guard = lambda code, after: exit_guard(
+        code, after, lambda: app.farewell, lambda: restore_terminal(app._driver)
+    )
     app.run()
     if app.farewell:
         print(app.farewell, file=sys.stderr, flush=True)
     return app.return_code if app.return_code is not None else app.exit_code
 
 
-def exit_guard(code: int, after: float, last_words: Callable[[], str] = str) -> None:
+def exit_guard(code: int, after: float, last_words: Callable[[], str] = str, restore: Callable[[], None] = str) -> None:
     """End the process with `code` after `after` seconds unless it has ended by then: an engine
     stuck in a step blocks interpreter exit, and a terminal that has gone away (SIGHUP) can leave
-    Textual's shutdown waiting on its writer for ever. last_words(): the farewell line, if any."""
-    timer = threading.Timer(after, force_exit, args=(code, last_words))
+    Textual's shutdown waiting on its writer for ever. last_words(): the farewell line, if any;
+    restore(): put the terminal back first (see restore_terminal)."""
+    timer = threading.Timer(after, force_exit, args=(code, last_words, restore))
     timer.daemon = True
     timer.start()
 
 
-def force_exit(code: int, last_words: Callable[[], str] = str) -> None:
+def force_exit(code: int, last_words: Callable[[], str] = str, restore: Callable[[], None] = str) -> None:
     try:
+        restore()
         if words := last_words():
             print(words, file=sys.stderr)
         sys.stdout.flush()
@@ -88,3 +93,35 @@ def force_exit(code: int, last_words: Callable[[], str] = str) -> None:
         pass
     finally:
         os._exit(code)
+
+
+LEAVE_APPLICATION_MODE = (
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"  # mouse off
+    "\x1b[?2004l\x1b[?7h\x1b[<u"  # bracketed paste off, line wrap on, kitty keyboard off
+    "\x1b[?1049l\x1b[?25h\x1b[?1004l"  # main screen, cursor shown, focus events off
+)
+"""What Textual's LinuxDriver writes when it stops application mode."""
+
+
+def restore_terminal(driver: Any) -> None:
+    """Put the terminal back as Textual's own shutdown does, for an exit that cannot wait on it (a
+    second signal while shutting down, the exit guard): the tty's modes from before the app, then
+    the escapes that leave the alternate screen and turn the mouse off. Written without blocking
+    and without raising: the terminal may have gone away or stopped reading. A driver that is not
+    a terminal's (tests, the browser) has no attrs_before, and nothing is written."""
+    attrs = getattr(driver, "attrs_before", None)
+    if attrs is None:
+        return
+    try:
+        termios.tcsetattr(driver.fileno, termios.TCSANOW, attrs)
+    except (termios.error, OSError, ValueError):
+        pass
+    try:
+        fd = sys.__stderr__.fileno()
+        os.set_blocking(fd, False)  # (shared with the shell: blocking again below)
+        try:
+            os.write(fd, LEAVE_APPLICATION_MODE.encode())
+        finally:
+            os.set_blocking(fd, True)
+    except (OSError, ValueError, AttributeError):
+        pass

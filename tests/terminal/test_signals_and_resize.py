@@ -42,6 +42,25 @@ def test_signal_saves_a_loadable_checkpoint_and_restores_the_terminal(terminal, 
     assert saved["format"] == "ffnn-tui/1" and saved["step"] > 0
 
 
+def test_a_second_signal_while_shutting_down_still_restores_the_terminal(terminal, tmp_path):
+    """Two SIGTERMs 50 ms apart (a process manager, then the user): the second ends the process at
+    once, as meant, but it left the alternate screen and the mouse on and the cursor hidden (the
+    fourth adversarial pass). The checkpoint is the training process's: it saves when the app is gone."""
+    ckpt = tmp_path / "run.pt"
+    t = terminal("--save", str(ckpt))
+    t.wait_for("steps/s")
+    pid = t.program_pid()
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(0.05)  # the first one's shutdown has begun
+    os.kill(pid, signal.SIGTERM)
+    assert t.wait_exit() == 128 + signal.SIGTERM
+    assert t.terminal_state() == CLEAN
+    deadline = time.monotonic() + 20
+    while not ckpt.exists() and time.monotonic() < deadline:  # the orphaned training process saves
+        time.sleep(0.1)
+    assert torch.load(ckpt, weights_only=True)["step"] > 0
+
+
 def test_resizing_while_training_never_crashes(terminal):
     t = terminal("--hidden", "16,16", "--dataset", "moons", size=(160, 50))
     t.wait_for("RUNNING")
