@@ -8,8 +8,10 @@ depth. The speed-ups, measured when they went in:
 - relu's backward as its own op (`aten.threshold_backward`) instead of a mask and a multiply,
   written over dh (a fresh (N, H) tensor each step cost its allocation and page faults);
 - the loss and dlogits from one log_softmax (softmax = exp(log p), written in place);
-- on CUDA, dW as (dz^T @ a)^T (cuBLAS runs the tall-skinny product faster that way: H200,
-  2M x 256, 0.89 ms against 1.49 ms), and dW1 with db1 from one pass over dz.
+- dW as (dz^T @ a)^T on CUDA (cuBLAS runs the tall-skinny product faster that way: H200,
+  2M x 256, 0.89 ms against 1.49 ms), and on the CPU for a layer that narrows (10,000 x 64 -> 2:
+  0.17 ms against 0.65 ms; the other way round for a layer that widens); on CUDA, dW1 with db1
+  from one pass over dz.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ def loss_and_dlogits(logits: torch.Tensor, G: torch.Tensor) -> tuple[torch.Tenso
 
 
 def outer_sum(a: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
-    """a^T @ dz; on CUDA as (dz^T @ a)^T, which cuBLAS runs faster for tall-skinny inputs."""
-    return (dz.T @ a).T if dz.is_cuda else a.T @ dz  # (fan_in, fan_out)
+    """a^T @ dz, as (dz^T @ a)^T where that runs faster: on CUDA (cuBLAS, tall-skinny inputs), and on
+    the CPU where the layer narrows (fan_out < fan_in), as a network's last layer does."""
+    if dz.is_cuda or dz.shape[1] < a.shape[1]:
+        return (dz.T @ a).T  # (fan_in, fan_out)
+    return a.T @ dz  # (fan_in, fan_out)
 
 
 def input_layer_grads(X: torch.Tensor, dz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
