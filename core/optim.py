@@ -21,6 +21,14 @@ Tensors = list[torch.Tensor] | tuple[torch.Tensor, ...]
 """What the `torch._foreach_*` calls take, and return (a tuple)."""
 
 
+def zeros_like_all(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Fresh zero moments, one like each parameter. They outlive the step that creates them, so
+    they are normal tensors even when that step runs in inference mode (see Trainer.step): an
+    inference tensor cannot be written in place outside it (a rewind restores moments in place)."""
+    with torch.inference_mode(False):
+        return [torch.zeros_like(p) for p in params]
+
+
 def _scalar(x: float, like: torch.Tensor) -> float:
     """x clamped to the finite range of like's dtype. torch refuses a scalar it cannot convert
     (lr 1e39 on float32 raises RuntimeError); clamped, the update is as large as the dtype allows,
@@ -98,7 +106,7 @@ class Momentum(Optimizer):
         self.used_lr = self.lr
         g = self._decayed(params, grads)
         if self.velocity is None:
-            self.velocity = [torch.zeros_like(p) for p in params]
+            self.velocity = zeros_like_all(params)
         torch._foreach_mul_(self.velocity, MOMENTUM)
         torch._foreach_add_(self.velocity, g)
         torch._foreach_add_(params, self.velocity, alpha=_scalar(-self.lr, params[0]))
@@ -136,8 +144,7 @@ class Adam(Optimizer):
         b1, b2 = ADAM_BETAS
         g = self._decayed(params, grads)
         if self.m is None or self.v is None:
-            self.m = [torch.zeros_like(p) for p in params]
-            self.v = [torch.zeros_like(p) for p in params]
+            self.m, self.v = zeros_like_all(params), zeros_like_all(params)
         self.t += 1
         self.used_lr = self.lr
         torch._foreach_lerp_(self.m, g, 1 - b1)  # m <- b1 m + (1 - b1) g

@@ -21,6 +21,17 @@ from .trainer import Trainer
 
 EVAL_SAMPLE = 4096
 """Accuracies and losses of a probe use at most this many points, so a million-point run stays live."""
+LIVE_WORK = 1 << 26
+"""Multiply-adds the dashboard's live metrics may take per split: a net that costs more than 16,384
+per point is measured on fewer points than EVAL_SAMPLE (2-256-256-2: 1,024), down to LIVE_MIN."""
+LIVE_MIN = 1024
+
+
+def live_rows(tr: Trainer) -> int:
+    """Points per split for the dashboard's live metrics and test curve: EVAL_SAMPLE, or fewer for a
+    net whose forward pass is costly (a 1M-point 2-256-256-2 run spent 2 % of its time on them)."""
+    per_point = tr.work() // tr.batch  # multiply-adds of one point's forward pass
+    return max(LIVE_MIN, min(EVAL_SAMPLE, LIVE_WORK // max(per_point, 1)))
 
 
 @dataclass(frozen=True)

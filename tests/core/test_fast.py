@@ -147,6 +147,29 @@ def test_manual_step_equals_the_reference(activation, depth, l1):
     assert all(float(g.abs().max()) > 1e-3 for g in ref_grads)
 
 
+@activations
+def test_a_wide_net_over_many_rows_equals_the_reference(activation):
+    """The shapes where the CPU paths differ: a layer that narrows over many rows multiplies by a
+    column-major copy of its weights (for_rows), and its dW is computed as (dz^T a)^T."""
+    g = torch.Generator().manual_seed(7)
+    sizes = network.layer_sizes(2, (64, 40), CLASSES)
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{k}"] = torch.randn(fan_in, fan_out, generator=g, dtype=torch.float64) / fan_in**0.5
+        params[f"b{k}"] = 0.5 * torch.randn(fan_out, generator=g, dtype=torch.float64)
+    rows = fast.NARROW_WORK // 40 + 1
+    X = torch.randn(rows, 2, generator=g, dtype=torch.float64)  # (rows, 2)
+    G = backprop.targets(F.one_hot(torch.randint(0, CLASSES, (rows,), generator=g), CLASSES).double())
+    h = torch.zeros(rows, 40, dtype=torch.float64)  # (rows, 40)
+    assert not fast.for_rows(params["W3"], h).is_contiguous()  # the column-major path is the one tested
+    assert fast.for_rows(params["W2"], h) is params["W2"]  # 64 -> 40 does not narrow enough
+    loss, grads, _, logits = fast.manual_step(params, X, G, activation)
+    ref_loss, ref_grads, _, ref_logits = backprop.manual_step(params, X, G, activation)
+    close(loss, ref_loss, "loss")
+    close(logits, ref_logits, "logits")
+    all_close(grads, ref_grads, list(params))
+
+
 def test_input_layer_grads_equal_the_two_products():
     """dW1 and db1 from one product over [X, 1] (the CUDA path of fast.manual_backward)."""
     _, X, _, _ = problem(1)

@@ -419,6 +419,30 @@ def test_advance_after_eager_steps_keeps_momentum(device):
     assert_close_runs(eager, fast)
 
 
+@pytest.mark.parametrize("backprop", ["manual", "autograd"])
+def test_hand_derived_steps_run_in_inference_mode(backprop):
+    """The eager manual step skips autograd's bookkeeping (its tensors are inference tensors); the
+    autograd step cannot, and must still train."""
+    tr = Trainer(RunConfig(hidden=(8,), backprop=backprop))
+    tr.step()
+    advance(tr, 8)
+    assert tr.last_grads[0].is_inference() == (backprop == "manual")
+    assert not any(p.is_inference() for p in tr.param_list)  # updated in place: still normal tensors
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_moments_made_by_an_inference_mode_step_can_be_restored_in_place(optimizer):
+    """A CUDA graph's capture restores the moments in place outside the step's inference mode; an
+    inference tensor would refuse, and the capture would fall back to eager steps for good."""
+    tr = Trainer(RunConfig(hidden=(8,), optimizer=optimizer))
+    for _ in range(3):
+        tr.step()
+    saved = [m.clone() for m in tr.optimizer.moments()]
+    tr.step()
+    tr.optimizer.restore_moments_(saved)
+    assert all(torch.equal(m, s) for m, s in zip(tr.optimizer.moments(), saved))
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
 def test_advance_follows_live_changes(device):
     """A new lr, activation or parameter set between chunks must not replay a stale graph."""

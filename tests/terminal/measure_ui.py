@@ -1,7 +1,7 @@
 """Measure the dashboard from outside, in a real terminal (tmux): startup to first frame, key-press
 latency while training flat out, and CPU while paused. Prints numbers; asserts nothing.
 
-    python tests/terminal/measure_ui.py [--presses 21] [--throughput [--problems tutorial,10k,1m]]
+    python tests/terminal/measure_ui.py [--presses 21] [--throughput [--problems tutorial,10k,1m] [--rounds 3]]
 """
 
 from __future__ import annotations
@@ -45,16 +45,25 @@ def headless_rate(extra: list[str], short: int, long: int, steps_per_epoch: int 
 
 
 def dashboard_rate(extra: list[str], tmp: Path, seconds: float = 10.0) -> float:
-    """Steps/s of the dashboard read off its own screen in tmux, `seconds` apart."""
+    """Steps/s of the dashboard read off its own screen in tmux, between two fresh redraws about
+    `seconds` apart: each end is the moment the step counter on the screen changed (polled)."""
     import re
 
     term = Terminal(extra, tmp)
     term.wait_for("steps/s")
     time.sleep(2)  # past the warm-up
     step = lambda: int(re.search(r"step (\d+) ", term.screen()).group(1))
-    s0, t0 = step(), time.monotonic()
+
+    def fresh() -> tuple[int, float]:
+        """The next step the screen shows, and when it appeared."""
+        old = step()
+        while (new := step()) == old:
+            pass
+        return new, time.monotonic()
+
+    s0, t0 = fresh()
     time.sleep(seconds)
-    s1, t1 = step(), time.monotonic()
+    s1, t1 = fresh()
     term.keys("q")
     term.wait_exit()
     term.close()
@@ -81,15 +90,22 @@ def main() -> int:
     ap.add_argument("--presses", type=int, default=21)
     ap.add_argument("--throughput", action="store_true", help="also time headless vs dashboard from outside")
     ap.add_argument("--problems", default="tutorial,10k,1m", help="for --throughput: tutorial, 10k, 1m")
+    ap.add_argument("--rounds", type=int, default=3, help="for --throughput: headless and dashboard, alternated")
     a = ap.parse_args()
     if a.throughput:
         for key, (name, extra, short, long, per_epoch) in PROBLEMS.items():
             if key not in a.problems.split(","):
                 continue
             extra = [*extra, "--test-fraction", "0"]
-            h = headless_rate(extra, short, long, per_epoch)
-            d = dashboard_rate(extra, Path(tempfile.mkdtemp()))
-            print(f"{name}: headless {h:,.0f} steps/s, dashboard {d:,.0f} steps/s (from its screen), ratio {d / h:.2f}")
+            ratios = []
+            for _ in range(a.rounds):  # alternated: the machine's speed moves between minutes
+                h = headless_rate(extra, short, long, per_epoch)
+                d = dashboard_rate(extra, Path(tempfile.mkdtemp()))
+                ratios.append(d / h)
+                print(
+                    f"{name}: headless {h:,.0f} steps/s, dashboard {d:,.0f} steps/s (from its screen), ratio {d / h:.2f}"
+                )
+            print(f"{name}: median ratio {statistics.median(ratios):.2f} over {a.rounds} alternated rounds", flush=True)
     tmp = Path(tempfile.mkdtemp())
     t0 = time.monotonic()
     term = Terminal(["--paused"], tmp)

@@ -7,6 +7,10 @@ from __future__ import annotations
 import pytest
 from textual.screen import Screen
 
+from ffnn_tui.tui.widgets.boundary import BoundaryPane
+from ffnn_tui.tui.widgets.shapes import ShapesPane
+from ffnn_tui.tui.widgets.status import StatusLine
+
 from .conftest import make_app, settled
 
 
@@ -32,3 +36,25 @@ async def test_steps_repaint_the_panes_without_laying_out_the_screen(monkeypatch
         await pilot.press("l")  # a key that redraws the loss plot
         await pilot.pause()
         assert layouts == []
+
+
+async def test_a_key_for_the_loss_plot_paints_nothing_else(monkeypatch):
+    """`l` changes the loss plot only: the boundary pane's picture is not made again (its title was
+    set anew at every draw, and Textual repaints a widget whenever its title is set)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        await pilot.press("n")
+        await settled(pilot, app, 1)
+        await pilot.pause()
+        painted: list[str] = []
+        for pane in (BoundaryPane, ShapesPane, StatusLine):
+            render_line = pane.render_line
+            monkeypatch.setattr(
+                pane, "render_line", lambda self, y, f=render_line, n=pane.__name__: (painted.append(n), f(self, y))[1]
+            )
+        await pilot.press("l")
+        await pilot.pause()
+        await pilot.pause()
+        assert "╭─ log loss" in app.export_screenshot() or app.log_scale  # the key did its work
+        assert painted == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ffnn_tui.core import probes
 from ffnn_tui.core.config import RunConfig
 from ffnn_tui.core.state import State
 from ffnn_tui.core.trainer import Trainer
@@ -45,3 +46,16 @@ def test_a_snapshot_describes_the_run():
     assert {split for *_, split in snap.points} == {"train", "test"}
     assert all(0 <= r < 10 and 0 <= c < 30 and 0 <= k < 3 for r, c, k, _ in snap.points)
     assert math.isfinite(snap.metrics.test_loss) and snap.curve_test[-1] == snap.metrics.test_loss
+
+
+def test_live_metrics_of_a_costly_net_use_fewer_points():
+    """The dashboard's metrics (and rewind frames) measure a 2-256-256-2 net on 1,024 points a split,
+    the tutorial's net on 4,096; the headless summary keeps 4,096."""
+    small = Trainer(RunConfig(device="cpu", samples=6000, test_fraction=0.5))
+    big = Trainer(RunConfig(device="cpu", samples=6000, test_fraction=0.5, hidden=(256, 256)))
+    assert (probes.live_rows(small), probes.live_rows(big)) == (probes.EVAL_SAMPLE, probes.LIVE_MIN)
+    maker = SnapshotMaker()
+    maker.size = (20, 8)
+    assert maker.make(big, State.PAUSED).metrics == probes.sample_metrics(big, probes.LIVE_MIN)
+    assert maker.frame(big).metrics == probes.sample_metrics(big, probes.LIVE_MIN)
+    assert probes.sample_metrics(big) != probes.sample_metrics(big, probes.LIVE_MIN)  # the two samples differ

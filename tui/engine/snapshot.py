@@ -242,7 +242,7 @@ class SnapshotMaker:
     def measure_test(self, tr: Trainer) -> None:
         """When due: the test loss of the current weights, recorded as metrics row step + 1 (a row
         describes the weights its update starts from, as in the metrics file). One forward on at
-        most EVAL_SAMPLE test points; one host sync."""
+        most live_rows test points; one host sync."""
         if tr.run_id != self._run:
             self._new_run(tr)
         row = tr.step_count + 1
@@ -250,7 +250,7 @@ class SnapshotMaker:
             return
         while self.next_test_row <= row:
             self.next_test_row = self.test_row_after(self.next_test_row, tr)
-        d, S = tr.data, probes.EVAL_SAMPLE
+        d, S = tr.data, probes.live_rows(tr)
         if d.X_test.shape[0]:
             loss, _ = tr.evaluate(d.X_test[:S], d.y_test[:S], tr.Y_test[:S])
             value = float(loss)  # one device sync per grid point
@@ -320,7 +320,7 @@ class SnapshotMaker:
     def probe(self, tr: Trainer, before: Params | None):
         """(metrics, boundary grid, placed points, views' data): what a snapshot measures of the net,
         the costly part on big nets."""
-        m = probes.sample_metrics(tr)
+        m = probes.sample_metrics(tr, probes.live_rows(tr))
         cols, rows = self.size
         grid: BoundaryGrid | None = None
         points: tuple[Point, ...] = ()
@@ -347,7 +347,9 @@ class SnapshotMaker:
             v = self.views
             neurons = self.neuron_maps(tr, v.cols or DEFAULT_VIEW[0], v.rows or DEFAULT_VIEW[1])
             dead = frozenset(neurons.bad)  # from the maps' own forward pass
-        return Frame(tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr), grid, neurons, dead)
+        return Frame(
+            tr.run_id, tr.step_count, tr.epoch, probes.sample_metrics(tr, probes.live_rows(tr)), grid, neurons, dead
+        )
 
     # ----- the views: each probe runs only while its view is shown -----
     def view_data(self, tr: Trainer, before: Params | None):

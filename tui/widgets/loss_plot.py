@@ -17,6 +17,7 @@ from textual.widget import Widget
 
 from ..engine.snapshot import Snapshot
 from .chart import Chart, Label, Series, cells
+from .titles import set_title
 
 LAST_STEPS = 1000
 """The `x` key's 'last' mode shows this many steps."""
@@ -166,7 +167,7 @@ class LossPlot(Widget):
         ended in …, which is not ASCII)."""
         room = max(self.size.width - 4, 1) if self.size.width else 200
         full, short = self._titles
-        self.border_title = (full if len(full) <= room else short)[:room]
+        set_title(self, (full if len(full) <= room else short)[:room])
 
     def on_resize(self, event) -> None:
         self._fit_title()

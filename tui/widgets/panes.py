@@ -28,6 +28,7 @@ from .neurons import NeuronsPane
 from .shapes import ShapesPane
 from .status import StatusLine
 from .step import StepPane
+from .titles import set_title
 from .weights import WeightsPane
 
 TITLES = {
@@ -112,9 +113,9 @@ class Panes(Vertical):
         yield ShapesPane(id="shapes")
 
     def on_mount(self) -> None:
-        self.query_one("#loss").border_title = "loss"
-        self.query_one("#shapes").border_title = "shapes"
-        self.query_one("#boundary").border_title = TITLES["boundary"]
+        set_title(self.query_one("#loss"), "loss")
+        set_title(self.query_one("#shapes"), "shapes")
+        set_title(self.query_one("#boundary"), TITLES["boundary"])
         self.set_view("boundary", wide=False)
         self.status(None, State.STARTING)
 
@@ -134,7 +135,7 @@ class Panes(Vertical):
         switcher.display = other
         if other:
             switcher.current = view
-            switcher.border_title = TITLES[view]
+            set_title(switcher, TITLES[view])
         self._tabs()
 
     def status(self, s: Snapshot | None, state: State, note: str = "") -> None:
@@ -169,15 +170,15 @@ class Panes(Vertical):
         if self._changed("shapes", (s.run_id, s.step, check, s.activations)):  # hidden when compact: no render cost
             self.query_one(ShapesPane).show(s, check)
         boundary = self.query_one("#boundary")
-        boundary.border_title = TITLES["boundary"] + (f" at step {s.step} (rewound)" if now is not None else "")
+        set_title(boundary, TITLES["boundary"] + (f" at step {s.step} (rewound)" if now is not None else ""))
         if s.grid is not None and self._changed("boundary", (s.grid, s.points, show_test)):
             self.query_one(BoundaryPane).show(s, show_test)
         if self.view != "boundary" and self.view in s.views and self._changed("view", self._view_inputs(s)):
             self.show_view(s)
         if self.view == "neurons" and now is not None and s.neurons is None:
-            self.query_one(ViewSwitcher).border_title = f"neurons: not filmed at step {s.step} (view not shown then)"
+            set_title(self.query_one(ViewSwitcher), f"neurons: not filmed at step {s.step} (view not shown then)")
         elif self.view == "neurons":
-            self.query_one(ViewSwitcher).border_title = TITLES["neurons"]
+            set_title(self.query_one(ViewSwitcher), TITLES["neurons"])
 
     def _loss_due(self, state: State, looks: tuple) -> bool:
         """While training, new data alone redraws the loss plot every LOSS_PERIOD at most (the other
@@ -210,7 +211,7 @@ class Panes(Vertical):
                         "updates": "no update seen yet: take a step (n)",
                     }.get(which, "")
                 self.query_one(WeightsPane).show(s.weights, note)
-                switcher.border_title = f"{WHICH_TITLE[which]} (w cycles)"
+                set_title(switcher, f"{WHICH_TITLE[which]} (w cycles)")
             case "health" if s.health is not None:
                 self.query_one(HealthPane).show(s.health)
             case "confusion" if s.confusion is not None:

@@ -80,6 +80,7 @@ class StatusLine(Static):
     """Dataset, architecture, device, lr, optimizer, step, epoch, losses, accuracies, steps/s, state."""
 
     DEFAULT_CSS = "StatusLine { height: 2; }"
+    _shown_text: object = None
 
     def show(
         self,
@@ -92,4 +93,6 @@ class StatusLine(Static):
         now: int | None = None,
     ) -> None:
         text = status_text(s, state, show_rate, note, draw_class=draw_class, now=now)
-        self.update(text, layout=False)  # two lines tall whatever they say: no layout of the screen
+        if text != self._shown_text:  # the same text again (a key for another pane): no repaint
+            self._shown_text = text
+            self.update(text, layout=False)  # two lines tall whatever they say: no layout of the screen
