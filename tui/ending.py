@@ -72,7 +72,9 @@ def run_dashboard(cfg: RunConfig) -> int:
     return app.return_code if app.return_code is not None else app.exit_code
 
 
-def exit_guard(code: int, after: float, last_words: Callable[[], str] = str, restore: Callable[[], None] = str) -> None:
+def exit_guard(
+    code: int, after: float, last_words: Callable[[], str] = str, restore: Callable[[], object] = str
+) -> None:
     """End the process with `code` after `after` seconds unless it has ended by then: an engine
     stuck in a step blocks interpreter exit, and a terminal that has gone away (SIGHUP) can leave
     Textual's shutdown waiting on its writer for ever. last_words(): the farewell line, if any;
@@ -82,7 +84,7 @@ def exit_guard(code: int, after: float, last_words: Callable[[], str] = str, res
     timer.start()
 
 
-def force_exit(code: int, last_words: Callable[[], str] = str, restore: Callable[[], None] = str) -> None:
+def force_exit(code: int, last_words: Callable[[], str] = str, restore: Callable[[], object] = str) -> None:
     try:
         restore()
         if words := last_words():
@@ -117,7 +119,7 @@ def restore_terminal(driver: Any) -> None:
     except (termios.error, OSError, ValueError):
         pass
     try:
-        fd = sys.__stderr__.fileno()
+        fd = sys.__stderr__.fileno()  # type: ignore[union-attr]  # (None: no stderr, caught below)
         os.set_blocking(fd, False)  # (shared with the shell: blocking again below)
         try:
             os.write(fd, LEAVE_APPLICATION_MODE.encode())
