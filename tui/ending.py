@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import sys
 import termios
 import threading
+import time
 from typing import Any, Callable
 
 from ..core.config import RunConfig
@@ -122,8 +124,19 @@ def restore_terminal(driver: Any) -> None:
         fd = sys.__stderr__.fileno()  # type: ignore[union-attr]  # (None: no stderr, caught below)
         os.set_blocking(fd, False)  # (shared with the shell: blocking again below)
         try:
-            os.write(fd, LEAVE_APPLICATION_MODE.encode())
+            write_for(fd, LEAVE_APPLICATION_MODE.encode(), 1.0)
         finally:
             os.set_blocking(fd, True)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def write_for(fd: int, data: bytes, seconds: float) -> None:
+    """Write data to a non-blocking fd, waiting while it is full (Textual's writer may have just
+    filled the terminal's buffer) for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while data and time.monotonic() < deadline:
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:
+            select.select([], [fd], [], 0.05)
