@@ -15,16 +15,25 @@ class FileActions(Dashboard):
     """Keys and palette commands that write files or show help (mixed into FfnnApp)."""
 
     def action_save(self) -> None:
-        self.send(Save(self.cfg.save))
+        if not self._engine_gone("save a checkpoint"):
+            self.send(Save(self.cfg.save))
 
     def action_export(self) -> None:
-        self.send(Export(self.cfg.export))
+        if not self._engine_gone("export the weights"):
+            self.send(Export(self.cfg.export))
+
+    def _engine_gone(self, what: str) -> bool:
+        """The training process has ended (FAILED: killed, or it raised): it holds the weights, so
+        `c` and `e` have nothing to write. Say so, rather than send them into the void."""
+        if self.engine_failure:
+            self.notify(f"cannot {what}: the training process has ended; r starts over", severity="warning")
+        return bool(self.engine_failure)
 
     def action_save_as(self) -> None:
         """Command palette: ask for a path, then save a checkpoint there."""
 
         def save_to(path: str | None) -> None:
-            if path:
+            if path and not self._engine_gone("save a checkpoint"):
                 self.send(Save(path))
 
         self.push_screen(PathPrompt("Save a checkpoint to:", "run.pt", self.cfg.save or ""), save_to)
@@ -33,7 +42,7 @@ class FileActions(Dashboard):
         """Command palette: ask for a path (.safetensors, .npz or .json), then export the weights there."""
 
         def export_to(path: str | None) -> None:
-            if path:
+            if path and not self._engine_gone("export the weights"):
                 self.send(Export(path))
 
         self.push_screen(

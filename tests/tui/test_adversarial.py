@@ -299,3 +299,18 @@ async def test_a_screen_under_another_neither_closes_the_one_on_top_nor_sticks()
         await pilot.press("escape")  # the help screen still closes
         await pilot.pause()
         assert app.screen is main and app.is_running
+
+
+@pytest.mark.parametrize("key,what", [("c", "save a checkpoint"), ("e", "export the weights")])
+async def test_save_or_export_after_the_training_process_died_says_why_not(tmp_path, key, what):
+    """After kill -9 of the training process (FAILED), `c` and `e` were sent to the dead process and
+    nothing at all was said: no file, no note (the fourth adversarial pass)."""
+    from ffnn_tui.tui.engine.protocol import Exited
+
+    app = make_app("--export", str(tmp_path / "w.json"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settled(pilot, app, 0)
+        app.on_engine_exited(Exited("the training process ended unexpectedly (exit code -9)"))
+        await pilot.press(key)
+        await wait_for(pilot, lambda: any(what in str(n.message) for n in app._notifications), what=what)
+    assert not (tmp_path / "w.json").exists()
