@@ -78,8 +78,10 @@ def loss_and_dlogits(logits: torch.Tensor, G: torch.Tensor) -> tuple[torch.Tenso
 
 def outer_sum(a: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
     """a^T @ dz, as (dz^T @ a)^T where that runs faster: on CUDA (cuBLAS, tall-skinny inputs), and on
-    the CPU where the layer narrows (fan_out < fan_in), as a network's last layer does."""
-    if dz.is_cuda or dz.shape[1] < a.shape[1]:
+    the CPU where the layer narrows (fan_out < fan_in) over many rows, as a network's last layer
+    does (on few rows the extra transpose costs more than the layout saves)."""
+    N, fan_in = a.shape
+    if dz.is_cuda or (dz.shape[1] < fan_in and N * fan_in >= NARROW_WORK):
         return (dz.T @ a).T  # (fan_in, fan_out)
     return a.T @ dz  # (fan_in, fan_out)
 

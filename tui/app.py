@@ -39,6 +39,7 @@ from .keys import ASCII_LABELS, BINDINGS, PAUSE_LABEL
 from .messages import EngineEvent
 from .rewind import Rewind
 from .run_keys import RunKeys
+from .stop_flag import StopFlag
 from .view_keys import ViewKeys
 from .widgets.boundary import BoundaryPane
 from .widgets.panes import Panes
@@ -105,6 +106,8 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         self.exit_code = 0
         self.exit_guard = None
         """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
+        self.early_signal: StopFlag | None = None
+        """The flag that held signals while the app started (run_dashboard); checked once mounted."""
         self.signals_before: dict[int, Any] = {}
         """The handlers this app's signal handlers replaced (put back when it unmounts)."""
         self.farewell = ""
@@ -156,6 +159,7 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
             pane.can_focus = True  # a click focuses it (app.tcss draws the focus border); keys still reach the app
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
+        self.signal_before_mount(self.early_signal)
 
     def _use_ascii_labels(self) -> None:
         """Footer labels without × and ÷ (this app's copy of the bindings; the class's stay)."""

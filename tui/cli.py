@@ -111,15 +111,13 @@ def run(argv: list[str], stop: StopFlag | None = None) -> int:
             sys.stdout.write(cfg.to_toml())
             return 0
         if not cfg.headless:
-            if stop is not None:  # the dashboard handles signals itself, once it runs
-                stop.uninstall()
-                if stop.signum:
-                    return 128 + stop.signum
+            if stop is not None and stop.signum and not cfg.save:  # nothing to save: no need to start
+                return 128 + stop.signum
             if terminal_missing():  # before the training process starts, as htop and btop refuse
                 return _error(NO_TERMINAL)
             from .ending import run_dashboard  # the training process builds the run: files are read once
 
-            return run_dashboard(cfg)
+            return run_dashboard(cfg, stop)  # the flag holds a signal until the app's handlers replace it
         from ..core.run import open_trainer
 
         stop = stop or StopFlag().install()  # before building: a signal while the data loads still saves

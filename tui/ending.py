@@ -15,11 +15,15 @@ from typing import Any, Callable
 from ..core.config import RunConfig
 from .dashboard import Dashboard
 from .engine import STOP_WAIT
+from .stop_flag import StopFlag
 
 QUIT_WAIT = STOP_WAIT + 2.0
 """Seconds quitting waits for the engine to stop (and save) before leaving without it."""
 FORCE_EXIT_AFTER = 2.0
 """Seconds after quitting with a stuck engine before the process ends itself."""
+INSIST_WAIT = 1.0
+"""Seconds a second signal (or the exit guard) gives the training process to stop on its own before
+it is killed, its last completed step saved from the kept bytes if it was not saved (Engine.rescue)."""
 
 
 class Ending(Dashboard):
@@ -41,8 +45,24 @@ class Ending(Dashboard):
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
         if self.exit_code:  # already shutting down: the user insists
-            force_exit(self.exit_code, lambda: self.farewell, lambda: restore_terminal(self._driver))
+            force_exit(self.exit_code, lambda: self.farewell, lambda: restore_terminal(self._driver), self.end_engine)
         self.run_worker(self.shutdown(code), group="shutdown")
+
+    def end_engine(self) -> None:
+        """For an exit that cannot wait for the orderly stop: the training process gets INSIST_WAIT
+        seconds to stop (and save), then is killed, and its last completed step is saved if it was
+        not (or a line says why not). Without this a slow step's process outlived the app for a
+        minute, orphaned, holding gigabytes."""
+        try:
+            self.engine.stop(INSIST_WAIT)
+        finally:
+            self.farewell = self.farewell or self.engine.farewell
+
+    def signal_before_mount(self, stop: StopFlag | None) -> None:
+        """A signal that came while the app started (the flag main() installed held it): handled now
+        that the engine runs, as any later one is (the run saved, exit 128+N)."""
+        if stop is not None and stop.signum:
+            self.on_signal(stop.signum)
 
     async def shutdown(self, code: int) -> None:
         """Stop the engine (it saves the checkpoint when --save is set) and exit with `code`."""
@@ -59,14 +79,16 @@ class Ending(Dashboard):
         self.exit(return_code=code)
 
 
-def run_dashboard(cfg: RunConfig) -> int:
-    """Run the app in this terminal, training in a child process; return its exit code."""
+def run_dashboard(cfg: RunConfig, stop: StopFlag | None = None) -> int:
+    """Run the app in this terminal, training in a child process; return its exit code. `stop`:
+    the flag main() installed, which holds a signal that comes before the app's own handlers."""
     from .app import FfnnApp
     from .plain import plain_terminal
 
     app = FfnnApp(cfg, ascii=cfg.ascii or plain_terminal())
+    app.early_signal = stop
     app.exit_guard = lambda code, after: exit_guard(
-        code, after, lambda: app.farewell, lambda: restore_terminal(app._driver)
+        code, after, lambda: app.farewell, lambda: restore_terminal(app._driver), app.end_engine
     )
     app.run()
     if app.farewell:
@@ -75,24 +97,39 @@ def run_dashboard(cfg: RunConfig) -> int:
 
 
 def exit_guard(
-    code: int, after: float, last_words: Callable[[], str] = str, restore: Callable[[], object] = str
+    code: int,
+    after: float,
+    last_words: Callable[[], str] = str,
+    restore: Callable[[], object] = str,
+    end_engine: Callable[[], object] = str,
 ) -> None:
     """End the process with `code` after `after` seconds unless it has ended by then: an engine
     stuck in a step blocks interpreter exit, and a terminal that has gone away (SIGHUP) can leave
     Textual's shutdown waiting on its writer for ever. last_words(): the farewell line, if any;
-    restore(): put the terminal back first (see restore_terminal)."""
-    timer = threading.Timer(after, force_exit, args=(code, last_words, restore))
+    restore(): put the terminal back first (see restore_terminal); end_engine(): before all, end
+    the training process, its run saved (see Ending.end_engine)."""
+    timer = threading.Timer(after, force_exit, args=(code, last_words, restore, end_engine))
     timer.daemon = True
     timer.start()
 
 
-def force_exit(code: int, last_words: Callable[[], str] = str, restore: Callable[[], object] = str) -> None:
+def force_exit(
+    code: int,
+    last_words: Callable[[], str] = str,
+    restore: Callable[[], object] = str,
+    end_engine: Callable[[], object] = str,
+) -> None:
+    try:
+        end_engine()
+    except Exception:  # the exit must happen whatever the engine does
+        pass
     try:
         restore()
         if words := last_words():
-            print(words, file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
+            print(words, file=sys.__stderr__)  # (Textual holds sys.stderr while the app runs)
+        for stream in (sys.stdout, sys.stderr, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
     except Exception:  # a closed or gone terminal: the exit code still says it
         pass
     finally:

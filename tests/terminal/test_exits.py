@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 import torch
 
-from .test_signals_and_resize import _trainer_pid
+from .test_signals_and_resize import _gone, _trainer_pid
 
 pytestmark = pytest.mark.terminal
 
@@ -48,6 +49,27 @@ def test_q_while_the_training_process_is_stopped_in_a_slow_step_saves_the_last_c
     assert any("saved its last completed step (0) to" in line for line in t.lines()), t.lines()
     saved = torch.load(ckpt, weights_only=True)
     assert saved["format"] == "ffnn-tui/1" and saved["step"] == 0
+
+
+def test_a_second_signal_in_a_slow_step_ends_the_training_process_with_the_app(terminal, tmp_path):
+    """The user insists (a second TERM): the app ends at once, and so does the training process,
+    its last completed step saved from the bytes it kept. Its orphan used to finish the step on its
+    own, a minute and gigabytes later (the fourth adversarial pass)."""
+    ckpt = tmp_path / "slow.pt"
+    t = terminal(*SLOW, "--save", str(ckpt))
+    t.wait_for("PAUSED")
+    t.keys("n")
+    t.wait_for("s so far")  # a heartbeat: the step is under way
+    app = t.program_pid()
+    trainer = _trainer_pid(app)
+    os.kill(app, signal.SIGTERM)
+    time.sleep(0.05)  # the first one's shutdown has begun
+    os.kill(app, signal.SIGTERM)
+    assert t.wait_exit(30) == 128 + signal.SIGTERM
+    assert t.terminal_state() == CLEAN
+    assert _gone(trainer), "the training process outlived the app"
+    assert any("saved its last completed step (0) to" in line for line in t.lines()), t.lines()
+    assert torch.load(ckpt, weights_only=True)["step"] == 0
 
 
 def test_q_while_a_fast_run_is_stopped_says_it_could_not_save(terminal, tmp_path):

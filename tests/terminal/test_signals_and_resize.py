@@ -45,7 +45,8 @@ def test_signal_saves_a_loadable_checkpoint_and_restores_the_terminal(terminal, 
 def test_a_second_signal_while_shutting_down_still_restores_the_terminal(terminal, tmp_path):
     """Two SIGTERMs 50 ms apart (a process manager, then the user): the second ends the process at
     once, as meant, but it left the alternate screen and the mouse on and the cursor hidden (the
-    fourth adversarial pass). The checkpoint is the training process's: it saves when the app is gone."""
+    fourth adversarial pass). The checkpoint is there when the process has ended: the second signal
+    gives the training process a second to stop and save (it needs milliseconds), then ends it."""
     ckpt = tmp_path / "run.pt"
     t = terminal("--save", str(ckpt))
     t.wait_for("steps/s")
@@ -55,10 +56,38 @@ def test_a_second_signal_while_shutting_down_still_restores_the_terminal(termina
     os.kill(pid, signal.SIGTERM)
     assert t.wait_exit() == 128 + signal.SIGTERM
     assert t.terminal_state() == CLEAN
-    deadline = time.monotonic() + 20
-    while not ckpt.exists() and time.monotonic() < deadline:  # the orphaned training process saves
-        time.sleep(0.1)
     assert torch.load(ckpt, weights_only=True)["step"] > 0
+
+
+def _caught(pid: int, sig: int) -> bool:
+    """The process has a handler for sig (its SigCgt mask in /proc)."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask >> (sig - 1) & 1)
+
+
+def test_a_signal_while_the_dashboard_starts_saves_step_0(terminal, tmp_path):
+    """A TERM in the seconds before the first frame (torch and Textual loading): the flag main()
+    installs first holds it, and the app handles it once its engine runs, as headless does. It
+    used to end the process with no checkpoint and no word (the fourth adversarial pass)."""
+    ckpt = tmp_path / "early.pt"
+    t = terminal("--save", str(ckpt))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the program has started and catches TERM: send it at once
+        try:
+            pid = t.program_pid()
+        except (IndexError, ValueError):
+            continue
+        if _caught(pid, signal.SIGTERM):
+            break
+    assert "steps/s" not in t.screen()  # still starting
+    os.kill(pid, signal.SIGTERM)
+    assert t.wait_exit() == 128 + signal.SIGTERM
+    assert t.terminal_state() == CLEAN
+    assert torch.load(ckpt, weights_only=True)["step"] == 0
 
 
 def test_resizing_while_training_never_crashes(terminal):

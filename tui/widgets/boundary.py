@@ -174,7 +174,11 @@ class BoundaryPane(Widget):
 
     def render_line(self, y: int) -> Strip:
         """Row y of the picture, cropped or padded to the pane (the Line API: no Text to lay out)."""
-        return self._drawn_lines()[y] if y < len(self._strips) else Strip.blank(self.content_size.width)
+        if y < len(self._strips):
+            return self._drawn_lines()[y]
+        return Strip.blank(
+            self.content_size.width, self._base or self.rich_style
+        )  # (a filter such as NO_COLOR's needs a style)
 
     def _drawn_lines(self) -> list[Strip]:
         """The picture's rows in the pane's colours and width, made once per picture and width: the
