@@ -21,9 +21,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SMALL_WORK = 200_000
 """Below this many multiply-adds per forward pass the CPU engine runs on one intra-op thread."""
 DEFAULT_THREADS = torch.get_num_threads()
-SHARE_WORK = 50_000_000
-"""Multiply-adds of a step from which the steps keep every core while the dashboard draws (see
-threads_for): 10k 2-64-2 (2.6 million) gives one up, 1M's batches of 2-256-256-2 (273 million) do not."""
 
 
 class DeviceError(InputError):
@@ -59,14 +56,12 @@ def mps_available() -> bool:
 def threads_for(work: int, drawing: bool = False) -> int:
     """Intra-op threads for a step of `work` multiply-adds: 1 for tiny steps, where waking a second
     thread costs more than it saves (a 2-8-2 step ran 2x faster on one thread), else torch's
-    default, and one fewer while the dashboard draws a snapshot of a quick step: its many OpenMP
-    barriers stall whenever the renderer takes one of its cores (10k x 64 beside the dashboard:
-    0.33-0.86 of headless on all cores, 0.75 on one fewer). A long step (SHARE_WORK and up) keeps
-    every core: giving one up for the whole draw cost it more than the renderer's preemptions do
-    (1M points, 2-256-256-2: c/b median 0.90 sharing against 0.95 not, seven runs each)."""
+    default, and one fewer while the dashboard draws a snapshot: a step's OpenMP barriers stall
+    whenever the renderer takes one of its cores (10k x 64 beside the dashboard: 0.33-0.86 of
+    headless on all cores, 0.75 on one fewer), and between redraws the cores are free."""
     if work < SMALL_WORK:
         return 1
-    if drawing and work < SHARE_WORK:
+    if drawing:
         return max(1, DEFAULT_THREADS - 1)
     return DEFAULT_THREADS
 

@@ -25,9 +25,7 @@ def test_threads_for_a_step():
     assert device.threads_for(device.SMALL_WORK) == device.DEFAULT_THREADS
     assert device.threads_for(10**9) == device.DEFAULT_THREADS
     assert device.threads_for(device.SMALL_WORK, drawing=True) == max(1, device.DEFAULT_THREADS - 1)
-    assert device.threads_for(device.SHARE_WORK - 1, drawing=True) == max(1, device.DEFAULT_THREADS - 1)
-    assert device.threads_for(device.SHARE_WORK, drawing=True) == device.DEFAULT_THREADS  # a long step keeps them
-    assert device.threads_for(10**9, drawing=True) == device.DEFAULT_THREADS
+    assert device.threads_for(10**9, drawing=True) == max(1, device.DEFAULT_THREADS - 1)
 
 
 def test_a_snapshot_takes_a_core_until_drawn(monkeypatch):
