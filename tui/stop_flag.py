@@ -28,8 +28,3 @@ class StopFlag:
         for sig in STOP_SIGNALS:
             signal.signal(sig, self)
         return self
-
-    def uninstall(self) -> None:
-        """Back to the default actions (the dashboard installs its own handlers)."""
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_DFL)

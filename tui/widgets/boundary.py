@@ -148,8 +148,8 @@ class BoundaryPane(Widget):
         self._strips: list[Strip] = [Strip([Segment("waiting for the first snapshot...")])]
         self._base: Style | None = None
         """The pane's own colours when the strips were made (under every cell's)."""
-        self._lines: tuple[tuple[int, int], list[Strip]] = ((0, -1), [])
-        """((picture, width), the rows as drawn): a repaint of the same picture reuses them."""
+        self._lines: tuple[int, list[Strip]] = (-1, [])
+        """(width, the picture's rows as drawn at it): a repaint of the same picture reuses them."""
 
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized(self.content_size.width, self.content_size.height))
@@ -165,7 +165,7 @@ class BoundaryPane(Widget):
     def show(self, s: Snapshot, show_test: bool) -> None:
         if s.grid is not None:
             self._strips, self._base = boundary_strips(s.grid, s.points, show_test), self.rich_style
-            self._lines = ((id(self._strips), -1), [])
+            self._lines = (-1, [])  # a new picture: drawn again at the next repaint
             self.refresh()
 
     def plain_text(self) -> str:
@@ -176,15 +176,13 @@ class BoundaryPane(Widget):
         """Row y of the picture, cropped or padded to the pane (the Line API: no Text to lay out)."""
         if y < len(self._strips):
             return self._drawn_lines()[y]
-        return Strip.blank(
-            self.content_size.width, self._base or self.rich_style
-        )  # (a filter such as NO_COLOR's needs a style)
+        return Strip.blank(self.content_size.width, self._base or self.rich_style)  # NO_COLOR's filter needs a style
 
     def _drawn_lines(self) -> list[Strip]:
         """The picture's rows in the pane's colours and width, made once per picture and width: the
         pane repaints when anything over it changes (a title, a note), not only its picture."""
-        key = (id(self._strips), self.content_size.width)
-        if self._lines[0] != key:
-            width, base = key[1], self._base or self.rich_style
-            self._lines = (key, [strip.crop_extend(0, width, base).apply_style(base) for strip in self._strips])
+        width = self.content_size.width
+        if self._lines[0] != width:
+            base = self._base or self.rich_style
+            self._lines = (width, [strip.crop_extend(0, width, base).apply_style(base) for strip in self._strips])
         return self._lines[1]
