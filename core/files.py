@@ -6,7 +6,9 @@ instead of after it. Each error names its source: `--data x.csv`, `cfg.toml: dat
 
 from __future__ import annotations
 
+import fcntl
 import glob
+import hashlib
 import os
 import stat
 import tempfile
@@ -112,6 +114,44 @@ def check_output(label: str, path: str | Path, *, replaced: bool) -> None:
             os.unlink(probe)
     except OSError as e:
         raise _fail(label, path, f"cannot write there ({e.strerror})") from None
+
+
+_CLAIMS: dict[str, int] = {}
+"""Resolved path -> file descriptor of its lock, open (so held) until the run ends."""
+
+
+def claim_output(label: str, path: str | Path) -> None:
+    """Hold an advisory lock on the output path until the run ends (release_outputs), or raise PathError when
+    another ffnn-tui run holds it: two runs writing one metrics file interleave their rows, and
+    of two checkpoints one is silently lost. The lock is a file named by the hash of the path's
+    resolved target (~ and symlinks followed) in a per-user folder of the temp dir, so nothing is
+    left beside the user's files; where that folder cannot be made, nothing is locked."""
+    target = str(user_path(path).resolve())
+    if target in _CLAIMS:
+        return  # this process holds it already (a second flock of ours would refuse us)
+    folder = Path(tempfile.gettempdir()) / f"ffnn-tui-locks-{os.getuid()}"
+    name = hashlib.sha256(os.fsencode(target)).hexdigest()[:32] + ".lock"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # no usable temp folder: run unguarded rather than refuse
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        raise _fail(label, path, f"another ffnn-tui run is writing it{pid}; choose another file") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _CLAIMS[target] = fd
+
+
+def release_outputs() -> None:
+    """Let go of every lock claim_output took (the run has ended; exiting does the same)."""
+    while _CLAIMS:
+        os.close(_CLAIMS.popitem()[1])
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -46,12 +46,14 @@ def run_config(argv: list[str]):
     return _run_config(argv)[0]
 
 
-def _run_config(argv: list[str]):
-    """(RunConfig, --dump-config given); the device is checked only when the run is to happen."""
+def _run_config(argv: list[str], claim: bool = False):
+    """(RunConfig, --dump-config given); the device is checked only when the run is to happen, and
+    with `claim` (the run is about to start here) its output files are locked against other runs."""
     from ..core.checkpoint import CheckpointError, peek_config
     from ..core.config import config_from_dict, load_toml, merge
     from ..core.device import resolve_device
     from ..core.errors import InputError, clip, clip_path
+    from ..core.files import claim_output
     from .flags import parse_flags
 
     flags = parse_flags(argv)
@@ -68,15 +70,18 @@ def _run_config(argv: list[str]):
             raise CheckpointError(f"--resume {clip_path(resume)}: its config is unusable ({clip(e)})") from None
     cfg = merge(flags, toml, base, toml_path=flags.get("config"), base_path=resume)
     _warn_ignored(cfg, {**toml, **flags})
+
+    def source(name: str) -> str:  # where a value came from, as merge() names a bad value's source
+        if name in flags or not (name in toml or name in base):
+            return f"--{name}"
+        return f"{clip_path(flags['config'])}: {name}" if name in toml else f"{clip_path(resume)}: config.{name}"
+
     if not dump:
-        source = (  # where the name came from, as merge() names a bad value's source
-            "--device"
-            if "device" in flags or not ("device" in toml or "device" in base)
-            else f"{clip_path(flags['config'])}: device"
-            if "device" in toml
-            else f"{clip_path(resume)}: config.device"
-        )
-        resolve_device(cfg.device, source)  # an absent device is bad input, found before anything starts
+        resolve_device(cfg.device, source("device"))  # an absent device is bad input, found before anything starts
+    if claim and not dump:
+        for name in ("save", "metrics", "export"):  # another run writing one of them: stop before starting
+            if getattr(cfg, name):
+                claim_output(source(name), getattr(cfg, name))
     return cfg, dump
 
 
@@ -103,10 +108,20 @@ def build_trainer(argv: list[str]):
 
 def run(argv: list[str], stop: StopFlag | None = None) -> int:
     """Everything except the subcommands; `stop` is the signal flag main() installed first thing."""
+    from ..core.files import release_outputs
+
+    try:
+        return _run(argv, stop)
+    finally:
+        release_outputs()  # another run may write the files now
+
+
+def _run(argv: list[str], stop: StopFlag | None) -> int:
+    """run(), its output files locked from the moment its options are known."""
     from ..core.errors import InputError
 
     try:
-        cfg, dump = _run_config(argv)
+        cfg, dump = _run_config(argv, claim=True)
         if dump:
             sys.stdout.write(cfg.to_toml())
             return 0

@@ -524,3 +524,29 @@ def test_a_signal_before_torch_loads_still_saves_at_step_0(tmp_path):
     assert not torch_loaded, "the handler came only after torch was loaded"
     assert p.returncode == 143 and save.exists(), err
     assert "stopped by signal SIGTERM at step 0" in err
+
+
+def test_a_second_run_writing_the_same_file_is_refused(cli, tmp_path):
+    """Two runs at once on one --metrics file interleaved their rows (a step going backwards, a row
+    without its run); on one --save, one checkpoint was silently lost. The second is refused, and
+    once the first has ended the file is free again."""
+    metrics = tmp_path / "m.csv"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "0", "--metrics", str(metrics)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (metrics.exists() and metrics.stat().st_size):  # the first run is writing rows
+            assert first.poll() is None, first.stderr.read()
+            assert time.monotonic() < deadline, "no metrics rows after 60 s"
+            time.sleep(0.05)
+        link = tmp_path / "link.csv"
+        link.symlink_to(metrics)
+        line = assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", link), "--metrics", "another ffnn-tui run")
+        assert f"pid {first.pid}" in line
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    assert cli(*RUN, "--epochs", "1", "--metrics", metrics).code == 0
