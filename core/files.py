@@ -121,31 +121,59 @@ _CLAIMS: dict[str, int] = {}
 
 
 def claim_output(label: str, path: str | Path) -> None:
-    """Hold an advisory lock on the output path until the run ends (release_outputs), or raise PathError when
-    another ffnn-tui run holds it: two runs writing one metrics file interleave their rows, and
-    of two checkpoints one is silently lost. The lock is a file named by the hash of the path's
-    resolved target (~ and symlinks followed) in a per-user folder of the temp dir, so nothing is
-    left beside the user's files; where that folder cannot be made, nothing is locked."""
+    """Hold an advisory lock on the output path until the run ends (release_outputs), or raise
+    PathError when another ffnn-tui run holds it: two runs writing one metrics file interleave
+    their rows, and of two checkpoints one is silently lost. The lock is a file named by the hash
+    of the path's resolved target (~ and symlinks followed) in a per-user folder of the temp dir,
+    so nothing is left beside the user's files; where that folder cannot be had, nothing is locked."""
     target = str(user_path(path).resolve())
     if target in _CLAIMS:
         return  # this process holds it already (a second flock of ours would refuse us)
+    fd = _lock_file(target)
+    if fd is None:
+        return  # no usable temp folder: run unguarded rather than refuse
+    holder = _take_lock(fd)
+    if holder is not None:
+        os.close(fd)
+        raise _fail(label, path, f"another ffnn-tui run is writing it{holder}; choose another file")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _CLAIMS[target] = fd
+
+
+def output_in_use(path: str | Path) -> str | None:
+    """None when no run holds path (checked, not kept), else ' (pid N)' naming the one that does
+    (or '' when its pid is unknown)."""
+    fd = _lock_file(str(user_path(path).resolve()))
+    if fd is None:
+        return None
+    try:
+        return _take_lock(fd)
+    finally:
+        os.close(fd)  # which lets go of it if it was taken
+
+
+def _lock_file(target: str) -> int | None:
+    """An open descriptor of target's lock file, or None where there can be none."""
     folder = Path(tempfile.gettempdir()) / f"ffnn-tui-locks-{os.getuid()}"
     name = hashlib.sha256(os.fsencode(target)).hexdigest()[:32] + ".lock"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        if folder.stat().st_uid != os.getuid():  # made by someone else: not ours to trust
+            return None
+        return os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
-        return  # no usable temp folder: run unguarded rather than refuse
+        return None
+
+
+def _take_lock(fd: int) -> str | None:
+    """Lock fd's file: None when it is now ours, else ' (pid N)' of the run that holds it."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return None
     except OSError:
         holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        os.close(fd)
-        pid = f" (pid {holder})" if holder.isdigit() else ""
-        raise _fail(label, path, f"another ffnn-tui run is writing it{pid}; choose another file") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _CLAIMS[target] = fd
+        return f" (pid {holder})" if holder.isdigit() else ""
 
 
 def release_outputs() -> None:

@@ -85,6 +85,25 @@ def dashboard_flags_error(flags: list[str]) -> str | None:
     return None
 
 
+def dashboard_outputs(flags: list[str]) -> list[str]:
+    """The files every tab's run writes (--save, --metrics, --export), flags already checked."""
+    from .cli import run_config
+
+    cfg = run_config(flags)
+    return [path for name in ("save", "metrics", "export") if (path := getattr(cfg, name))]
+
+
+def busy_output(outputs: list[str]) -> str | None:
+    """Why a new tab cannot start: one of the files another run (another tab's) is writing."""
+    from ..core.errors import clip_path
+    from ..core.files import output_in_use
+
+    for path in outputs:
+        if (holder := output_in_use(path)) is not None:
+            return f"another ffnn-tui run{holder} is writing {clip_path(path)}, which this tab's run would write too"
+    return None
+
+
 def is_loopback(host: str) -> bool:
     """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -138,9 +157,10 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         pass
 
 
-def make_server(command: str, host: str, port: int, public_url: str | None, max_sessions: int):
+def make_server(command: str, host: str, port: int, public_url: str | None, max_sessions: int, outputs: list[str]):
     """A textual-serve Server that runs each dashboard in its own process group, ends it with its
-    tab and on shutdown, and refuses tabs beyond max_sessions."""
+    tab and on shutdown, and refuses tabs beyond max_sessions, or whose run's `outputs` another
+    run is writing (two tabs of `serve -- --save run.pt`)."""
     from aiohttp import web
     from textual_serve.app_service import AppService
     from textual_serve.server import Server, to_int
@@ -189,7 +209,13 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
             self.websockets.add(websocket)
             try:
                 if len(self.sessions) >= max_sessions:
-                    await self.refuse(websocket)
+                    await self.refuse(
+                        websocket,
+                        f"{max_sessions} dashboard(s) already running here (--max-sessions {max_sessions}). "
+                        "Close one of their tabs, then reload this page.",
+                    )
+                elif (busy := busy_output(outputs)) is not None:
+                    await self.refuse(websocket, f"{busy}. Close that tab, then reload this page.")
                 else:
                     await self.run_session(
                         websocket,
@@ -225,14 +251,10 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
                 if session._process is not None:
                     self.groups.discard(session._process.pid)
 
-        async def refuse(self, websocket: web.WebSocketResponse) -> None:
+        async def refuse(self, websocket: web.WebSocketResponse, why: str) -> None:
             """Say why in the tab's terminal (closing would cover it with 'Session ended') and keep
             the socket open, with no process behind it, until the tab goes."""
-            text = (
-                f"ffnn-tui: {max_sessions} dashboard(s) already running here (--max-sessions "
-                f"{max_sessions}). Close one of their tabs, then reload this page."
-            )
-            await websocket.send_bytes(("\r\n " + text + "\r\n").encode())
+            await websocket.send_bytes(("\r\n ffnn-tui: " + why + "\r\n").encode())
             async for _ in websocket:
                 pass
 
@@ -263,7 +285,7 @@ def main(argv: list[str]) -> int:
     if (problem := port_error(a.host, a.port)) is not None:
         return _error(problem)
     command = shlex.join([sys.executable, "-m", "ffnn_tui.tui.cli", *a.flags])
-    server = make_server(command, a.host, a.port, a.public_url, a.max_sessions)
+    server = make_server(command, a.host, a.port, a.public_url, a.max_sessions, dashboard_outputs(a.flags))
     try:
         server.serve()
     except OSError as e:  # lost a race for the port, or the address went away

@@ -255,6 +255,25 @@ async def test_max_sessions_refuses_a_further_tab_and_a_signal_ends_every_dashbo
 
 
 @pytest.mark.slow
+async def test_a_tab_whose_save_another_tab_writes_is_refused(serve, tmp_path):
+    """Every tab runs the same flags: with --save, a second tab would write the first one's
+    checkpoint. It is refused, with the reason in the tab, and no second dashboard starts."""
+    import aiohttp
+
+    s = serve("--", "--paused", "--save", str(tmp_path / "run.pt"))
+    async with aiohttp.ClientSession() as http:
+        first = await http.ws_connect(s.url + "/ws?width=100&height=30")
+        await read_until(first, b"PAUSED")
+        second = await http.ws_connect(s.url + "/ws?width=100&height=30")
+        said = await read_until(second, b"reload this page", timeout=10)
+        assert b"another ffnn-tui run (pid" in said and b"run.pt" in said, said
+        await asyncio.sleep(1.0)
+        assert len(dashboards(s.tag)) == 1, tagged_processes(s.tag)
+        await asyncio.to_thread(s.stop)
+    assert tagged_processes(s.tag) == {}
+
+
+@pytest.mark.slow
 async def test_closing_a_tab_ends_its_dashboard_even_a_frozen_one(serve):
     """A dashboard that no longer answers (SIGSTOP) still goes, with its training process, when its
     tab closes: its process group is killed after the grace period."""
