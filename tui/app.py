@@ -112,6 +112,8 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         """The handlers this app's signal handlers replaced (put back when it unmounts)."""
         self.farewell = ""
         """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
+        self.terminal_fd: int | None = None
+        self.terminal_lost = False
         self.snapshot_arrived = time.monotonic()
         self.heard_from = time.monotonic()
         """When the engine last said anything (a snapshot, a heartbeat, ...): the watchdog's clock."""
@@ -157,6 +159,7 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         self._fit(self.size.width, self.size.height)
         for pane in self.query("#loss, #boundary, #shapes"):
             pane.can_focus = True  # a click focuses it (app.tcss draws the focus border); keys still reach the app
+        self.watch_terminal()
         self.set_interval(min(1.0, self.stall_after / 2), self._watchdog)
         self.start_engine(self.engine)
         self.signal_before_mount(self.early_signal)
@@ -332,7 +335,9 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         return State.RUNNING if self.running else State.PAUSED
 
     def _watchdog(self) -> None:
-        """Once a second: show STALLED if the loop has said nothing for a while, running."""
+        """Once a second: show STALLED if the loop has said nothing for a while, running; end the
+        run when the terminal has gone (check_terminal)."""
+        self.check_terminal()
         if self.state() is State.STALLED:
             waited = time.monotonic() - self.heard_from
             self.query_one(Panes).status(

@@ -43,6 +43,10 @@ class Dashboard(App[None]):
     """Called with the exit code when a stuck engine may outlive the app (see run_dashboard)."""
     farewell: str
     """One line for stderr once the terminal is restored (Textual's exit message would wrap it)."""
+    terminal_fd: int | None
+    """The terminal the app reads (None under the test driver or in a browser): see check_terminal."""
+    terminal_lost: bool
+    """The terminal went away without a SIGHUP to this process, and the app is ending for it."""
     view: str
     """The view beside the loss plot (view_keys.py)."""
 

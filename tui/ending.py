@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import signal
 import sys
 import termios
 import threading
@@ -44,9 +45,31 @@ class Ending(Dashboard):
         """SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: stop the engine, save if --save, restore the terminal, exit 128+N.
         A second signal, or a shutdown that cannot finish (the terminal is gone), ends the process."""
         code = 128 + signum
+        if self.terminal_lost and signum == signal.SIGHUP:  # the hangup check_terminal already handles
+            return
         if self.exit_code:  # already shutting down: the user insists
             force_exit(self.exit_code, lambda: self.farewell, lambda: restore_terminal(self._driver), self.end_engine)
         self.run_worker(self.shutdown(code), group="shutdown")
+
+    def watch_terminal(self) -> None:
+        """On mount: remember the terminal the app reads, if it reads one (not under the test
+        driver nor in a browser), for check_terminal."""
+        fd = getattr(self._driver, "fileno", None)
+        self.terminal_fd = fd if isinstance(fd, int) and os.isatty(fd) else None
+
+    def check_terminal(self) -> None:
+        """Once a second (the watchdog): a terminal that has gone away ends the run as SIGHUP does
+        (saved, exit 129). The kernel sends SIGHUP only to the terminal's own session, so a
+        dashboard outside it (`setsid`) got none: it ran on for ever, no checkpoint written, its
+        input thread spinning a core on the hung-up terminal (which reads as end of file)."""
+        if self.terminal_fd is None or self.exit_code or self.terminal_lost:
+            return
+        if os.isatty(self.terminal_fd):  # a hung-up terminal fails isatty (EIO)
+            return
+        self.terminal_lost = True
+        if self.exit_guard is not None:
+            self.exit_guard(128 + signal.SIGHUP, QUIT_WAIT + FORCE_EXIT_AFTER)
+        self.run_worker(self.shutdown(128 + signal.SIGHUP), group="shutdown")
 
     def end_engine(self) -> None:
         """For an exit that cannot wait for the orderly stop: the training process gets INSIST_WAIT

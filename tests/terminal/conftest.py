@@ -14,8 +14,8 @@ def terminal(tmp_path):
         pytest.skip("the ffnn-tui console script is not installed (pip install -e .)")
     opened = []
 
-    def start(*args: str, size=(120, 36), env=None) -> Terminal:
-        t = Terminal(list(args), tmp_path, size, env)
+    def start(*args: str, size=(120, 36), env=None, prefix=()) -> Terminal:
+        t = Terminal(list(args), tmp_path, size, env, prefix)
         opened.append(t)
         return t
 

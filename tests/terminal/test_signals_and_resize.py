@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,5 +211,26 @@ def test_a_terminal_that_goes_away_ends_the_dashboard_with_its_checkpoint(termin
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(pid), "the dashboard outlived its terminal"
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["format"] == "ffnn-tui/1"
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid (util-linux)")
+def test_a_terminal_that_goes_away_without_a_sighup_ends_the_dashboard_with_its_checkpoint(terminal, tmp_path):
+    """`setsid -w ffnn-tui`: the terminal is not the dashboard's controlling terminal, so when it
+    goes the kernel sends no SIGHUP. The dashboard ran on for ever, a core spinning on the hung-up
+    terminal, and wrote no checkpoint; it now notices within a second and ends as SIGHUP ends it."""
+    ckpt = tmp_path / "gone.pt"
+    t = terminal("--speed", "10", "--save", str(ckpt), prefix=("setsid", "-w"))
+    t.wait_for("RUNNING")
+    pid = t.program_pid()
+    t.close()
+    deadline = time.monotonic() + 10.0  # the check (1 s), the engine's save, FORCE_EXIT_AFTER
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gone = _gone(pid)
+    if not gone:
+        os.kill(pid, signal.SIGTERM)  # leave no runaway behind
+    assert gone, "the dashboard outlived its terminal"
     saved = torch.load(ckpt, weights_only=True)
     assert saved["format"] == "ffnn-tui/1"

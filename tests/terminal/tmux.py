@@ -22,10 +22,10 @@ def ffnn_tui_command() -> str | None:
 class Terminal:
     """One tmux server per test; the program's exit status lands in a file when it ends."""
 
-    def __init__(self, args: list[str], tmp: Path, size=(120, 36), env: dict | None = None):
+    def __init__(self, args: list[str], tmp: Path, size=(120, 36), env: dict | None = None, prefix: tuple = ()):
         self.socket = "ffnn-test-" + uuid.uuid4().hex[:8]
         self.status = tmp / "exit-status"
-        cmd = shlex.join([ffnn_tui_command(), *args])
+        cmd = shlex.join([*prefix, ffnn_tui_command(), *args])  # prefix: e.g. setsid -w
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         wrapped = f"cd {shlex.quote(str(tmp))}; {exports} {cmd}; echo $? > {shlex.quote(str(self.status))}; sleep 600"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "sh", "-c", wrapped)
