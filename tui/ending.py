@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any, Callable
 
+from textual import messages
+
 from ..core.config import RunConfig
 from .dashboard import Dashboard
 from .engine import STOP_WAIT
@@ -50,6 +52,15 @@ class Ending(Dashboard):
         if self.exit_code:  # already shutting down: the user insists
             force_exit(self.exit_code, lambda: self.farewell, lambda: restore_terminal(self._driver), self.end_engine)
         self.run_worker(self.shutdown(code), group="shutdown")
+
+    async def _on_exit_app(self, message: messages.ExitApp) -> None:  # type: ignore[override]  # Textual passes the message to a handler that takes it
+        """Textual's exit. One that did not come through App.exit (shutdown's last act, which sets
+        the return code) came from the driver: in a browser, textual-serve's quit when the tab
+        closes or the server stops. It ended the app at once, the engine killed on unmount and
+        --save never written; it now quits as q does, the run saved first, then exits."""
+        if self.return_code is None:
+            message.prevent_default()  # not App's handler, yet: shutdown ends with App.exit
+            self.run_worker(self.shutdown(self.exit_code), group="shutdown")
 
     def watch_terminal(self) -> None:
         """On mount: remember the terminal the app reads, if it reads one (not under the test

@@ -295,6 +295,24 @@ async def test_closing_a_tab_ends_its_dashboard_even_a_frozen_one(serve):
     assert tagged_processes(s.tag) == {}
 
 
+@pytest.mark.slow
+async def test_closing_a_tab_saves_its_run_first(serve, tmp_path):
+    """Closing a tab asks its dashboard to quit as q does: --save is written. textual-serve's quit
+    ended the app at once, the training process killed unsaved, so the checkpoint never appeared."""
+    import aiohttp
+    import torch
+
+    ckpt = tmp_path / "tab.pt"
+    s = serve("--", "--paused", "--save", str(ckpt))
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(s.url + "/ws?width=100&height=30")
+        await read_until(ws, b"PAUSED")
+        await ws.close()
+    await asyncio.to_thread(wait_until, lambda: not dashboards(s.tag), 20, "the dashboard to end")
+    assert torch.load(ckpt, weights_only=True)["format"] == "ffnn-tui/1"
+    await asyncio.to_thread(s.stop)
+
+
 # --- the page in a real browser ------------------------------------------------------------------
 
 XTERM_HOOK = """(() => {
