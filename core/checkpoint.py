@@ -141,6 +141,7 @@ def checkpoint_of(tr: Trainer) -> dict[str, Any]:
         "config": tr.cfg.to_dict(),
         "params": {k: v.detach().cpu().clone() for k, v in tr.params.items()},
         "step": tr.step_count,
+        "run": tr.run_id,
         "history": tr.history.to_dict(),
         "optimizer": _to_cpu(tr.optimizer.state_dict()),
         "rng": tr.order.state(),
@@ -156,6 +157,11 @@ def restore(tr: Trainer, ckpt: dict[str, Any], path: str | Path) -> None:
         tr.optimizer.load_state_dict(ckpt["optimizer"], tr.param_list)
         tr.optimizer.lr, tr.optimizer.weight_decay = tr.cfg.lr, tr.cfg.weight_decay  # flags may override
         tr.step_count = int(ckpt["step"])
+        if "run" in ckpt:  # (absent from checkpoints written before it was recorded: run 1's)
+            run = ckpt["run"]
+            if type(run) is not int or run < 1:
+                raise ValueError(f"run {run!r}: expected a count >= 1")
+            tr.run_id = tr.resumed_run = run
         tr.history = History.from_dict(ckpt["history"])
         tr.order.set_state(ckpt["rng"])
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:

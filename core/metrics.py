@@ -33,23 +33,25 @@ class MetricsError(InputError):
     """A metrics file a resumed run cannot continue; str() is one line."""
 
 
-def _row_step(line: bytes, jsonl: bool) -> int | None:
-    """The step of a whole row as written here (run first, then step); None for anything else."""
+def _row_step(line: bytes, jsonl: bool) -> tuple[int, int] | None:
+    """(run, step) of a whole row as written here (run first, then step); None for anything else."""
     if not line.endswith(b"\n"):
         return None  # cut short by a kill mid-write
-    m = re.match(rb'\{"run": \d+, "step": (\d+),' if jsonl else rb"\d+,(\d+),", line)
-    return int(m.group(1)) if m else None
+    m = re.match(rb'\{"run": (\d+), "step": (\d+),' if jsonl else rb"(\d+),(\d+),", line)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def resume_cut(path: str | Path, step: int) -> int:
-    """The size to cut a metrics file to so that a run resumed at `step` continues it exactly:
-    just after the last row of `step` (after the header, for step 0). Rows after it were written
-    after the checkpoint (a kill -9 came later) and would repeat. Raises MetricsError when rows
-    are missing (none of `step`, or none at all for a checkpoint past step 0), since appending
-    would leave a gap, and when a line is not a row of this file's format (CSV or JSON Lines)."""
+def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
+    """The size to cut a metrics file to so that a run resumed at `step` of run number `run`
+    continues it exactly: just after the last row of (run, step); at step 0, after the earlier
+    runs' rows (after the header, when there are none). Rows after it were written after the
+    checkpoint (a kill -9 came later) and would repeat. `run` None (a checkpoint that does not
+    record it): the last row of `step` in any run, and for step 0 the header. Raises MetricsError
+    when rows are missing (none of `step`, or none at all for a checkpoint past step 0), since
+    appending would leave a gap, and when a line is not a row of this file's format (CSV or JSON Lines)."""
     jsonl = Path(path).suffix.lower() == ".jsonl"
     header = (",".join(COLUMNS) + "\n").encode()
-    header_end, offset, cut, last = 0, 0, None, None
+    header_end, offset, cut, last, before = 0, 0, None, None, None
     with open(user_path(path), "rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             offset += len(line)
@@ -64,11 +66,13 @@ def resume_cut(path: str | Path, step: int) -> int:
                     f"--metrics {clip_path(path)}:{lineno}: not a {'JSON Lines' if jsonl else 'CSV'} "
                     "metrics row written by ffnn-tui; use a new --metrics file"
                 )
-            last = row
-            if row == step:
+            last = row[1]
+            if row[1] == step and (run is None or row[0] == run):
                 cut = offset
+            if run is not None and row[0] < run:
+                before = offset  # the end of an earlier run's rows: where run `run` begins
     if step == 0:
-        return header_end
+        return header_end if before is None else before
     if cut is None:
         ends = f"its rows end at step {last}" if last is not None else "it has no rows"
         raise MetricsError(
@@ -82,11 +86,11 @@ class MetricsWriter:
     """Appends rows to a .csv or .jsonl file; `append=True` continues a resumed run's file from
     `step`, the checkpoint's (see resume_cut)."""
 
-    def __init__(self, path: str | Path, append: bool = False, step: int = 0):
+    def __init__(self, path: str | Path, append: bool = False, step: int = 0, run: int | None = None):
         self.path = user_path(path)
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         if append and self.path.exists():
-            os.truncate(self.path, resume_cut(self.path, step))
+            os.truncate(self.path, resume_cut(self.path, step, run))
         fresh = not append or not self.path.exists() or self.path.stat().st_size == 0
         self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8", buffering=1 << 16)
         if fresh and not self.jsonl:

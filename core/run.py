@@ -40,7 +40,7 @@ def open_trainer(cfg: RunConfig) -> Trainer:
     if cfg.resume:
         restore(tr, load_checkpoint(cfg.resume), cfg.resume)
         if cfg.metrics and user_path(cfg.metrics).exists():
-            resume_cut(cfg.metrics, tr.step_count)  # rows missing is bad input, found before the run
+            resume_cut(cfg.metrics, tr.step_count, tr.resumed_run)  # rows missing is bad input, found before the run
         if cfg.at and (first := parse_edit(cfg.at[0])).step < tr.step_count:
             raise ConfigError(
                 f"--at {clip(first)}: the run resumes at step {tr.step_count}; an edit must come at or after it"
@@ -91,7 +91,9 @@ class RunLoop:
     def open(self) -> None:
         """Open the metrics file (when --metrics is set); every step then also writes a row."""
         if self.metrics_path:
-            self.writer = MetricsWriter(self.metrics_path, append=self.append, step=self.tr.step_count)
+            self.writer = MetricsWriter(
+                self.metrics_path, append=self.append, step=self.tr.step_count, run=self.tr.resumed_run
+            )
             self.tr.track_metrics, self.tr.on_rows = True, self._write_rows
 
     def _write_rows(self, rows: list[Row]) -> None:

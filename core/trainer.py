@@ -59,6 +59,9 @@ class Trainer:
         """Receives each flush's rows."""
         self.run_id = 0
         """Counts builds: a reset or a new dataset is a new run."""
+        self.resumed_run: int | None = None
+        """The run number a resumed checkpoint recorded (None: not resumed, or a checkpoint from
+        before it was recorded), run_id's first value; a resumed metrics file continues from it."""
         self.data_edits = 0
         """Counts changes of the training points within a run (points drawn in the dashboard)."""
         self.drawn = False

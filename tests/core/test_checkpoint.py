@@ -29,7 +29,7 @@ from ffnn_tui.core.run import open_trainer, save
 from ffnn_tui.core.trainer import Trainer
 from ffnn_tui.tui.cli import build_trainer, main
 
-KEYS = {"format", "config", "params", "step", "history", "optimizer", "rng"}
+KEYS = {"format", "config", "params", "step", "run", "history", "optimizer", "rng"}
 
 ROUND_TRIPS = {
     "sgd-full-batch": (RunConfig(device="cpu", hidden=(8,)), 30),

@@ -317,6 +317,34 @@ def test_resume_after_a_crash_continues_the_metrics_exactly(cli, tmp_path, suffi
     assert m.read_text() == (tmp_path / f"full{suffix}").read_text()
 
 
+def test_a_resumed_run_after_a_start_over_keeps_its_run_number_in_the_metrics(cli, tmp_path):
+    """The checkpoint records its run number: the rows a resumed run 2 appends say run 2 (they said
+    run 1, after run 2's rows), and the file equals an uninterrupted run's."""
+    m, ck = tmp_path / "m.csv", tmp_path / "c.pt"
+    assert cli(*RUN, "--at", "10:seed=3,epochs=5", "--save", ck, "--metrics", m).code == 0
+    assert torch.load(ck, weights_only=True)["run"] == 2
+    assert cli(*RUN, "--epochs", "8", "--resume", ck, "--metrics", m).code == 0
+    assert cli(*RUN, "--at", "10:seed=3,epochs=8", "--metrics", tmp_path / "full.csv").code == 0
+    assert m.read_text() == (tmp_path / "full.csv").read_text()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_resuming_at_step_0_of_a_later_run_keeps_the_earlier_runs_rows(tmp_path, suffix):
+    """A checkpoint at step 0 of run 2 (c just after r in the dashboard) cut the file to its header,
+    run 1's rows lost; it cuts after them (and drops run 2's rows written after the checkpoint)."""
+    m = tmp_path / f"m{suffix}"
+    w = metrics_mod.MetricsWriter(m)
+    w.write([(s, s - 1, 0.5, 0.5, 1.0, 1.0) for s in (1, 2, 3)], run=1)
+    w.close()
+    kept = m.stat().st_size
+    w = metrics_mod.MetricsWriter(m, append=True, step=3)
+    w.write([(1, 0, 0.5, 0.5, 1.0, 1.0)], run=2)
+    w.close()
+    assert metrics_mod.resume_cut(m, 0, run=2) == kept
+    assert metrics_mod.resume_cut(m, 3, run=1) == kept
+    assert metrics_mod.resume_cut(m, 0) == (0 if suffix == ".jsonl" else len(",".join(metrics_mod.COLUMNS)) + 1)
+
+
 def test_resume_with_rows_missing_is_refused(cli, tmp_path):
     m, ck = tmp_path / "m.csv", tmp_path / "c.pt"
     assert cli(*RUN, "--epochs", "5", "--metrics", m).code == 0
