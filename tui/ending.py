@@ -108,6 +108,8 @@ class Ending(Dashboard):
         except Exception:  # a hung engine must not block quitting
             pass
         self.farewell = self.farewell or self.engine.farewell  # e.g. saved the last completed step instead
+        if self.engine.save_failed:  # the run's checkpoint was not written: exit 2, as headless does
+            code = self.exit_code = 2
         if self.exit_guard is not None:  # the run is saved: restoring the terminal may not hang the exit
             self.exit_guard(code, FORCE_EXIT_AFTER)  # (a terminal that hung up can leave Textual's writer waiting)
         self.exit(return_code=code)

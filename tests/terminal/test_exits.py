@@ -28,6 +28,22 @@ def test_a_csv_with_a_bad_row_exits_2_with_one_line_after_restoring_the_terminal
     assert t.lines() == [f"ffnn-tui: error: {bad}:3: x1,x2 must be numbers, got '0.3','abc'"]
 
 
+def test_a_checkpoint_that_cannot_be_written_at_quit_exits_2_with_one_line(terminal, tmp_path):
+    """The --save folder is removed while the dashboard runs: quitting cannot write the checkpoint.
+    It ended 0, silently (the training process's note came when the app showed none); now it says
+    so after restoring the terminal and exits 2, as headless does."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    t = terminal("--paused", "--save", str(folder / "x.pt"))
+    t.wait_for("PAUSED")
+    folder.rmdir()
+    t.keys("q")
+    assert t.wait_exit() == 2
+    assert t.terminal_state() == CLEAN
+    [line] = t.lines()
+    assert line.startswith(f"ffnn-tui: error: could not save {folder / 'x.pt'}") and "cannot write it" in line
+
+
 SLOW = ("--paused", "--samples", "100000", "--hidden", "1024,1024")
 """A run whose every step takes seconds on a 2-core machine (the first one longest)."""
 

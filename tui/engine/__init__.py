@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Callable
 
 from ...core.files import user_path, write_atomic
-from .protocol import Command, Event, Heartbeat, LastCheckpoint
+from .protocol import FINAL_SAVE_FAILED, Command, Event, Heartbeat, LastCheckpoint, Note
 from .snapshot import Snapshot
 
 STOP_WAIT = 5.0
@@ -33,6 +33,8 @@ class Engine(ABC):
         """(run_id, step) of the last completed step the loop told of."""
         self.farewell = ""
         """One line for the user about a stop that did not go to plan ('' when it did)."""
+        self.save_failed = False
+        """The loop's last save, as it stopped, failed (the folder went, the disk is full): exit 2."""
 
     def heard(self, event: Event) -> None:
         """Bookkeeping on each event from the loop, before it is passed on to the app."""
@@ -43,6 +45,9 @@ class Engine(ABC):
                     self.kept = event
             case Heartbeat(step=step):
                 self.completed = (self.completed[0], step - 1)
+            case Note(title=title, text=text) if title == FINAL_SAVE_FAILED:
+                self.save_failed = True
+                self.farewell = f"ffnn-tui: error: {text}"
 
     def rescue(self, waited: float, before: tuple | None, killed: int = 0) -> None:
         """After a stop that did not end the loop (a slow, stopped or hung step), or found it killed

@@ -36,6 +36,7 @@ from ...core.trainer import Trainer
 from ..film import next_frame_step
 from ..paths import default_file
 from .protocol import (
+    FINAL_SAVE_FAILED,
     Apply,
     ChangeSpeed,
     CheckGradients,
@@ -502,7 +503,7 @@ class TrainingLoop:
             try:
                 run.finish()
             except Exception as e:  # report, but let the app exit
-                self.emit(Note(f"could not save {self.tr.cfg.save}: {e}", severity="error"))
+                self.emit(Note(f"could not save {self.tr.cfg.save}: {e}", severity="error", title=FINAL_SAVE_FAILED))
 
     def _advance(self, run: RunLoop, limit: int | None = None) -> int:
         """A chunk of steps (at most `limit`), ending where the test curve's next point is due (on

@@ -181,6 +181,11 @@ Command = (
 # ----- events: training loop -> app -----
 
 
+FINAL_SAVE_FAILED = "checkpoint not written"
+"""The title of the Note a loop sends when its last save (as it stops) fails: the app is ending by
+then and shows no notes, so the engine keeps it as the farewell line and the exit code is 2."""
+
+
 @dataclass(frozen=True)
 class Note:
     """A one-off result to show the user: a saved checkpoint, a failed command."""
