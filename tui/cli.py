@@ -158,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
 
     set_color_system()  # TERM=dumb must not get truecolor; also read at import
     shut = _reserve_closed_streams()
+    try:  # a path the locale cannot encode (€ under latin-1) was an UnicodeEncodeError, exit 1
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # as stderr's
+    except (AttributeError, ValueError):  # not a text stream we can reconfigure
+        pass
     sys.stdout = out = WatchedStdout(sys.stdout, shut)
     try:
         code = _main(argv, stop)

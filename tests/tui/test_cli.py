@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -601,6 +602,23 @@ def test_signal_stops_the_headless_run_with_128_plus_n(tmp_path, capsys):
     assert "SIGTERM" in err and "s.pt" in err
     assert torch.load(tmp_path / "s.pt", weights_only=True)["step"] == stopped_at
     assert f"steps {stopped_at} " in out
+
+
+@pytest.mark.parametrize("args", [("--headless", "--quiet", "--epochs", "2"), ("--dump-config",)])
+def test_a_path_the_output_encoding_cannot_write_is_escaped_not_an_error(tmp_path, args):
+    """Under a latin-1 (or ascii) stdout a path holding € made the summary's reproduce line, or
+    --dump-config's TOML, an unexpected UnicodeEncodeError: exit 1. It is written as stderr
+    writes it, with a backslash escape."""
+    env = {k: v for k, v in os.environ.items() if k != "FFNN_TUI_DEBUG"} | {"PYTHONIOENCODING": "latin-1"}
+    p = subprocess.run(
+        [sys.executable, "-m", "ffnn_tui", *args, "--device", "cpu", "--metrics", "\u20ac.csv"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr
+    assert b"\\u20ac.csv" in p.stdout
 
 
 # ----- the installed console script -----
