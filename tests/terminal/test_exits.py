@@ -44,6 +44,23 @@ def test_a_checkpoint_that_cannot_be_written_at_quit_exits_2_with_one_line(termi
     assert line.startswith(f"ffnn-tui: error: could not save {folder / 'x.pt'}") and "cannot write it" in line
 
 
+def test_a_failed_c_then_a_good_save_at_quit_exits_0(terminal, tmp_path):
+    """Only the last save's failure decides the exit: a `c` that could not write (the folder was
+    gone for a while) is a note of its own, not a failed end."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    t = terminal("--paused", "--save", str(folder / "x.pt"))
+    t.wait_for("PAUSED")
+    folder.rmdir()
+    t.keys("c")
+    t.wait_for("not written")
+    folder.mkdir()
+    t.keys("q")
+    assert t.wait_exit() == 0
+    assert t.lines() == []
+    assert torch.load(folder / "x.pt", weights_only=True)["format"] == "ffnn-tui/1"
+
+
 SLOW = ("--paused", "--samples", "100000", "--hidden", "1024,1024")
 """A run whose every step takes seconds on a 2-core machine (the first one longest)."""
 

@@ -181,7 +181,7 @@ Command = (
 # ----- events: training loop -> app -----
 
 
-FINAL_SAVE_FAILED = "checkpoint not written"
+FINAL_SAVE_FAILED = "checkpoint not written as the run ended"
 """The title of the Note a loop sends when its last save (as it stops) fails: the app is ending by
 then and shows no notes, so the engine keeps it as the farewell line and the exit code is 2."""
 
