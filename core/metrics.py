@@ -41,6 +41,20 @@ def _row_step(line: bytes, jsonl: bool) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def last_run(path: str | Path) -> int:
+    """The run number of the file's last whole row (0 when it has none, or is not there)."""
+    jsonl = Path(path).suffix.lower() == ".jsonl"
+    run = 0
+    try:
+        with open(user_path(path), "rb") as fh:
+            for line in fh:
+                if line.endswith(b"\n") and (row := _row_step(line, jsonl)) is not None:
+                    run = row[0]
+    except FileNotFoundError:
+        pass
+    return run
+
+
 def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
     """The size to cut a metrics file to so that a run resumed at `step` of run number `run`
     continues it exactly: just after the last row of (run, step); at step 0, after the earlier

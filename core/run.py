@@ -21,7 +21,7 @@ from .config import ConfigError, RunConfig
 from .device import SMALL_WORK
 from .errors import clip, clip_path
 from .files import user_path
-from .metrics import MetricsWriter, Row, resume_cut
+from .metrics import MetricsWriter, Row, last_run, resume_cut
 from .schedule import POINTS, Edit, parse_edit
 from .trainer import Trainer
 
@@ -29,10 +29,14 @@ SMALL_CHUNK = 8
 """Steps per advance() on tiny CPU steps, where the driver's own loop would otherwise show."""
 
 
-def open_trainer(cfg: RunConfig) -> Trainer:
+def open_trainer(cfg: RunConfig, after_runs: bool = False) -> Trainer:
     """The Trainer a validated config describes, started from --init-params or continued from
-    --resume (each file read once). Raises the core's one-line InputErrors."""
+    --resume (each file read once). Raises the core's one-line InputErrors. `after_runs`: a fresh
+    run that follows the runs already in its --metrics file (the dashboard starting over in a new
+    training process), as the next run number; the file is continued, not emptied."""
     tr = Trainer(cfg)
+    if after_runs and cfg.metrics and not cfg.resume:
+        tr.run_id = tr.resumed_run = last_run(cfg.metrics) + 1
     if cfg.init_params:
         params = load_params(cfg.init_params)
         check_fits(tr.params, params, f"--init-params {cfg.init_params}")
@@ -68,8 +72,8 @@ class RunLoop:
         cfg = cfg or tr.cfg
         self.tr = tr
         self.metrics_path = cfg.metrics
-        self.append = bool(cfg.resume)
-        """A resumed run continues its metrics file."""
+        self.append = bool(cfg.resume) or tr.resumed_run is not None
+        """A resumed run (or one after the file's runs: open_trainer's after_runs) continues its metrics file."""
         self.save_path = cfg.save
         self.save_every = cfg.save_every
         self.writer: MetricsWriter | None = None

@@ -212,17 +212,20 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
             self.send(Resize(*self.grid))
 
     # ----- the engine -----
-    def new_engine(self, cfg: RunConfig, trainer: Trainer | None = None, *, paused: bool) -> Engine:
-        """An engine for cfg, not started; its events reach on_engine_event tagged with it."""
+    def new_engine(
+        self, cfg: RunConfig, trainer: Trainer | None = None, *, paused: bool, after_runs: bool = False
+    ) -> Engine:
+        """An engine for cfg, not started; its events reach on_engine_event tagged with it
+        (`after_runs`: its run follows those already in the metrics file, see open_trainer)."""
         engine: Engine | None = None
 
         def emit(event) -> None:
             self.post_message(EngineEvent(event, engine))
 
         if self.in_thread:
-            engine = ThreadEngine(emit, cfg, ui_hz=self.ui_hz, trainer=trainer, paused=paused)
+            engine = ThreadEngine(emit, cfg, ui_hz=self.ui_hz, trainer=trainer, paused=paused, after_runs=after_runs)
         else:
-            engine = ProcessEngine(emit, replace(cfg, paused=paused), ui_hz=self.ui_hz)
+            engine = ProcessEngine(emit, replace(cfg, paused=paused), ui_hz=self.ui_hz, after_runs=after_runs)
         return engine
 
     def start_engine(self, engine: Engine) -> None:
@@ -246,7 +249,8 @@ class FfnnApp(RunKeys, ViewKeys, Canvas, Rewind, FileActions, Ending, App):
         self.engine_failure = ""
         self.heard_from = time.monotonic()
         self.notify("starting over with a fresh run", severity="warning")
-        self.start_engine(self.new_engine(replace(self.cfg, resume=None, init_params=None), paused=True))
+        fresh = replace(self.cfg, resume=None, init_params=None)
+        self.start_engine(self.new_engine(fresh, paused=True, after_runs=True))  # the metrics file goes on
 
     def on_engine_event(self, message: EngineEvent) -> None:
         if message.engine is not self.engine:

@@ -119,6 +119,30 @@ async def test_a_hanging_step_shows_stalled_and_r_starts_a_fresh_run():
             release.set()  # let the abandoned thread finish
 
 
+async def test_starting_over_after_a_stall_keeps_the_metrics_files_rows(tmp_path):
+    """r on a STALLED run starts a fresh engine; its run used to open the --metrics file as new,
+    emptying it of the stalled run's rows. It now goes on in the same file as the next run."""
+    release = threading.Event()
+    metrics = tmp_path / "m.csv"
+    app = make_app("--metrics", str(metrics), paused=False)
+    app.stall_after = 0.5
+    app.engine.heartbeat = 0
+    app.engine.trainer.fault_hook = at_step(70, lambda tr: release.wait(60))
+    async with app.run_test(size=SIZE) as pilot:
+        try:
+            await wait_for(pilot, lambda: "STALLED" in status(app), what="STALLED")
+            before = [line.split(",")[:2] for line in metrics.read_text().splitlines()[1:]]
+            assert before and before == [["1", str(k)] for k in range(1, len(before) + 1)], before
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.snapshot.run_id == 2 and app.snapshot.step == 0, what="a fresh run")
+            await pilot.press("n")
+            await settled(pilot, app, 1)
+            rows = [line.split(",")[:2] for line in metrics.read_text().splitlines()[1:]]
+            assert rows == [*before, ["2", "1"]], rows[-3:]
+        finally:
+            release.set()  # let the abandoned thread finish
+
+
 async def test_a_slow_step_keeps_the_ui_responsive():
     release = threading.Event()
     app = make_app(paused=False)
@@ -138,7 +162,7 @@ async def test_a_run_that_fails_to_build_shows_why(monkeypatch):
     line says why instead of 'building the run...'."""
     import ffnn_tui.tui.engine.thread as thread_engine
 
-    def broken(cfg):
+    def broken(cfg, after_runs=False):
         raise RuntimeError("the checkpoint's tensors are unreadable")
 
     monkeypatch.setattr(thread_engine, "open_trainer", broken)

@@ -27,7 +27,7 @@ POLL = 0.2
 """Seconds between checks that the child is still alive while no event arrives."""
 
 
-def child_main(cfg: RunConfig, commands, events, ui_hz: float) -> None:
+def child_main(cfg: RunConfig, commands, events, ui_hz: float, after_runs: bool = False) -> None:
     """Entry point of the training process: build the run (reading the CSV and the checkpoint
     once), then train until Stop or until the app's end of the pipe closes."""
     for sig in STOP_SIGNALS:
@@ -46,7 +46,7 @@ def child_main(cfg: RunConfig, commands, events, ui_hz: float) -> None:
             events.send(event)
 
     try:
-        trainer = open_trainer(cfg)
+        trainer = open_trainer(cfg, after_runs)
     except InputError as e:  # the options were valid but a file was not
         emit(Exited(str(e), bad_input=True))
         return
@@ -83,13 +83,16 @@ def prepare() -> None:
 class ProcessEngine(Engine):
     """The parent's handle: start the child, send commands, relay its events, stop or kill it."""
 
-    def __init__(self, emit: Callable[[Event], None], cfg: RunConfig, *, ui_hz: float):
+    def __init__(self, emit: Callable[[Event], None], cfg: RunConfig, *, ui_hz: float, after_runs: bool = False):
         super().__init__(emit, cfg.save)
         ctx = mp.get_context("spawn")  # fork after torch's thread pools start is unsafe
         self._commands_r, self._commands = ctx.Pipe(duplex=False)
         self._events, self._events_w = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=child_main, args=(cfg, self._commands_r, self._events_w, ui_hz), daemon=True, name="ffnn-tui-trainer"
+            target=child_main,
+            args=(cfg, self._commands_r, self._events_w, ui_hz, after_runs),
+            daemon=True,
+            name="ffnn-tui-trainer",
         )
         self._lock = threading.Lock()
         self._silenced = threading.Event()

@@ -29,9 +29,10 @@ class ThreadEngine(Engine):
         ui_hz: float,
         trainer: Trainer | None = None,
         paused: bool | None = None,
+        after_runs: bool = False,
     ):
         super().__init__(emit, cfg.save)
-        self.cfg, self.ui_hz, self.trainer = cfg, ui_hz, trainer
+        self.cfg, self.ui_hz, self.trainer, self.after_runs = cfg, ui_hz, trainer, after_runs
         self.heartbeat = HEARTBEAT
         """Seconds between the loop's heartbeats during a step; 0 plays a frozen process (tests)."""
         self.paused = cfg.paused if paused is None else paused
@@ -57,7 +58,7 @@ class ThreadEngine(Engine):
     def _main(self) -> None:
         try:
             if self.trainer is None:
-                self.trainer = open_trainer(self.cfg)
+                self.trainer = open_trainer(self.cfg, self.after_runs)
         except InputError as e:
             self._emit(Exited(str(e), bad_input=True))
             return
