@@ -15,6 +15,8 @@ from typing import Callable
 
 import torch
 
+from .errors import InputError
+
 Column = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 COLUMNS: dict[str, Column] = {
@@ -43,6 +45,17 @@ def featurize(X: torch.Tensor, names: tuple[str, ...] = DEFAULT_FEATURES) -> tor
         return X  # (N, 2)
     x1, x2 = X[:, 0], X[:, 1]  # (N,) each
     return torch.stack([COLUMNS[name](x1, x2) for name in names], dim=1)  # (N, F)
+
+
+def check_finite(F: torch.Tensor, names: tuple[str, ...]) -> None:
+    """Raise InputError when a feature overflows the run's dtype: points that fit it can still
+    square past it (x1^2 of 1e20 in float32), and the run would only diverge at step 1."""
+    if names != DEFAULT_FEATURES and not bool(torch.isfinite(F).all()):
+        dtype = str(F.dtype).removeprefix("torch.")
+        raise InputError(
+            f"--features {','.join(names)}: the points' features overflow {dtype} (too large to square "
+            "or multiply); scale the points, or use --dtype float64"
+        )
 
 
 def describe(names: tuple[str, ...]) -> str:

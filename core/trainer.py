@@ -20,7 +20,7 @@ from .backprop import GradCheck, StepFn, autograd_step, cross_entropy, gradient_
 from .config import RunConfig
 from .data import BatchOrder, Dataset, build_dataset, drawn_set, nearest_train_point, with_point, without_train_point
 from .device import DTYPES, claim_threads, resolve_device
-from .features import featurize
+from .features import check_finite, featurize
 from .history import History
 from .metrics import Row
 from .network import Params, accuracy, forward, init_params, layer_sizes
@@ -88,6 +88,8 @@ class Trainer:
         )
         self.F_train = self.inputs(self.data.X_train)  # (N, F) the network's input: X_train itself for x1,x2
         self.F_test = self.inputs(self.data.X_test)  # (M, F)
+        check_finite(self.F_train, cfg.features)
+        check_finite(self.F_test, cfg.features)
         sizes = layer_sizes(self.F_train.shape[1], cfg.hidden, self.data.classes)
         self.restore_params(params if params is not None else init_params(sizes, cfg.init, g, self.dtype, self.device))
         self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)

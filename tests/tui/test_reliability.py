@@ -578,3 +578,13 @@ def test_a_second_run_writing_the_same_file_is_refused(cli, tmp_path):
         first.terminate()
         first.wait(timeout=30)
     assert cli(*RUN, "--epochs", "1", "--metrics", metrics).code == 0
+
+
+def test_features_that_overflow_the_dtype_are_refused(cli, tmp_path):
+    """1e20 fits float32, its square does not: the run diverged at step 1 (exit 3) instead of
+    saying what is wrong with its input."""
+    data = write(tmp_path / "big.csv", "1e20,1,0\n-1e20,2,1\n1,3,0\n3,4,1\n")
+    assert_usage_error(
+        cli(*RUN, "--epochs", "1", "--data", data, "--features", "x1^2,x2"), "--features", "overflow float32"
+    )
+    assert cli(*RUN, "--epochs", "1", "--data", data, "--features", "x1^2,x2", "--dtype", "float64").code == 0
