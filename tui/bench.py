@@ -233,7 +233,7 @@ def main(argv: list[str]) -> int:
     try:
         a = ap.parse_args(argv)
     except ConfigError as e:
-        print(f"ffnn-tui bench: error: {e}", file=sys.stderr)
+        print(f"ffnn-tui: error: {e}", file=sys.stderr)
         return 2
     if a.l1 is not None and not (math.isfinite(a.l1) and 0 <= a.l1 <= MAX_PENALTY):
         print(f"ffnn-tui: error: --l1 {clip(a.l1)}: {PENALTY_RANGE}", file=sys.stderr)

@@ -709,4 +709,4 @@ def test_subcommand_bad_input_is_one_line_and_exit_2(argv, capsys):
 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "error" in err[0] and len(err[0]) < 200
+    assert len(err) == 1 and err[0].startswith("ffnn-tui: error: ") and len(err[0]) < 200
