@@ -10,6 +10,7 @@ import difflib
 import json
 import math
 import os
+import resource
 import shlex
 import tomllib
 from collections.abc import Mapping
@@ -351,15 +352,25 @@ def _check_memory(cfg: RunConfig) -> None:
     item = DTYPE_BYTES[cfg.dtype]
     rows = cfg.batch_size or cfg.samples
     need = cfg.samples * (2 + len(cfg.features) + cfg.classes) * item + 2 * rows * sum(cfg.hidden) * item
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    ram, whose = _memory_limit()
     if need > ram:
         raise _fail(
             "samples",
             cfg.samples,
             f"with --hidden {_format(cfg.hidden)} needs at least "
-            f"{need / 2**30:,.0f} GiB, more than this machine's {ram / 2**30:,.0f} GiB "
+            f"{need / 2**30:,.1f} GiB, more than {whose} {ram / 2**30:,.1f} GiB "
             "(use fewer --samples, a smaller --batch-size or narrower --hidden)",
         )
+
+
+def _memory_limit() -> tuple[int, str]:
+    """(bytes, whose): the machine's RAM, or this process's address-space limit (`ulimit -v`)
+    where that is lower, since an allocation past it fails as surely."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < ram:
+        return soft, "this process's limit (ulimit -v) of"
+    return ram, "this machine's"
 
 
 INPUT_BYTES = {

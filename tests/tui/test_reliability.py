@@ -588,3 +588,20 @@ def test_features_that_overflow_the_dtype_are_refused(cli, tmp_path):
         cli(*RUN, "--epochs", "1", "--data", data, "--features", "x1^2,x2"), "--features", "overflow float32"
     )
     assert cli(*RUN, "--epochs", "1", "--data", data, "--features", "x1^2,x2", "--dtype", "float64").code == 0
+
+
+def test_generated_data_past_the_address_space_limit_is_refused_at_start():
+    """Under `ulimit -v` the memory check compared with the machine's RAM only, and the run then
+    failed mid-allocation: 'unexpected RuntimeError ... can't allocate memory', exit 1."""
+    limit = 2_500_000 * 1024  # ulimit -v 2500000: far below this machine's RAM, above what start-up needs
+
+    r = subprocess.run(
+        [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "1", "--samples", "2000000", "--hidden", "128,128"],
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("ffnn-tui: error: --samples 2000000") and "ulimit -v" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
