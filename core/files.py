@@ -125,32 +125,57 @@ def claim_output(label: str, path: str | Path) -> None:
     PathError when another ffnn-tui run holds it: two runs writing one metrics file interleave
     their rows, and of two checkpoints one is silently lost. The lock is a file named by the hash
     of the path's resolved target (~ and symlinks followed) in a per-user folder of the temp dir,
-    so nothing is left beside the user's files; where that folder cannot be had, nothing is locked."""
-    target = str(user_path(path).resolve())
-    if target in _CLAIMS:
-        return  # this process holds it already (a second flock of ours would refuse us)
-    fd = _lock_file(target)
-    if fd is None:
-        return  # no usable temp folder: run unguarded rather than refuse
-    holder = _take_lock(fd)
-    if holder is not None:
-        os.close(fd)
-        raise _fail(label, path, f"another ffnn-tui run is writing it{holder}; choose another file")
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _CLAIMS[target] = fd
+    so nothing is left beside the user's files; where that folder cannot be had, nothing is locked.
+    A file that exists is locked by its inode as well, so a hard link to it is refused too."""
+    taken: list[str] = []
+    for key in _lock_keys(path):
+        if key in _CLAIMS:
+            continue  # this process holds it already (a second flock of ours would refuse us)
+        fd = _lock_file(key)
+        if fd is None:
+            continue  # no usable lock file: run unguarded rather than refuse
+        holder = _take_lock(fd)
+        if holder is not None:
+            os.close(fd)
+            for done in taken:
+                os.close(_CLAIMS.pop(done))
+            raise _fail(label, path, f"another ffnn-tui run is writing it{holder}; choose another file")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _CLAIMS[key] = fd
+        taken.append(key)
 
 
 def output_in_use(path: str | Path) -> str | None:
     """None when no run holds path (checked, not kept), else ' (pid N)' naming the one that does
     (or '' when its pid is unknown)."""
-    fd = _lock_file(str(user_path(path).resolve()))
-    if fd is None:
-        return None
+    for key in _lock_keys(path):
+        if key in _CLAIMS:
+            continue
+        fd = _lock_file(key)
+        if fd is None:
+            continue
+        try:
+            holder = _take_lock(fd)
+        finally:
+            os.close(fd)  # which lets go of it if it was taken
+        if holder is not None:
+            return holder
+    return None
+
+
+def _lock_keys(path: str | Path) -> list[str]:
+    """What a run writing path locks: its resolved name and, when it is an existing file, its
+    inode (a hard link has another name but the same inode)."""
+    target = user_path(path).resolve()
+    keys = [str(target)]
     try:
-        return _take_lock(fd)
-    finally:
-        os.close(fd)  # which lets go of it if it was taken
+        st = os.stat(target)
+    except OSError:
+        return keys
+    if stat.S_ISREG(st.st_mode):
+        keys.append(f"inode:{st.st_dev}:{st.st_ino}")
+    return keys
 
 
 def _lock_file(target: str) -> int | None:

@@ -605,3 +605,31 @@ def test_generated_data_past_the_address_space_limit_is_refused_at_start():
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("ffnn-tui: error: --samples 2000000") and "ulimit -v" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_run_writing_a_hard_link_of_the_file_is_refused(cli, tmp_path):
+    """The lock was keyed by the resolved path only, so a hard link (another name, the same file)
+    let a second run truncate the first's metrics file while the first kept appending at its
+    offset: a hole of NUL bytes, the first run's early rows gone. An existing file is locked by
+    its inode as well."""
+    metrics = tmp_path / "m.csv"
+    metrics.touch()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "0", "--metrics", str(metrics)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not metrics.stat().st_size:  # the first run is writing rows
+            assert first.poll() is None, first.stderr.read()
+            assert time.monotonic() < deadline, "no metrics rows after 60 s"
+            time.sleep(0.05)
+        link = tmp_path / "hard.csv"
+        os.link(metrics, link)
+        line = assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", link), "--metrics", "another ffnn-tui run")
+        assert f"pid {first.pid}" in line
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    assert b"\0" not in metrics.read_bytes()
