@@ -140,8 +140,11 @@ def claim_output(label: str, path: str | Path) -> None:
             for done in taken:
                 os.close(_CLAIMS.pop(done))
             raise _fail(label, path, f"another ffnn-tui run is writing it{holder}; choose another file")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # the pid is a courtesy for the refusal's message; the lock holds without it
         _CLAIMS[key] = fd
         taken.append(key)
 
@@ -179,16 +182,24 @@ def _lock_keys(path: str | Path) -> list[str]:
 
 
 def _lock_file(target: str) -> int | None:
-    """An open descriptor of target's lock file, or None where there can be none."""
+    """An open descriptor of target's lock file, or None where there can be none (a lock file
+    that is not a regular file, such as a FIFO put there, is not used)."""
     folder = Path(tempfile.gettempdir()) / f"ffnn-tui-locks-{os.getuid()}"
     name = hashlib.sha256(os.fsencode(target)).hexdigest()[:32] + ".lock"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         if folder.stat().st_uid != os.getuid():  # made by someone else: not ours to trust
             return None
-        return os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
     except OSError:
         return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _take_lock(fd: int) -> str | None:
@@ -197,7 +208,10 @@ def _take_lock(fd: int) -> str | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return None
     except OSError:
-        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            holder = ""
         return f" (pid {holder})" if holder.isdigit() else ""
 
 

@@ -633,3 +633,24 @@ def test_a_second_run_writing_a_hard_link_of_the_file_is_refused(cli, tmp_path):
         first.terminate()
         first.wait(timeout=30)
     assert b"\0" not in metrics.read_bytes()
+
+
+def test_a_lock_file_that_is_a_fifo_does_not_end_the_run(tmp_path, monkeypatch):
+    """A FIFO in the lock folder where an output's lock file goes made claim_output's ftruncate
+    raise EINVAL: 'unexpected OSError: [Errno 22] Invalid argument', exit 1. A lock file that is
+    not a regular file is not used (the run goes on unguarded, as without a lock folder)."""
+    import hashlib
+    import tempfile
+
+    from ffnn_tui.core import files
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    out = tmp_path / "m.csv"
+    folder = tmp_path / f"ffnn-tui-locks-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    os.mkfifo(folder / (hashlib.sha256(os.fsencode(str(out.resolve()))).hexdigest()[:32] + ".lock"))
+    try:
+        files.claim_output("--metrics", out)
+        assert files.output_in_use(out) is None
+    finally:
+        files.release_outputs()
