@@ -201,6 +201,8 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
             self.websockets: set[web.WebSocketResponse] = set()
             self.groups: set[int] = set()
             """Process groups started and not yet known to be gone: the last resort in main()."""
+            self.closing: set[asyncio.Event] = set()
+            """One per session whose tab has gone and whose dashboard is still quitting (saving)."""
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
             """textual-serve's handler, with a session limit and a stop that always ends the process."""
@@ -208,6 +210,11 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
             await websocket.prepare(request)
             self.websockets.add(websocket)
             try:
+                if self.closing:  # a reloaded tab: its own dashboard is still quitting and saving
+                    waits = [asyncio.ensure_future(e.wait()) for e in self.closing]
+                    await asyncio.wait(waits, timeout=QUIT_WAIT + 6)
+                    for w in waits:
+                        w.cancel()
                 if len(self.sessions) >= max_sessions:
                     await self.refuse(
                         websocket,
@@ -246,8 +253,14 @@ def make_server(command: str, host: str, port: int, public_url: str | None, max_
             except (asyncio.CancelledError, ConnectionError):
                 pass
             finally:
-                await asyncio.shield(session.stop())
-                self.sessions.discard(session)
+                closed = asyncio.Event()
+                self.closing.add(closed)
+                try:
+                    await asyncio.shield(session.stop())
+                finally:
+                    self.sessions.discard(session)
+                    self.closing.discard(closed)
+                    closed.set()
                 if session._process is not None:
                     self.groups.discard(session._process.pid)
 

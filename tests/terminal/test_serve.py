@@ -313,6 +313,31 @@ async def test_closing_a_tab_saves_its_run_first(serve, tmp_path):
     await asyncio.to_thread(s.stop)
 
 
+@pytest.mark.slow
+async def test_a_reloaded_tab_waits_for_its_own_dashboard_to_save(serve, tmp_path):
+    """A reload closes the tab's socket and opens a new one at once. With --save, the new one was
+    refused with 'another ffnn-tui run (pid N) is writing run.pt ... Close that tab', N being the
+    reloaded tab's own dashboard, still quitting and saving; the only tab was locked out (and a
+    few quick reloads hit --max-sessions the same way). A new tab now waits for the dashboards
+    whose tabs have gone to end first."""
+    import aiohttp
+
+    s = serve("--max-sessions", "1", "--", "--paused", "--save", str(tmp_path / "run.pt"))
+    async with aiohttp.ClientSession() as http:
+        first = await http.ws_connect(s.url + "/ws?width=100&height=30")
+        await read_until(first, b"PAUSED")
+        await first.close()
+        again = await http.ws_connect(s.url + "/ws?width=100&height=30")
+        try:
+            said = await asyncio.wait_for(read_until(again, b"PAUSED", timeout=30), 40)
+        except asyncio.TimeoutError:
+            pytest.fail("the reloaded tab got no dashboard (refused while its own one was saving)")
+        assert b"reload this page" not in said, said
+        await again.close()
+    await asyncio.to_thread(s.stop)
+    assert tagged_processes(s.tag) == {}
+
+
 # --- the page in a real browser ------------------------------------------------------------------
 
 XTERM_HOOK = """(() => {
