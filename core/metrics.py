@@ -80,7 +80,7 @@ def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
                     f"--metrics {clip_path(path)}:{lineno}: not a {'JSON Lines' if jsonl else 'CSV'} "
                     "metrics row written by ffnn-tui; use a new --metrics file"
                 )
-            last = row[1]
+            last = row
             if row[1] == step and (run is None or row[0] == run):
                 cut = offset
             if run is not None and row[0] < run:
@@ -88,12 +88,17 @@ def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
     if step == 0:
         return header_end if before is None else before
     if cut is None:
-        ends = f"its rows end at step {last}" if last is not None else "it has no rows"
+        ends = f"its rows end at {_at(*last, run)}" if last is not None else "it has no rows"
         raise MetricsError(
-            f"--metrics {clip_path(path)}: has no row for step {step}, the checkpoint's ({ends}); "
+            f"--metrics {clip_path(path)}: has no row for {_at(run, step, run)}, the checkpoint's ({ends}); "
             "rows are missing: use a new --metrics file"
         )
     return cut
+
+
+def _at(run: int | None, step: int, runs_known: int | None) -> str:
+    """'step 20 of run 2' where the checkpoint records its run, else 'step 20'."""
+    return f"step {step}" if runs_known is None else f"step {step} of run {run}"
 
 
 class MetricsWriter:

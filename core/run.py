@@ -61,7 +61,7 @@ def save(tr: Trainer, path: str | Path) -> None:
         raise CheckpointError(f"checkpoint {clip_path(path)}: cannot write it ({e.strerror or e})") from None
     except RuntimeError:  # torch's zip writer reports a short write (ENOSPC) as a RuntimeError
         raise CheckpointError(
-            f"checkpoint {clip_path(path)}: cannot write it (a short write: is the disk full?)"
+            f"checkpoint {clip_path(path)}: cannot write it (a short write: is the disk full, or the file past ulimit -f?)"
         ) from None
 
 
