@@ -13,7 +13,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import InputError, clip, clip_path
 
@@ -128,12 +128,7 @@ def claim_output(label: str, path: str | Path) -> None:
     so nothing is left beside the user's files; where that folder cannot be had, nothing is locked.
     A file that exists is locked by its inode as well, so a hard link to it is refused too."""
     taken: list[str] = []
-    for key in _lock_keys(path):
-        if key in _CLAIMS:
-            continue  # this process holds it already (a second flock of ours would refuse us)
-        fd = _lock_file(key)
-        if fd is None:
-            continue  # no usable lock file: run unguarded rather than refuse
+    for key, fd in _lock_files(path):
         holder = _take_lock(fd)
         if holder is not None:
             os.close(fd)
@@ -152,12 +147,7 @@ def claim_output(label: str, path: str | Path) -> None:
 def output_in_use(path: str | Path) -> str | None:
     """None when no run holds path (checked, not kept), else ' (pid N)' naming the one that does
     (or '' when its pid is unknown)."""
-    for key in _lock_keys(path):
-        if key in _CLAIMS:
-            continue
-        fd = _lock_file(key)
-        if fd is None:
-            continue
+    for _, fd in _lock_files(path):
         try:
             holder = _take_lock(fd)
         finally:
@@ -165,6 +155,15 @@ def output_in_use(path: str | Path) -> str | None:
         if holder is not None:
             return holder
     return None
+
+
+def _lock_files(path: str | Path) -> Iterator[tuple[str, int]]:
+    """(key, an open descriptor of its lock file) for each key of path this process does not hold
+    already (a second flock of ours would refuse us) and that has a usable lock file (where none
+    can be had the run goes unguarded rather than refused)."""
+    for key in _lock_keys(path):
+        if key not in _CLAIMS and (fd := _lock_file(key)) is not None:
+            yield key, fd
 
 
 def _lock_keys(path: str | Path) -> list[str]:

@@ -33,7 +33,7 @@ class MetricsError(InputError):
     """A metrics file a resumed run cannot continue; str() is one line."""
 
 
-def _row_step(line: bytes, jsonl: bool) -> tuple[int, int] | None:
+def _run_and_step(line: bytes, jsonl: bool) -> tuple[int, int] | None:
     """(run, step) of a whole row as written here (run first, then step); None for anything else."""
     if not line.endswith(b"\n"):
         return None  # cut short by a kill mid-write
@@ -48,7 +48,7 @@ def last_run(path: str | Path) -> int:
     try:
         with open(user_path(path), "rb") as fh:
             for line in fh:
-                if line.endswith(b"\n") and (row := _row_step(line, jsonl)) is not None:
+                if (row := _run_and_step(line, jsonl)) is not None:  # (a torn last line is not a row)
                     run = row[0]
     except FileNotFoundError:
         pass
@@ -69,7 +69,7 @@ def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
     with open(user_path(path), "rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             offset += len(line)
-            row = _row_step(line, jsonl)
+            row = _run_and_step(line, jsonl)
             if row is None:
                 if not line.endswith(b"\n"):
                     continue  # a torn last line: cut below
@@ -88,17 +88,21 @@ def resume_cut(path: str | Path, step: int, run: int | None = None) -> int:
     if step == 0:
         return header_end if before is None else before
     if cut is None:
-        ends = f"its rows end at {_at(*last, run)}" if last is not None else "it has no rows"
+        ends = (
+            f"its rows end at {_at(last[1], None if run is None else last[0])}"
+            if last is not None
+            else "it has no rows"
+        )
         raise MetricsError(
-            f"--metrics {clip_path(path)}: has no row for {_at(run, step, run)}, the checkpoint's ({ends}); "
+            f"--metrics {clip_path(path)}: has no row for {_at(step, run)}, the checkpoint's ({ends}); "
             "rows are missing: use a new --metrics file"
         )
     return cut
 
 
-def _at(run: int | None, step: int, runs_known: int | None) -> str:
-    """'step 20 of run 2' where the checkpoint records its run, else 'step 20'."""
-    return f"step {step}" if runs_known is None else f"step {step} of run {run}"
+def _at(step: int, run: int | None) -> str:
+    """'step 20 of run 2', or 'step 20' where the checkpoint does not record its run."""
+    return f"step {step}" if run is None else f"step {step} of run {run}"
 
 
 class MetricsWriter:

@@ -70,27 +70,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return a
 
 
-def dashboard_flags_error(flags: list[str]) -> str | None:
-    """Why the dashboard flags are unusable, or None. Checked before serving: a dashboard that
-    exits at once on bad flags leaves the browser on a page that waits forever."""
+def dashboard_outputs(flags: list[str]) -> tuple[list[str], str | None]:
+    """(the files every tab's run writes: --save, --metrics, --export; None), or ([], why the
+    dashboard flags are unusable). Checked before serving: a dashboard that exits at once on bad
+    flags leaves the browser on a page that waits forever."""
     from ..core.errors import InputError
     from .cli import run_config
 
     try:
         cfg = run_config(flags)
     except InputError as e:
-        return str(e)
+        return [], str(e)
     if cfg.headless:
-        return "--headless: serve shows the dashboard; run headless jobs without serve"
-    return None
-
-
-def dashboard_outputs(flags: list[str]) -> list[str]:
-    """The files every tab's run writes (--save, --metrics, --export), flags already checked."""
-    from .cli import run_config
-
-    cfg = run_config(flags)
-    return [path for name in ("save", "metrics", "export") if (path := getattr(cfg, name))]
+        return [], "--headless: serve shows the dashboard; run headless jobs without serve"
+    return [path for name in ("save", "metrics", "export") if (path := getattr(cfg, name))], None
 
 
 def busy_output(outputs: list[str]) -> str | None:
@@ -285,7 +278,8 @@ def main(argv: list[str]) -> int:
         a = parse_args(argv)
     except ConfigError as e:
         return _error(str(e))
-    if (problem := dashboard_flags_error(a.flags)) is not None:
+    outputs, problem = dashboard_outputs(a.flags)
+    if problem is not None:
         return _error(problem)
     try:
         import textual_serve  # noqa: F401
@@ -298,7 +292,7 @@ def main(argv: list[str]) -> int:
     if (problem := port_error(a.host, a.port)) is not None:
         return _error(problem)
     command = shlex.join([sys.executable, "-m", "ffnn_tui.tui.cli", *a.flags])
-    server = make_server(command, a.host, a.port, a.public_url, a.max_sessions, dashboard_outputs(a.flags))
+    server = make_server(command, a.host, a.port, a.public_url, a.max_sessions, outputs)
     try:
         server.serve()
     except OSError as e:  # lost a race for the port, or the address went away

@@ -3,6 +3,7 @@ resumed metrics files, FIFOs and devices as inputs, unbounded reads, stale temp 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -554,29 +555,36 @@ def test_a_signal_before_torch_loads_still_saves_at_step_0(tmp_path):
     assert "stopped by signal SIGTERM at step 0" in err
 
 
-def test_a_second_run_writing_the_same_file_is_refused(cli, tmp_path):
-    """Two runs at once on one --metrics file interleaved their rows (a step going backwards, a row
-    without its run); on one --save, one checkpoint was silently lost. The second is refused, and
-    once the first has ended the file is free again."""
-    metrics = tmp_path / "m.csv"
-    first = subprocess.Popen(
+@contextlib.contextmanager
+def writing_metrics(metrics: Path):
+    """A headless run (until stopped) that has begun writing rows to metrics; ended on leaving."""
+    run = subprocess.Popen(
         [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "0", "--metrics", str(metrics)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
-        while not (metrics.exists() and metrics.stat().st_size):  # the first run is writing rows
-            assert first.poll() is None, first.stderr.read()
+        while not (metrics.exists() and metrics.stat().st_size):  # it is writing rows
+            assert run.poll() is None, run.stderr.read()
             assert time.monotonic() < deadline, "no metrics rows after 60 s"
             time.sleep(0.05)
+        yield run
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
+
+
+def test_a_second_run_writing_the_same_file_is_refused(cli, tmp_path):
+    """Two runs at once on one --metrics file interleaved their rows (a step going backwards, a row
+    without its run); on one --save, one checkpoint was silently lost. The second is refused, and
+    once the first has ended the file is free again."""
+    metrics = tmp_path / "m.csv"
+    with writing_metrics(metrics) as first:
         link = tmp_path / "link.csv"
         link.symlink_to(metrics)
         line = assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", link), "--metrics", "another ffnn-tui run")
         assert f"pid {first.pid}" in line
-    finally:
-        first.terminate()
-        first.wait(timeout=30)
     assert cli(*RUN, "--epochs", "1", "--metrics", metrics).code == 0
 
 
@@ -614,24 +622,11 @@ def test_a_second_run_writing_a_hard_link_of_the_file_is_refused(cli, tmp_path):
     its inode as well."""
     metrics = tmp_path / "m.csv"
     metrics.touch()
-    first = subprocess.Popen(
-        [sys.executable, "-m", "ffnn_tui", *RUN, "--epochs", "0", "--metrics", str(metrics)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not metrics.stat().st_size:  # the first run is writing rows
-            assert first.poll() is None, first.stderr.read()
-            assert time.monotonic() < deadline, "no metrics rows after 60 s"
-            time.sleep(0.05)
+    with writing_metrics(metrics) as first:
         link = tmp_path / "hard.csv"
         os.link(metrics, link)
         line = assert_usage_error(cli(*RUN, "--epochs", "1", "--metrics", link), "--metrics", "another ffnn-tui run")
         assert f"pid {first.pid}" in line
-    finally:
-        first.terminate()
-        first.wait(timeout=30)
     assert b"\0" not in metrics.read_bytes()
 
 
